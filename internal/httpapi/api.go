@@ -1,0 +1,208 @@
+// Package httpapi is the REST edge of SupportWhatsApp: the router, thin
+// handlers (decode → service → encode), the authentication and role gates,
+// and the OpenAPI document generated from the same route table that
+// registers the handlers.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/auth"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/httpapi/middleware"
+)
+
+// Options configures the API.
+type Options struct {
+	Production         bool
+	AllowedOrigins     []string
+	TrustProxy         bool
+	MaxBodyBytes       int64
+	RateLimitMax       int
+	RateLimitWindow    time.Duration
+	LoginMaxFailures   int
+	LoginFailureWindow time.Duration
+	Version            string
+	// Registry receives the HTTP metrics and is served at /metrics.
+	Registry *prometheus.Registry
+	// Index serves "/" and other non-API paths (the dashboard).
+	Index http.Handler
+	Now   func() time.Time
+}
+
+// API holds the handlers' collaborators.
+type API struct {
+	auth    *auth.Service
+	desk    *helpdesk.Service
+	store   helpdesk.Store
+	log     *slog.Logger
+	opts    Options
+	guard   *middleware.LoginGuard
+	started time.Time
+	routes  []route
+	metrics http.Handler
+}
+
+// New builds the API and its router.
+func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, log *slog.Logger, opts Options) *API {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	a := &API{
+		auth: authSvc, desk: desk, store: store, log: log, opts: opts,
+		guard:   middleware.NewLoginGuard(opts.LoginMaxFailures, opts.LoginFailureWindow, opts.Now),
+		started: opts.Now(),
+	}
+	a.metrics = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})
+	a.routes = a.routeTable()
+	return a
+}
+
+// access says who may call a route.
+type access int
+
+const (
+	public        access = iota // no token
+	authenticated               // any active user whose password is not locked
+	lockedOK                    // any active user, even one who must change their password
+	supervisorUp                // supervisors and admins
+	adminOnly                   // admins
+)
+
+// route is one entry of the table that both registers handlers and writes
+// the OpenAPI document, so the two cannot drift apart.
+type route struct {
+	method, path string
+	summary      string
+	tag          string
+	access       access
+	request      any // zero value of the JSON body type, or nil
+	response     any // zero value of the success body type, or nil for no body
+	status       int
+	query        []queryParam
+	handler      handlerFunc
+}
+
+type queryParam struct {
+	name, kind, description string
+}
+
+// Handler returns the whole HTTP handler: middleware, the API routes,
+// /health, /metrics and the dashboard.
+func (a *API) Handler() http.Handler {
+	r := chi.NewRouter()
+	metrics := middleware.NewMetrics(a.opts.Registry)
+	r.Use(
+		middleware.RequestID,
+		middleware.ResolveClientIP(a.opts.TrustProxy),
+		metrics.Middleware,
+		middleware.Logger(a.log),
+		middleware.Recoverer(a.log),
+		middleware.SecurityHeaders(a.opts.Production),
+		middleware.CORS(a.opts.AllowedOrigins),
+	)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		if isAPIPath(r.URL.Path) || a.opts.Index == nil {
+			middleware.WriteError(w, r, http.StatusNotFound, helpdesk.CodeNotFound, "no such route", nil)
+			return
+		}
+		a.opts.Index.ServeHTTP(w, r)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		middleware.WriteError(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "this route does not accept "+r.Method, nil)
+	})
+
+	publicLimit := middleware.RateLimit(a.opts.RateLimitMax, a.opts.RateLimitWindow, middleware.KeyByUserOrIP)
+	bodyLimit := middleware.MaxBody(a.opts.MaxBodyBytes)
+	for _, rt := range a.routes {
+		var chain []func(http.Handler) http.Handler
+		if rt.access == public {
+			chain = append(chain, publicLimit)
+		} else {
+			// The limiter runs after authentication so that it keys on the
+			// user: twenty agents behind one office NAT are not throttled
+			// together.
+			chain = append(chain, a.authenticate(rt.access), publicLimit)
+		}
+		if rt.request != nil {
+			chain = append(chain, bodyLimit)
+		}
+		r.With(chain...).Method(rt.method, rt.path, a.handle(rt.handler))
+	}
+	if a.opts.Index != nil {
+		r.Handle("/", a.opts.Index)
+	}
+	return r
+}
+
+func isAPIPath(p string) bool {
+	return strings.HasPrefix(p, "/api/") || p == "/api" || p == "/health" || p == "/metrics" || p == "/ws"
+}
+
+type userKey struct{}
+
+// currentUser returns the user the authenticate gate put in the context.
+func currentUser(ctx context.Context) helpdesk.User {
+	u, _ := ctx.Value(userKey{}).(helpdesk.User)
+	return u
+}
+
+func actor(r *http.Request) helpdesk.Actor {
+	return helpdesk.Actor{User: currentUser(r.Context()), IP: middleware.ClientIP(r)}
+}
+
+func clientInfo(r *http.Request) auth.ClientInfo {
+	return auth.ClientInfo{IP: middleware.ClientIP(r), UserAgent: r.UserAgent()}
+}
+
+// authenticate checks the bearer token, loads the user (so deactivation and
+// role changes take effect at once), enforces the password-change lock and
+// the route's minimum role.
+func (a *API) authenticate(level access) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			token, ok := bearerToken(r)
+			if !ok {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="supportwhatsapp"`)
+				middleware.WriteError(w, r, http.StatusUnauthorized, helpdesk.CodeUnauthorized, "send Authorization: Bearer <access token>", nil)
+				return
+			}
+			u, err := a.auth.Authenticate(r.Context(), token)
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="supportwhatsapp", error="invalid_token"`)
+				a.writeError(w, r, err)
+				return
+			}
+			middleware.SetUserID(r.Context(), u.ID)
+			if u.MustChangePassword && level != lockedOK {
+				middleware.WriteError(w, r, http.StatusForbidden, helpdesk.CodePasswordChangeRequired,
+					"change your password first (POST /api/v1/auth/change-password)", nil)
+				return
+			}
+			if (level == adminOnly && u.Role != helpdesk.RoleAdmin) || (level == supervisorUp && !u.Role.AtLeast(helpdesk.RoleSupervisor)) {
+				middleware.WriteError(w, r, http.StatusForbidden, helpdesk.CodeForbidden, "your role does not allow this action", nil)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
+		})
+	}
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}

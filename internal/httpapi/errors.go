@@ -1,0 +1,64 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/httpapi/middleware"
+)
+
+// statusByCode is the one table mapping error codes to HTTP statuses.
+var statusByCode = map[string]int{
+	helpdesk.CodeValidation:             http.StatusBadRequest,
+	helpdesk.CodeBadRequest:             http.StatusBadRequest,
+	helpdesk.CodeUnauthorized:           http.StatusUnauthorized,
+	helpdesk.CodeInvalidCredentials:     http.StatusUnauthorized,
+	helpdesk.CodeInvalidToken:           http.StatusUnauthorized,
+	helpdesk.CodeForbidden:              http.StatusForbidden,
+	helpdesk.CodePasswordChangeRequired: http.StatusForbidden,
+	helpdesk.CodeNotFound:               http.StatusNotFound,
+	helpdesk.CodeConflict:               http.StatusConflict,
+	helpdesk.CodeEmailTaken:             http.StatusConflict,
+	helpdesk.CodeTooLarge:               http.StatusRequestEntityTooLarge,
+	helpdesk.CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
+	helpdesk.CodeUnprocessable:          http.StatusUnprocessableEntity,
+	helpdesk.CodeRateLimited:            http.StatusTooManyRequests,
+}
+
+// handlerFunc is the shape of every API handler: it writes a success
+// response itself and returns an error for anything else, which handle
+// renders in the one error shape.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts a handlerFunc to net/http. An *helpdesk.Error becomes its
+// mapped status; anything else is an internal error, logged once with the
+// request id and answered without details.
+func (a *API) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.writeError(w, r, err)
+		}
+	}
+}
+
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *helpdesk.Error
+	if errors.As(err, &e) {
+		status, ok := statusByCode[e.Code]
+		if !ok {
+			status = http.StatusBadRequest
+		}
+		middleware.WriteError(w, r, status, e.Code, e.Message, e.Fields)
+		return
+	}
+	a.log.ErrorContext(r.Context(), "request failed", "err", err,
+		slog.String("request_id", middleware.RequestIDFrom(r.Context())), slog.String("path", r.URL.Path))
+	middleware.WriteError(w, r, http.StatusInternalServerError, helpdesk.CodeInternal,
+		"internal error; quote request id "+middleware.RequestIDFrom(r.Context())+" when reporting it", nil)
+}
+
+func errBadRequest(msg string) error {
+	return &helpdesk.Error{Code: helpdesk.CodeBadRequest, Message: msg}
+}

@@ -1,0 +1,67 @@
+package httpapi
+
+import "net/http"
+
+// routeTable lists every route of the API. Handler registration and the
+// OpenAPI document are both generated from it.
+func (a *API) routeTable() []route {
+	pageParams := []queryParam{
+		{"limit", "integer", "page size, 1–100 (default 50)"},
+		{"cursor", "string", "opaque cursor from the previous page's nextCursor"},
+	}
+	return []route{
+		{method: http.MethodGet, path: "/health", summary: "Process and database health", tag: "system",
+			access: public, response: healthDTO{}, status: http.StatusOK, handler: a.handleHealth},
+		{method: http.MethodGet, path: "/metrics", summary: "Prometheus metrics (text exposition format)", tag: "system",
+			access: public, status: http.StatusOK, handler: a.handleMetrics},
+		{method: http.MethodGet, path: "/api/v1/openapi.json", summary: "This OpenAPI document", tag: "system",
+			access: public, response: map[string]any{}, status: http.StatusOK, handler: a.handleOpenAPI},
+
+		{method: http.MethodPost, path: "/api/v1/auth/login", summary: "Log in with e-mail and password", tag: "auth",
+			access: public, request: loginRequest{}, response: sessionDTO{}, status: http.StatusOK, handler: a.handleLogin},
+		{method: http.MethodPost, path: "/api/v1/auth/refresh-token", summary: "Exchange a refresh token for a new session (rotation)", tag: "auth",
+			access: public, request: refreshRequest{}, response: sessionDTO{}, status: http.StatusOK, handler: a.handleRefresh},
+		{method: http.MethodPost, path: "/api/v1/auth/logout", summary: "End the session of a refresh token", tag: "auth",
+			access: public, request: refreshRequest{}, status: http.StatusNoContent, handler: a.handleLogout},
+		{method: http.MethodGet, path: "/api/v1/auth/me", summary: "The authenticated user", tag: "auth",
+			access: lockedOK, response: userDTO{}, status: http.StatusOK, handler: a.handleMe},
+		{method: http.MethodPost, path: "/api/v1/auth/change-password", summary: "Change the own password; returns a fresh session and ends the others", tag: "auth",
+			access: lockedOK, request: changePasswordRequest{}, response: sessionDTO{}, status: http.StatusOK, handler: a.handleChangePassword},
+
+		{method: http.MethodGet, path: "/api/v1/users", summary: "List users", tag: "users", access: authenticated,
+			query: append([]queryParam{
+				{"role", "string", "admin, supervisor or agent"},
+				{"departmentId", "string", "members of this department"},
+				{"active", "boolean", "true or false"},
+				{"q", "string", "fragment of name or e-mail"},
+			}, pageParams...),
+			response: page[userDTO]{}, status: http.StatusOK, handler: a.handleListUsers},
+		{method: http.MethodPost, path: "/api/v1/users", summary: "Create a user", tag: "users", access: adminOnly,
+			request: createUserRequest{}, response: userDTO{}, status: http.StatusCreated, handler: a.handleCreateUser},
+		{method: http.MethodGet, path: "/api/v1/users/{id}", summary: "Get a user", tag: "users", access: authenticated,
+			response: userDTO{}, status: http.StatusOK, handler: a.handleGetUser},
+		{method: http.MethodPatch, path: "/api/v1/users/{id}", summary: "Update a user (admins: anything; others: their own name and e-mail)", tag: "users",
+			access: authenticated, request: updateUserRequest{}, response: userDTO{}, status: http.StatusOK, handler: a.handleUpdateUser},
+		{method: http.MethodDelete, path: "/api/v1/users/{id}", summary: "Deactivate a user: no more logins, sessions revoked", tag: "users",
+			access: adminOnly, status: http.StatusNoContent, handler: a.handleDeactivateUser},
+
+		{method: http.MethodGet, path: "/api/v1/departments", summary: "List departments", tag: "departments",
+			access: authenticated, response: dataList[departmentDTO]{}, status: http.StatusOK, handler: a.handleListDepartments},
+		{method: http.MethodPost, path: "/api/v1/departments", summary: "Create a department", tag: "departments",
+			access: adminOnly, request: createDepartmentRequest{}, response: departmentDTO{}, status: http.StatusCreated, handler: a.handleCreateDepartment},
+		{method: http.MethodGet, path: "/api/v1/departments/{id}", summary: "Get a department", tag: "departments",
+			access: authenticated, response: departmentDTO{}, status: http.StatusOK, handler: a.handleGetDepartment},
+		{method: http.MethodPatch, path: "/api/v1/departments/{id}", summary: "Update a department", tag: "departments",
+			access: adminOnly, request: departmentRequest{}, response: departmentDTO{}, status: http.StatusOK, handler: a.handleUpdateDepartment},
+		{method: http.MethodDelete, path: "/api/v1/departments/{id}", summary: "Delete a department without conversations", tag: "departments",
+			access: adminOnly, status: http.StatusNoContent, handler: a.handleDeleteDepartment},
+
+		{method: http.MethodGet, path: "/api/v1/audit-logs", summary: "Audit log, newest first", tag: "audit", access: supervisorUp,
+			query: append([]queryParam{
+				{"action", "string", "e.g. auth.login_failed"},
+				{"actorId", "string", "who acted"},
+				{"entityId", "string", "what was acted on"},
+			}, pageParams...),
+			response: page[auditLogDTO]{}, status: http.StatusOK, handler: a.handleListAuditLogs},
+	}
+}

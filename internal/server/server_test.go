@@ -1,0 +1,190 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/server"
+)
+
+func testConfig(t *testing.T, dbURL string) config.Config {
+	t.Helper()
+	cfg, err := config.Load(map[string]string{"APP_ENV": "test", "BCRYPT_ROUNDS": "4", "DATABASE_URL": dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestServeAndShutdown starts the real process on a fresh SQLite file, logs
+// in as the bootstrap admin, then cancels the context the way SIGTERM does
+// and checks that Serve returns cleanly and the database is closed.
+func TestServeAndShutdown(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "app.db")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := server.New(ctx, testConfig(t, "sqlite:"+dbPath), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+
+	base := "http://" + ln.Addr().String()
+	res, err := http.Post(base+"/api/v1/auth/login", "application/json",
+		strings.NewReader(`{"email":"admin@suporte.com","password":"Admin@123"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("login status %d", res.StatusCode)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(server.ShutdownTimeout + 5*time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+	if err := srv.DB.Ping(context.Background()); err == nil {
+		t.Error("database still open after shutdown")
+	}
+	if _, err := http.Get(base + "/health"); err == nil {
+		t.Error("still accepting connections after shutdown")
+	}
+}
+
+// TestBootstrapOnce: a second start on the same database neither duplicates
+// the admin nor the departments.
+func TestBootstrapOnce(t *testing.T) {
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "app.db")
+	log := slog.New(slog.DiscardHandler)
+	for i := 0; i < 2; i++ {
+		srv, err := server.New(context.Background(), testConfig(t, dbURL), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := srv.DB.CountUsers(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := srv.DB.ListDepartments(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 || len(ds) != len(helpdesk.DefaultDepartments) {
+			t.Errorf("start %d: %d users, %d departments; want 1 and %d", i+1, n, len(ds), len(helpdesk.DefaultDepartments))
+		}
+		u, err := srv.DB.GetUserByEmail(context.Background(), helpdesk.BootstrapAdminEmail)
+		if err != nil || !u.MustChangePassword || u.Role != helpdesk.RoleAdmin {
+			t.Errorf("bootstrap admin = %+v, %v", u, err)
+		}
+		if err := srv.DB.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestRunReportsBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg := testConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "app.db"))
+	cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = srv.Run(context.Background())
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) {
+		t.Fatalf("Run on a busy port = %v, want a listen error", err)
+	}
+}
+
+// TestShutdownFinishesInFlightRequests holds a request open (its handler is
+// reading a body that is still arriving) while the stop signal comes, and
+// checks it still gets its answer before Serve returns. The request carries
+// "Expect: 100-continue", so the server's "100 Continue" proves the handler
+// is running before the signal is sent.
+func TestShutdownFinishesInFlightRequests(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := server.New(ctx, testConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "app.db")), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	body := `{"email":"admin@suporte.com","password":"Admin@123"}`
+	fmt.Fprintf(conn, "POST /api/v1/auth/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"+
+		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", len(body))
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("want 100 Continue, got %q, %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the blank line after it
+		t.Fatal(err)
+	}
+
+	cancel() // the handler is now waiting for the body
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned (%v) while a request was in flight", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := conn.Write([]byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("in-flight request got %d, want 200", res.StatusCode)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve returned %v", err)
+		}
+	case <-time.After(server.ShutdownTimeout + 5*time.Second):
+		t.Fatal("Serve did not return after the in-flight request finished")
+	}
+}
