@@ -1,0 +1,123 @@
+// Command supportwhatsapp runs the SupportWhatsApp helpdesk.
+//
+//	supportwhatsapp serve     run the server (default)
+//	supportwhatsapp migrate   apply database migrations and exit
+//	supportwhatsapp seed      add demo agents and a supervisor
+//	supportwhatsapp version   print the version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/server"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/store"
+)
+
+const usage = `usage: supportwhatsapp <command>
+
+commands:
+  serve     run the helpdesk (HTTP API, dashboard) — the default
+  migrate   apply database migrations and exit
+  seed      create the first admin if needed, plus demo agents and a supervisor
+  version   print the version
+
+Configuration comes from environment variables and an optional .env file
+in the working directory; see .env.example.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "supportwhatsapp:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "version", "-v", "--version":
+		fmt.Fprintln(stdout, "supportwhatsapp", server.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve", "migrate", "seed":
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+
+	environ, err := config.Environ(".env")
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(environ)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	switch cmd {
+	case "migrate":
+		db, err := store.Open(ctx, cfg.DatabaseURL, log)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := db.Migrate(ctx); err != nil {
+			return err
+		}
+		log.Info("migrations applied", "database", db.Dialect())
+		return nil
+	case "seed":
+		if cfg.Production() {
+			// The demo accounts share a published password.
+			return fmt.Errorf("seed creates demo accounts with a published password; it is refused when APP_ENV=production")
+		}
+		srv, err := server.New(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer srv.DB.Close()
+		created, err := srv.Desk.SeedDemo(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "demo accounts created: %d (password %s)\n", len(created), helpdesk.DemoPassword)
+		for _, e := range created {
+			fmt.Fprintln(stdout, "  ", e)
+		}
+		return nil
+	}
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+// newLogger logs JSON in production (for log collectors) and text
+// elsewhere (for people).
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Production() {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
