@@ -28,6 +28,13 @@ const (
 	DevJWTSecret        = "dev-only-insecure-jwt-secret-change-me-in-production"
 	DevJWTRefreshSecret = "dev-only-insecure-refresh-secret-change-me-in-production"
 	devVerifyToken      = "supportwhatsapp-dev-verify-token"
+	// SandboxAppSecret signs the built-in sandbox's webhooks when no
+	// WHATSAPP_APP_SECRET is set.
+	SandboxAppSecret = "sandbox-app-secret"
+	// SandboxPhoneNumberID is the phone number id of the sandbox's number.
+	SandboxPhoneNumberID = "100000000000001"
+	// SandboxAccessToken is the bearer token the sandbox's Graph API takes.
+	SandboxAccessToken = "sandbox-access-token"
 )
 
 // minSecretLength is the shortest JWT secret production accepts: HS256
@@ -169,7 +176,14 @@ func (c *Config) applyDefaults() {
 	if c.WebhookVerifyToken == "" {
 		c.WebhookVerifyToken = devVerifyToken
 	}
+	if c.Sandbox() && c.WhatsAppAppSecret == "" {
+		c.WhatsAppAppSecret = SandboxAppSecret
+	}
 }
+
+// Sandbox reports whether the process talks to the built-in WhatsApp
+// simulator instead of Meta: no access token is configured.
+func (c Config) Sandbox() bool { return c.WhatsAppAccessToken == "" }
 
 // Production reports whether the process runs with APP_ENV=production.
 func (c Config) Production() bool { return c.AppEnv == EnvProduction }
@@ -220,6 +234,12 @@ func (c Config) validate() []error {
 	}
 	if c.BcryptRounds < minRounds || c.BcryptRounds > 16 {
 		bad("BCRYPT_ROUNDS=%d: use between %d and 16 (default 12)", c.BcryptRounds, minRounds)
+	}
+	if !c.Sandbox() && c.WhatsAppAppSecret == "" {
+		bad("WHATSAPP_APP_SECRET is required with WHATSAPP_ACCESS_TOKEN: copy the App Secret from Meta's App Dashboard (Settings → Basic); webhooks are verified with it")
+	}
+	if !c.Sandbox() && c.WhatsAppPhoneNumberID == "" {
+		bad("WHATSAPP_PHONE_NUMBER_ID is required with WHATSAPP_ACCESS_TOKEN: copy it from the WhatsApp → API Setup page")
 	}
 	if c.Production() && c.WebhookVerifyToken == "" {
 		bad("WEBHOOK_VERIFY_TOKEN is required in production: pick a random string and enter the same one in Meta's App Dashboard")
