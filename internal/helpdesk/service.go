@@ -22,6 +22,7 @@ type PasswordPolicy interface {
 type Service struct {
 	store     Store
 	passwords PasswordPolicy
+	jobs      Enqueuer
 	now       func() time.Time
 	log       *slog.Logger
 }

@@ -95,6 +95,11 @@ type AuditFilter struct {
 // lost race; they never return a zero value with a nil error for a missing
 // row. Times are stored in UTC with millisecond precision.
 type Store interface {
+	ChannelStore
+	IngestStore
+	ConversationReadStore
+	OutboundStore
+
 	// InTx runs fn with a Store bound to one transaction: it commits when fn
 	// returns nil and rolls back otherwise.
 	InTx(ctx context.Context, fn func(tx Store) error) error

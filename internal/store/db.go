@@ -57,6 +57,7 @@ type DB struct {
 	dialect   string
 	translate func(error) error // the engine's driver-error translation, errors.go
 	log       *slog.Logger
+	target    string // SQLite file path or PostgreSQL URL, for JobPool
 }
 
 var _ helpdesk.Store = (*DB)(nil)
@@ -87,15 +88,13 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*DB, error
 		return nil, err
 	}
 
-	d := &DB{dialect: dialect, log: log}
+	d := &DB{dialect: dialect, log: log, target: target}
 	switch dialect {
 	case DialectSQLite:
 		if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", target, err)
 		}
-		// In URI form "%" and "#" are special; "?" was refused above.
-		escaped := strings.NewReplacer("%", "%25", "#", "%23").Replace(target)
-		d.db, err = sql.Open("sqlite", "file:"+escaped+"?"+sqlitePragmas)
+		d.db, err = sql.Open("sqlite", sqliteDSN(target))
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", target, err)
 		}
@@ -120,6 +119,13 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*DB, error
 	}
 	log.Info("database connected", "dialect", dialect, "database", where)
 	return d, nil
+}
+
+// sqliteDSN is the driver's URI for the file at path, with the store's
+// pragmas. In URI form "%" and "#" are special; "?" was refused by
+// parseDatabaseURL.
+func sqliteDSN(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(path) + "?" + sqlitePragmas
 }
 
 // parseDatabaseURL returns the dialect and, for SQLite, the file path or, for
@@ -226,6 +232,23 @@ func (d *DB) Close() error {
 		return errors.New("close: called on a transaction-bound DB")
 	}
 	return d.db.Close()
+}
+
+// JobPool returns the connection pool the job queue (River) works through.
+// On PostgreSQL it is the store's own pool. On SQLite it is a second pool
+// on the same file holding one connection, as River's SQLite driver wants;
+// the caller closes it. Jobs are still inserted in the store's
+// transactions (see Tx).
+func (d *DB) JobPool() (pool *sql.DB, owned bool, err error) {
+	if d.dialect == DialectPostgres {
+		return d.db, false, nil
+	}
+	pool, err = sql.Open("sqlite", sqliteDSN(d.target))
+	if err != nil {
+		return nil, false, fmt.Errorf("open job pool: %w", err)
+	}
+	pool.SetMaxOpenConns(1)
+	return pool, true, nil
 }
 
 // Dialect returns DialectSQLite or DialectPostgres.

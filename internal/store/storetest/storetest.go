@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("RefreshTokens", func(t *testing.T) { t.Parallel(); testRefreshTokens(t, open) })
 	t.Run("AuditLogs", func(t *testing.T) { t.Parallel(); testAuditLogs(t, open) })
 	t.Run("Schema", func(t *testing.T) { t.Parallel(); testSchema(t, open) })
+	t.Run("Ingest", func(t *testing.T) { t.Parallel(); testIngest(t, open) })
 }
 
 var errBoom = errors.New("boom")

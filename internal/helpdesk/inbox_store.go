@@ -1,0 +1,149 @@
+package helpdesk
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// InboxEntry is a webhook body as received, kept for audit and replay.
+type InboxEntry struct {
+	ID         string
+	BodySHA256 string
+	Body       []byte
+	Status     string // InboxProcessed, InboxUnrouted or InboxPartial
+	Note       string
+	ReceivedAt time.Time
+}
+
+// Inbox entry states.
+const (
+	InboxProcessed = "processed"
+	InboxUnrouted  = "unrouted" // no channel has the phone_number_id
+	InboxPartial   = "partial"  // some changes were for unknown channels
+)
+
+// StatusEvent is one delivery-status report of Meta, recorded whether or
+// not the message is ours.
+type StatusEvent struct {
+	WAMessageID  string
+	Status       string
+	OccurredAt   time.Time
+	ErrorCode    string
+	ErrorMessage string
+	Known        bool
+	ReceivedAt   time.Time
+}
+
+// ConversationFilter selects conversations for ListConversations, newest
+// activity first. Zero fields do not filter.
+type ConversationFilter struct {
+	Statuses []ConversationStatus
+	// Viewer limits the list to what an agent may see; nil sees everything.
+	Viewer *Viewer
+	Limit  int
+	// After continues a listing: the (last_message_at, id) of the last
+	// conversation of the previous page.
+	After *ConversationCursor
+}
+
+// Viewer is an agent whose view is limited: conversations assigned to them,
+// plus the unassigned ones of their departments (and of no department).
+type Viewer struct {
+	UserID        string
+	DepartmentIDs []string
+}
+
+// CanSee reports whether the viewer may see c (nil sees everything).
+func (v *Viewer) CanSee(c Conversation) bool {
+	if v == nil || c.AssigneeID == v.UserID {
+		return true
+	}
+	return c.AssigneeID == "" && (c.DepartmentID == "" || slices.Contains(v.DepartmentIDs, c.DepartmentID))
+}
+
+// ViewerFor returns the view limit of u: nil for supervisors and admins.
+func ViewerFor(u User) *Viewer {
+	if u.Role.AtLeast(RoleSupervisor) {
+		return nil
+	}
+	return &Viewer{UserID: u.ID, DepartmentIDs: u.DepartmentIDs}
+}
+
+// ConversationCursor is the position of a conversation in the activity
+// order.
+type ConversationCursor struct {
+	LastMessageAt *time.Time
+	ID            string
+}
+
+// MessageFilter selects one conversation's messages, newest page first.
+type MessageFilter struct {
+	ConversationID string
+	Limit          int
+	// Before continues to older messages: the (created_at, id) of the oldest
+	// message of the previous page.
+	Before *MessageCursor
+}
+
+// MessageCursor is the position of a message in chat order.
+type MessageCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// ChannelStore persists channels.
+type ChannelStore interface {
+	// UpsertChannel creates the channel with c.PhoneNumberID or updates its
+	// name, display number, business account, credentials and default
+	// department, and returns it as stored.
+	UpsertChannel(ctx context.Context, c Channel) (Channel, error)
+	GetChannel(ctx context.Context, id string) (Channel, error)
+	GetChannelByPhoneNumberID(ctx context.Context, phoneNumberID string) (Channel, error)
+	ListChannels(ctx context.Context) ([]Channel, error)
+}
+
+// IngestStore holds what the webhook ingest writes. Every method is meant
+// to run inside one transaction with the others.
+type IngestStore interface {
+	// InsertInboxEntry stores e unless a body with the same hash is there;
+	// inserted is false for such a redelivery.
+	InsertInboxEntry(ctx context.Context, e InboxEntry) (inserted bool, err error)
+	// UpsertCustomer returns the customer whose wa_id is one of waIDs
+	// (variants of one number, preferred first), refreshing its profile
+	// name and last inbound time; when there is none it creates one with
+	// waIDs[0].
+	UpsertCustomer(ctx context.Context, waIDs []string, profileName string, inboundAt, now time.Time) (Customer, error)
+	// OpenConversation returns the customer's non-closed conversation on
+	// the channel of c, creating c when there is none. created tells which.
+	OpenConversation(ctx context.Context, c Conversation) (conv Conversation, created bool, err error)
+	// MessageIDByWAMID returns our id of the message Meta knows as wamid.
+	MessageIDByWAMID(ctx context.Context, wamid string) (string, error)
+	// InsertMessage stores m unless its WAMessageID is already stored;
+	// inserted is false for such a duplicate.
+	InsertMessage(ctx context.Context, m Message) (inserted bool, err error)
+	// NoteInboundMessage moves the conversation's activity forward for an
+	// inbound message created at: unread count +1, last inbound time and,
+	// when at is not older than the current last message, the preview.
+	NoteInboundMessage(ctx context.Context, conversationID, preview string, at, now time.Time) error
+	// SetMessageReaction records the customer's reaction to a message.
+	SetMessageReaction(ctx context.Context, messageID, emoji string) error
+	// ApplyMessageStatus moves the status of the message with this wamid
+	// forward (queued < sent < failed < delivered < read) and fills the
+	// matching time; it never moves it back. found is false for an unknown
+	// wamid.
+	ApplyMessageStatus(ctx context.Context, ev StatusEvent) (found bool, err error)
+	// RecordStatusEvent stores ev; a repeat of the same wamid and status is
+	// a no-op.
+	RecordStatusEvent(ctx context.Context, ev StatusEvent) error
+}
+
+// ConversationReadStore reads conversations and messages.
+type ConversationReadStore interface {
+	GetConversation(ctx context.Context, id string) (Conversation, error)
+	ListConversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
+	GetMessage(ctx context.Context, id string) (Message, error)
+	// ListMessages returns up to f.Limit messages before f.Before, newest
+	// first.
+	ListMessages(ctx context.Context, f MessageFilter) ([]Message, error)
+}

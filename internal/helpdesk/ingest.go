@@ -1,0 +1,323 @@
+package helpdesk
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// InboundMessage is a customer's message as the webhook reported it, in
+// helpdesk terms (the whatsapp package's types are mapped by the caller).
+type InboundMessage struct {
+	WAMessageID string
+	FromWAIDs   []string // the sender's wa_id first, then equivalent forms (Brazil's 9th digit)
+	ProfileName string
+	Timestamp   time.Time // when the customer sent it, per Meta; zero if unknown
+	Type        string    // WhatsApp's type, or MessageTypeUnsupported
+	Text        string
+	Media       *Media
+	// ContextWAMessageID is the wamid the customer replied to.
+	ContextWAMessageID string
+	// For reactions: the wamid reacted to and the emoji ("" removes it).
+	ReactionToWAMessageID string
+	Raw                   json.RawMessage
+}
+
+// StatusUpdate is Meta's report on one outbound message.
+type StatusUpdate struct {
+	WAMessageID  string
+	Status       string
+	Timestamp    time.Time
+	ErrorCode    string
+	ErrorMessage string
+}
+
+// ChannelBatch is what one webhook change carried for one business number.
+type ChannelBatch struct {
+	PhoneNumberID string
+	Messages      []InboundMessage
+	Statuses      []StatusUpdate
+}
+
+// WebhookDelivery is one verified webhook POST.
+type WebhookDelivery struct {
+	Body       []byte
+	ReceivedAt time.Time
+	Batches    []ChannelBatch
+}
+
+// IngestResult says what a delivery changed.
+type IngestResult struct {
+	Duplicate bool // the same body was ingested before; nothing changed
+	Messages  []Message
+	// NewConversations are the conversations this delivery opened.
+	NewConversations []Conversation
+	StatusesApplied  int
+	UnknownStatuses  int
+	Unrouted         []string // phone_number_ids with no channel
+}
+
+// Meta's timestamp orders a customer's burst and starts the customer
+// service window, so it is kept — also when a webhook arrives late (Meta
+// retries for days). Only implausible values are replaced by our clock: in
+// the future beyond clock skew, or older than Meta ever retries.
+const (
+	maxFutureSkew = 5 * time.Minute
+	maxWebhookAge = 30 * 24 * time.Hour
+)
+
+// Ingester applies verified webhooks: every message lands exactly once, in
+// one transaction with its customer and conversation, and statuses only
+// move forward.
+type Ingester struct {
+	store Store
+	now   func() time.Time
+	locks customerLocks
+}
+
+// NewIngester returns an Ingester over store; now may be nil.
+func NewIngester(store Store, now func() time.Time) *Ingester {
+	if now == nil {
+		now = Now
+	}
+	return &Ingester{store: store, now: now}
+}
+
+// Ingest stores the delivery and its effects in one transaction. A body
+// already ingested is recognised and skipped (Duplicate). Messages of one
+// customer are applied one delivery at a time in this process, so a burst
+// delivered in parallel cannot open two conversations.
+func (in *Ingester) Ingest(ctx context.Context, d WebhookDelivery) (IngestResult, error) {
+	unlock := in.locks.lock(customerKeys(d))
+	defer unlock()
+	var res IngestResult
+	// A conflict here means another replica won a race on the same customer
+	// (PostgreSQL aborts the transaction); the retry sees its rows.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		res = IngestResult{}
+		err = in.store.InTx(ctx, func(tx Store) error { return in.apply(ctx, tx, d, &res) })
+		if !errors.Is(err, ErrConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("ingest webhook: %w", err)
+	}
+	return res, nil
+}
+
+func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res *IngestResult) error {
+	now := in.now()
+	channels := map[string]Channel{}
+	for _, b := range d.Batches {
+		if _, seen := channels[b.PhoneNumberID]; seen {
+			continue
+		}
+		ch, err := tx.GetChannelByPhoneNumberID(ctx, b.PhoneNumberID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			channels[b.PhoneNumberID] = Channel{}
+			res.Unrouted = append(res.Unrouted, b.PhoneNumberID)
+		case err != nil:
+			return err
+		default:
+			channels[b.PhoneNumberID] = ch
+		}
+	}
+	status := InboxProcessed
+	switch {
+	case len(res.Unrouted) > 0 && len(res.Unrouted) == len(channels):
+		status = InboxUnrouted
+	case len(res.Unrouted) > 0:
+		status = InboxPartial
+	}
+	sum := sha256.Sum256(d.Body)
+	inserted, err := tx.InsertInboxEntry(ctx, InboxEntry{
+		ID: NewID(), BodySHA256: hex.EncodeToString(sum[:]), Body: d.Body, Status: status, ReceivedAt: d.ReceivedAt,
+	})
+	if err != nil {
+		return err
+	}
+	if !inserted {
+		res.Duplicate = true
+		res.Unrouted = nil
+		return nil
+	}
+	for _, b := range d.Batches {
+		ch := channels[b.PhoneNumberID]
+		if ch.ID == "" {
+			continue
+		}
+		for _, m := range b.Messages {
+			if err := in.applyMessage(ctx, tx, ch, m, now, res); err != nil {
+				return err
+			}
+		}
+		for _, st := range b.Statuses {
+			if err := in.applyStatus(ctx, tx, st, now, res); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m InboundMessage, now time.Time, res *IngestResult) error {
+	if m.WAMessageID == "" || len(m.FromWAIDs) == 0 {
+		return nil // nothing to key it on; the raw body stays in the inbox
+	}
+	// A redelivered message must not reopen a conversation closed since.
+	if _, err := tx.MessageIDByWAMID(ctx, m.WAMessageID); err == nil {
+		return nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	at := m.Timestamp.UTC().Truncate(time.Millisecond)
+	if at.IsZero() || at.Before(now.Add(-maxWebhookAge)) || at.After(now.Add(maxFutureSkew)) {
+		at = now
+	}
+	customer, err := tx.UpsertCustomer(ctx, m.FromWAIDs, m.ProfileName, at, now)
+	if err != nil {
+		return err
+	}
+	conv, created, err := tx.OpenConversation(ctx, Conversation{
+		ID: NewID(), ChannelID: ch.ID, Customer: customer, DepartmentID: ch.DefaultDepartmentID,
+		Status: StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now,
+	})
+	if err != nil {
+		return err
+	}
+	msg := Message{
+		ID: NewID(), ConversationID: conv.ID, Direction: DirectionInbound, SenderType: SenderCustomer,
+		SenderID: customer.ID, Type: m.Type, Text: m.Text, Media: m.Media, WAMessageID: m.WAMessageID,
+		Status: MessageReceived, Raw: m.Raw, CreatedAt: at, SentAt: &at,
+	}
+	if ref := firstNonEmpty(m.ReactionToWAMessageID, m.ContextWAMessageID); ref != "" {
+		id, err := tx.MessageIDByWAMID(ctx, ref)
+		switch {
+		case err == nil:
+			msg.ReplyToID = id
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+	}
+	inserted, err := tx.InsertMessage(ctx, msg)
+	if err != nil || !inserted {
+		return err
+	}
+	if m.Type == "reaction" && msg.ReplyToID != "" {
+		if err := tx.SetMessageReaction(ctx, msg.ReplyToID, m.Text); err != nil {
+			return err
+		}
+	}
+	if err := tx.NoteInboundMessage(ctx, conv.ID, Preview(msg), at, now); err != nil {
+		return err
+	}
+	if created {
+		res.NewConversations = append(res.NewConversations, conv)
+	}
+	res.Messages = append(res.Messages, msg)
+	return nil
+}
+
+func (in *Ingester) applyStatus(ctx context.Context, tx Store, st StatusUpdate, now time.Time, res *IngestResult) error {
+	if st.WAMessageID == "" || st.Status == "" {
+		return nil
+	}
+	at := st.Timestamp
+	if at.IsZero() {
+		at = now
+	}
+	ev := StatusEvent{
+		WAMessageID: st.WAMessageID, Status: st.Status, OccurredAt: at,
+		ErrorCode: st.ErrorCode, ErrorMessage: st.ErrorMessage, ReceivedAt: now,
+	}
+	found, err := tx.ApplyMessageStatus(ctx, ev)
+	if err != nil {
+		return err
+	}
+	ev.Known = found
+	if found {
+		res.StatusesApplied++
+	} else {
+		res.UnknownStatuses++
+	}
+	return tx.RecordStatusEvent(ctx, ev)
+}
+
+// previewLength is how much of a message the conversation list shows.
+const previewLength = 120
+
+// Preview is the one-line summary of a message for conversation lists.
+func Preview(m Message) string {
+	s := m.Text
+	if s == "" {
+		s = "[" + m.Type + "]"
+	}
+	if utf8.RuneCountInString(s) > previewLength {
+		r := []rune(s)
+		s = string(r[:previewLength-1]) + "…"
+	}
+	return s
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// customerLocks serialises deliveries that concern the same customers
+// within this process. Stripes keep memory fixed; two customers sharing a
+// stripe only wait for each other.
+type customerLocks struct {
+	stripes [256]sync.Mutex
+}
+
+func (l *customerLocks) lock(keys []string) (unlock func()) {
+	idx := make([]int, 0, len(keys))
+	for _, k := range keys {
+		h := fnv.New32a()
+		h.Write([]byte(k))
+		idx = append(idx, int(h.Sum32()%uint32(len(l.stripes))))
+	}
+	slices.Sort(idx) // a fixed order, so two deliveries never deadlock
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		l.stripes[i].Lock()
+	}
+	return func() {
+		for _, i := range slices.Backward(idx) {
+			l.stripes[i].Unlock()
+		}
+	}
+}
+
+// customerKeys names the customers a delivery touches: the smallest of the
+// equivalent forms of each sender's number, so both Brazilian variants of
+// one mobile share a lock.
+func customerKeys(d WebhookDelivery) []string {
+	var keys []string
+	for _, b := range d.Batches {
+		for _, m := range b.Messages {
+			if len(m.FromWAIDs) > 0 {
+				ids := slices.Clone(m.FromWAIDs)
+				slices.Sort(ids)
+				keys = append(keys, ids[0])
+			}
+		}
+	}
+	return keys
+}

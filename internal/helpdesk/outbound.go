@@ -1,0 +1,216 @@
+package helpdesk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// CustomerServiceWindow is how long after a customer's last message the
+// business may send free-form messages; outside it only templates go.
+const CustomerServiceWindow = 24 * time.Hour
+
+// maxTextLength is WhatsApp's limit on a text message body.
+const maxTextLength = 4096
+
+// CodeOutsideWindow is the error code of a free-form message to a customer
+// whose last message is older than CustomerServiceWindow.
+const CodeOutsideWindow = "outside_window"
+
+// CodeConversationClosed refuses replies to a closed conversation.
+const CodeConversationClosed = "conversation_closed"
+
+// Enqueuer puts the durable follow-up work of a change in the change's own
+// transaction; package jobs implements it.
+type Enqueuer interface {
+	// EnqueueSend schedules the delivery of the stored outbound message.
+	EnqueueSend(ctx context.Context, tx Store, messageID string) error
+	// EnqueueReadReceipt schedules Meta's read receipt for an inbound
+	// message.
+	EnqueueReadReceipt(ctx context.Context, tx Store, messageID string) error
+}
+
+// TemplateRef names an approved WhatsApp template and its parameters.
+type TemplateRef struct {
+	Name       string
+	Language   string
+	Components json.RawMessage // Meta's components array, passed through
+}
+
+// OutboundParams is a reply an agent sends.
+type OutboundParams struct {
+	ConversationID string
+	Text           string
+	ReplyToID      string
+	Template       *TemplateRef
+}
+
+// OutboundStore holds what sending writes.
+type OutboundStore interface {
+	// NoteOutboundMessage records an outgoing message as the conversation's
+	// latest activity and clears its unread count (the agent has read it).
+	NoteOutboundMessage(ctx context.Context, conversationID, preview string, at, now time.Time) error
+	// MarkMessageSent stores Meta's wamid on a queued message and moves it to
+	// sent; false when the message was no longer queued.
+	MarkMessageSent(ctx context.Context, id, wamid string, at time.Time) (bool, error)
+	// MarkMessageFailed fails a queued message with Meta's reason; false
+	// when the message was no longer queued.
+	MarkMessageFailed(ctx context.Context, id, code, message string) (bool, error)
+	// MarkInboundRead marks the conversation's inbound messages created up
+	// to upTo as read and recounts its unread messages.
+	MarkInboundRead(ctx context.Context, conversationID string, upTo, now time.Time) (int, error)
+	// SetChannelStatus records a channel's health.
+	SetChannelStatus(ctx context.Context, id string, status ChannelStatus, reason string, now time.Time) error
+}
+
+// SendMessage stores an agent's reply as queued and, in the same
+// transaction, schedules its delivery. Errors: not_found (no such
+// conversation, or one the actor may not see), forbidden (assigned to
+// someone else), conversation_closed, outside_window, validation_failed.
+func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams) (Message, error) {
+	if s.jobs == nil {
+		return Message{}, errors.New("send message: no job queue configured")
+	}
+	conv, err := s.VisibleConversation(ctx, actor.User, p.ConversationID)
+	if err != nil {
+		return Message{}, err
+	}
+	if conv.AssigneeID != "" && conv.AssigneeID != actor.User.ID && !actor.User.Role.AtLeast(RoleSupervisor) {
+		return Message{}, &Error{Code: CodeForbidden, Message: "this conversation is assigned to another agent"}
+	}
+	if conv.Status == StatusClosed {
+		return Message{}, &Error{Code: CodeConversationClosed, Message: "the conversation is closed; reopen it to reply"}
+	}
+	now := s.now()
+	msg := Message{
+		ID: NewID(), ConversationID: conv.ID, Direction: DirectionOutbound, SenderType: SenderAgent,
+		SenderID: actor.User.ID, Status: MessageQueued, CreatedAt: now,
+	}
+	fields := map[string]string{}
+	switch {
+	case p.Template != nil:
+		if strings.TrimSpace(p.Template.Name) == "" {
+			fields["template.name"] = "is required"
+		}
+		if strings.TrimSpace(p.Template.Language) == "" {
+			fields["template.language"] = "is required"
+		}
+		if len(p.Template.Components) > 0 && !json.Valid(p.Template.Components) {
+			fields["template.components"] = "must be JSON"
+		}
+		if p.Text != "" {
+			fields["text"] = "send either text or a template"
+		}
+		msg.Type = "template"
+		msg.Text = p.Template.Name
+		raw, _ := json.Marshal(map[string]any{"name": p.Template.Name, "language": p.Template.Language, "components": p.Template.Components})
+		msg.Raw = raw
+	default:
+		text := strings.TrimSpace(p.Text)
+		switch {
+		case text == "":
+			fields["text"] = "is required"
+		case utf8.RuneCountInString(text) > maxTextLength:
+			fields["text"] = fmt.Sprintf("must be at most %d characters", maxTextLength)
+		}
+		msg.Type, msg.Text = "text", text
+	}
+	if p.ReplyToID != "" {
+		ref, err := s.store.GetMessage(ctx, p.ReplyToID)
+		if err != nil || ref.ConversationID != conv.ID || !ValidID(p.ReplyToID) {
+			fields["replyToId"] = "is not a message of this conversation"
+		}
+		msg.ReplyToID = p.ReplyToID
+	}
+	if len(fields) > 0 {
+		return Message{}, ValidationError(fields)
+	}
+	if msg.Type != "template" {
+		last := conv.Customer.LastInboundAt
+		if last == nil || now.Sub(*last) > CustomerServiceWindow {
+			return Message{}, &Error{Code: CodeOutsideWindow,
+				Message: "the customer's last message is older than 24 hours; WhatsApp only accepts an approved template now"}
+		}
+	}
+	err = s.store.InTx(ctx, func(tx Store) error {
+		if _, err := tx.InsertMessage(ctx, msg); err != nil {
+			return err
+		}
+		if err := tx.NoteOutboundMessage(ctx, conv.ID, Preview(msg), now, now); err != nil {
+			return err
+		}
+		// Whoever replies has read what came before.
+		if _, err := tx.MarkInboundRead(ctx, conv.ID, now, now); err != nil {
+			return err
+		}
+		return s.jobs.EnqueueSend(ctx, tx, msg.ID)
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("send message: %w", err)
+	}
+	return msg, nil
+}
+
+// VisibleConversation returns the conversation when u may see it, and a
+// not_found error otherwise (the same answer as for one that does not
+// exist, so ids cannot be probed).
+func (s *Service) VisibleConversation(ctx context.Context, u User, id string) (Conversation, error) {
+	notFound := &Error{Code: CodeNotFound, Message: "conversation not found"}
+	if !ValidID(id) {
+		return Conversation{}, notFound
+	}
+	c, err := s.store.GetConversation(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Conversation{}, notFound
+	}
+	if err != nil {
+		return Conversation{}, err
+	}
+	if !ViewerFor(u).CanSee(c) {
+		return Conversation{}, notFound
+	}
+	return c, nil
+}
+
+// SetEnqueuer connects the job queue; until then SendMessage fails.
+func (s *Service) SetEnqueuer(e Enqueuer) { s.jobs = e }
+
+// MarkRead marks an inbound message, and every earlier one of its
+// conversation, as read, and schedules WhatsApp's read receipt (the blue
+// ticks) for it. Errors: not_found (no such message, or one the actor may
+// not see), unprocessable (an outbound message).
+func (s *Service) MarkRead(ctx context.Context, actor Actor, messageID string) (Message, error) {
+	notFound := &Error{Code: CodeNotFound, Message: "message not found"}
+	if !ValidID(messageID) {
+		return Message{}, notFound
+	}
+	m, err := s.store.GetMessage(ctx, messageID)
+	if errors.Is(err, ErrNotFound) {
+		return Message{}, notFound
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	if _, err := s.VisibleConversation(ctx, actor.User, m.ConversationID); err != nil {
+		return Message{}, notFound
+	}
+	if m.Direction != DirectionInbound {
+		return Message{}, &Error{Code: CodeUnprocessable, Message: "only messages from the customer can be marked read"}
+	}
+	now := s.now()
+	err = s.store.InTx(ctx, func(tx Store) error {
+		n, err := tx.MarkInboundRead(ctx, m.ConversationID, m.CreatedAt, now)
+		if err != nil || n == 0 || m.ReadAt != nil || m.WAMessageID == "" || s.jobs == nil {
+			return err
+		}
+		return s.jobs.EnqueueReadReceipt(ctx, tx, m.ID)
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("mark read: %w", err)
+	}
+	return s.store.GetMessage(ctx, messageID)
+}

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+// conversationColumns reads a conversation with its customer (alias v for
+// conversations, c for customers; see conversationFrom).
+const conversationColumns = `v.id, v.channel_id, COALESCE(v.department_id, ''), COALESCE(v.assignee_id, ''), v.status,
+	v.last_message_at, v.last_message_preview, v.last_inbound_at, v.unread_count, v.waiting_since, v.closed_at,
+	v.created_at, v.updated_at,
+	c.id, c.wa_id, c.name, c.profile_name, c.last_inbound_at, c.created_at, c.updated_at`
+
+const conversationFrom = " FROM conversations v JOIN customers c ON c.id = v.customer_id"
+
+func scanConversation(row scanner) (helpdesk.Conversation, error) {
+	var v helpdesk.Conversation
+	c := &v.Customer
+	err := row.Scan(&v.ID, &v.ChannelID, &v.DepartmentID, &v.AssigneeID, &v.Status,
+		scanNullTime(&v.LastMessageAt), &v.LastMessagePreview, scanNullTime(&v.LastInboundAt), &v.UnreadCount,
+		scanNullTime(&v.WaitingSince), scanNullTime(&v.ClosedAt), scanTime(&v.CreatedAt), scanTime(&v.UpdatedAt),
+		&c.ID, &c.WAID, &c.Name, &c.ProfileName, scanNullTime(&c.LastInboundAt), scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
+	return v, err
+}
+
+// GetConversation returns a conversation with its customer; ErrNotFound
+// when there is none.
+func (d *DB) GetConversation(ctx context.Context, id string) (helpdesk.Conversation, error) {
+	v, err := scanConversation(d.q.QueryRowContext(ctx, "SELECT "+conversationColumns+conversationFrom+" WHERE v.id = $1", id))
+	if err != nil {
+		return helpdesk.Conversation{}, fmt.Errorf("get conversation %s: %w", id, d.translate(err))
+	}
+	return v, nil
+}
+
+// ListConversations returns conversations by latest activity, newest
+// first; conversations without messages come last. Ties break on id.
+func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilter) ([]helpdesk.Conversation, error) {
+	var p params
+	var where []string
+	if len(f.Statuses) > 0 {
+		ss := make([]string, len(f.Statuses))
+		for i, s := range f.Statuses {
+			ss[i] = string(s)
+		}
+		where = append(where, "v.status IN ("+p.list(ss)+")")
+	}
+	if v := f.Viewer; v != nil {
+		visible := "(v.assignee_id IS NULL AND v.department_id IS NULL)"
+		if len(v.DepartmentIDs) > 0 {
+			visible = "(v.assignee_id IS NULL AND (v.department_id IS NULL OR v.department_id IN (" + p.list(v.DepartmentIDs) + ")))"
+		}
+		where = append(where, "(v.assignee_id = "+p.add(v.UserID)+" OR "+visible+")")
+	}
+	if a := f.After; a != nil {
+		if a.LastMessageAt == nil {
+			where = append(where, "(v.last_message_at IS NULL AND v.id < "+p.add(a.ID)+")")
+		} else {
+			t := p.add(dbTime(*a.LastMessageAt))
+			where = append(where, "(v.last_message_at < "+t+" OR v.last_message_at IS NULL OR (v.last_message_at = "+t+" AND v.id < "+p.add(a.ID)+"))")
+		}
+	}
+	q := "SELECT " + conversationColumns + conversationFrom
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY v.last_message_at IS NULL, v.last_message_at DESC, v.id DESC LIMIT " + p.add(pageLimit(f.Limit))
+	rows, err := d.q.QueryContext(ctx, q, p...)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", d.translate(err))
+	}
+	defer rows.Close()
+	out := []helpdesk.Conversation{}
+	for rows.Next() {
+		v, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list conversations: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list conversations: %w", d.translate(err))
+	}
+	return out, nil
+}
+
+const messageColumns = `id, conversation_id, direction, sender_type, COALESCE(sender_id, ''), type, text,
+	COALESCE(media_id, ''), COALESCE(media_mime_type, ''), COALESCE(media_file_name, ''), COALESCE(media_size, 0),
+	COALESCE(media_sha256, ''), COALESCE(media_path, ''), COALESCE(reply_to_id, ''), reaction, COALESCE(wa_message_id, ''),
+	status, COALESCE(error_code, ''), COALESCE(error_message, ''), raw, created_at, sent_at, delivered_at, read_at`
+
+func scanMessage(row scanner) (helpdesk.Message, error) {
+	var m helpdesk.Message
+	var media helpdesk.Media
+	var raw *string
+	err := row.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.SenderType, &m.SenderID, &m.Type, &m.Text,
+		&media.ID, &media.MimeType, &media.FileName, &media.Size, &media.SHA256, &media.Path, &m.ReplyToID, &m.Reaction,
+		&m.WAMessageID, &m.Status, &m.ErrorCode, &m.ErrorMessage, &raw, scanTime(&m.CreatedAt),
+		scanNullTime(&m.SentAt), scanNullTime(&m.DeliveredAt), scanNullTime(&m.ReadAt))
+	if media.ID != "" || media.Path != "" {
+		m.Media = &media
+	}
+	if raw != nil {
+		m.Raw = json.RawMessage(*raw)
+	}
+	return m, err
+}
+
+// GetMessage returns a message by id; ErrNotFound when there is none.
+func (d *DB) GetMessage(ctx context.Context, id string) (helpdesk.Message, error) {
+	m, err := scanMessage(d.q.QueryRowContext(ctx, "SELECT "+messageColumns+" FROM messages WHERE id = $1", id))
+	if err != nil {
+		return helpdesk.Message{}, fmt.Errorf("get message %s: %w", id, d.translate(err))
+	}
+	return m, nil
+}
+
+// ListMessages returns one conversation's messages older than f.Before,
+// newest first (chat order is created_at, then id).
+func (d *DB) ListMessages(ctx context.Context, f helpdesk.MessageFilter) ([]helpdesk.Message, error) {
+	var p params
+	q := "SELECT " + messageColumns + " FROM messages WHERE conversation_id = " + p.add(f.ConversationID)
+	if b := f.Before; b != nil {
+		t := p.add(dbTime(b.CreatedAt))
+		q += " AND (created_at < " + t + " OR (created_at = " + t + " AND id < " + p.add(b.ID) + "))"
+	}
+	q += " ORDER BY created_at DESC, id DESC LIMIT " + p.add(pageLimit(f.Limit))
+	rows, err := d.q.QueryContext(ctx, q, p...)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", d.translate(err))
+	}
+	defer rows.Close()
+	out := []helpdesk.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list messages: %w", d.translate(err))
+	}
+	return out, nil
+}

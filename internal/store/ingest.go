@@ -1,0 +1,295 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+// InsertInboxEntry stores a webhook body unless one with the same hash is
+// stored; inserted reports which.
+func (d *DB) InsertInboxEntry(ctx context.Context, e helpdesk.InboxEntry) (bool, error) {
+	res, err := d.q.ExecContext(ctx, `INSERT INTO webhook_inbox (id, body_sha256, body, status, note, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (body_sha256) DO NOTHING`,
+		e.ID, e.BodySHA256, string(e.Body), e.Status, e.Note, dbTime(e.ReceivedAt))
+	if err != nil {
+		return false, fmt.Errorf("insert inbox entry: %w", d.translate(err))
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func customerScanDest(c *helpdesk.Customer) []any {
+	return []any{&c.ID, &c.WAID, &c.Name, &c.ProfileName, scanNullTime(&c.LastInboundAt), scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt)}
+}
+
+// UpsertCustomer finds the customer by any of waIDs (preferring earlier
+// ones), else creates it with waIDs[0]; either way it records the profile
+// name and moves last_inbound_at forward to inboundAt.
+func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName string, inboundAt, now time.Time) (helpdesk.Customer, error) {
+	if len(waIDs) == 0 {
+		return helpdesk.Customer{}, errors.New("upsert customer: no wa_id")
+	}
+	var p params
+	rows, err := d.q.QueryContext(ctx, "SELECT c.id, c.wa_id FROM customers c WHERE c.wa_id IN ("+p.list(waIDs)+")", p...)
+	if err != nil {
+		return helpdesk.Customer{}, fmt.Errorf("find customer: %w", d.translate(err))
+	}
+	found := map[string]string{} // wa_id → id
+	for rows.Next() {
+		var id, waID string
+		if err := rows.Scan(&id, &waID); err != nil {
+			rows.Close()
+			return helpdesk.Customer{}, fmt.Errorf("find customer: %w", err)
+		}
+		found[waID] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return helpdesk.Customer{}, fmt.Errorf("find customer: %w", d.translate(err))
+	}
+	id := ""
+	for _, w := range waIDs {
+		if found[w] != "" {
+			id = found[w]
+			break
+		}
+	}
+	at := dbTime(inboundAt)
+	if id == "" {
+		// ON CONFLICT covers a concurrent first message of the same number.
+		err = d.q.QueryRowContext(ctx, `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at)
+			VALUES ($1, $2, $3, $3, $4, $5, $5)
+			ON CONFLICT (wa_id) DO UPDATE SET profile_name = excluded.profile_name, updated_at = excluded.updated_at
+			RETURNING id`, helpdesk.NewID(), waIDs[0], profileName, at, dbTime(now)).Scan(&id)
+		if err != nil {
+			return helpdesk.Customer{}, fmt.Errorf("create customer: %w", d.translate(err))
+		}
+	}
+	var c helpdesk.Customer
+	err = d.q.QueryRowContext(ctx, `UPDATE customers SET
+		profile_name = CASE WHEN $2 = '' THEN profile_name ELSE $2 END,
+		name = CASE WHEN name = '' THEN $2 ELSE name END,
+		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $3 THEN $3 ELSE last_inbound_at END,
+		updated_at = $4
+		WHERE id = $1 RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`, id, profileName, at, dbTime(now)).Scan(customerScanDest(&c)...)
+	if err != nil {
+		return helpdesk.Customer{}, fmt.Errorf("update customer %s: %w", id, d.translate(err))
+	}
+	return c, nil
+}
+
+// OpenConversation returns the customer's live conversation on c's
+// channel, creating c when there is none. The partial unique index settles
+// a race between two first messages: the loser finds the winner's row.
+func (d *DB) OpenConversation(ctx context.Context, c helpdesk.Conversation) (helpdesk.Conversation, bool, error) {
+	res, err := d.q.ExecContext(ctx, `INSERT INTO conversations (id, channel_id, customer_id, department_id, status,
+		waiting_since, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+		ON CONFLICT (channel_id, customer_id) WHERE status <> 'closed' DO NOTHING`,
+		c.ID, c.ChannelID, c.Customer.ID, nullString(c.DepartmentID), c.Status, dbNullTime(c.WaitingSince), dbTime(c.CreatedAt))
+	if err != nil {
+		return helpdesk.Conversation{}, false, fmt.Errorf("open conversation: %w", d.translate(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return helpdesk.Conversation{}, false, err
+	}
+	conv, err := scanConversation(d.q.QueryRowContext(ctx, "SELECT "+conversationColumns+conversationFrom+
+		" WHERE v.channel_id = $1 AND v.customer_id = $2 AND v.status <> 'closed'", c.ChannelID, c.Customer.ID))
+	if err != nil {
+		return helpdesk.Conversation{}, false, fmt.Errorf("open conversation: %w", d.translate(err))
+	}
+	return conv, n == 1, nil
+}
+
+// MessageIDByWAMID returns the id of the message with this wamid;
+// ErrNotFound when there is none.
+func (d *DB) MessageIDByWAMID(ctx context.Context, wamid string) (string, error) {
+	var id string
+	if err := d.q.QueryRowContext(ctx, "SELECT id FROM messages WHERE wa_message_id = $1", wamid).Scan(&id); err != nil {
+		return "", fmt.Errorf("find message %s: %w", wamid, d.translate(err))
+	}
+	return id, nil
+}
+
+// InsertMessage stores m; a message whose wamid is stored already is
+// skipped (inserted false), which makes webhook redeliveries no-ops.
+func (d *DB) InsertMessage(ctx context.Context, m helpdesk.Message) (bool, error) {
+	media := m.Media
+	if media == nil {
+		media = &helpdesk.Media{}
+	}
+	var raw any
+	if len(m.Raw) > 0 {
+		raw = string(m.Raw)
+	}
+	res, err := d.q.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, direction, sender_type, sender_id, type, text,
+		media_id, media_mime_type, media_file_name, media_size, media_sha256, media_path, reply_to_id, wa_message_id,
+		status, error_code, error_message, raw, created_at, sent_at, delivered_at, read_at, reaction)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
+		ON CONFLICT (wa_message_id) DO NOTHING`,
+		m.ID, m.ConversationID, m.Direction, m.SenderType, nullString(m.SenderID), m.Type, m.Text,
+		nullString(media.ID), nullString(media.MimeType), nullString(media.FileName), nullInt64(media.Size), nullString(media.SHA256),
+		nullString(media.Path), nullString(m.ReplyToID), nullString(m.WAMessageID), m.Status, nullString(m.ErrorCode),
+		nullString(m.ErrorMessage), raw, dbTime(m.CreatedAt), dbNullTime(m.SentAt), dbNullTime(m.DeliveredAt), dbNullTime(m.ReadAt), m.Reaction)
+	if err != nil {
+		return false, fmt.Errorf("insert message: %w", d.translate(err))
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func nullInt64(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+// NoteInboundMessage updates the conversation for a new inbound message
+// created at: one more unread, last inbound time and last activity moved
+// forward (never back, whatever order the messages arrive in).
+func (d *DB) NoteInboundMessage(ctx context.Context, conversationID, preview string, at, now time.Time) error {
+	t := dbTime(at)
+	_, err := d.q.ExecContext(ctx, `UPDATE conversations SET
+		unread_count = unread_count + 1,
+		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $2 THEN $2 ELSE last_inbound_at END,
+		last_message_preview = CASE WHEN last_message_at IS NULL OR last_message_at <= $2 THEN $3 ELSE last_message_preview END,
+		last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < $2 THEN $2 ELSE last_message_at END,
+		updated_at = $4
+		WHERE id = $1`, conversationID, t, preview, dbTime(now))
+	if err != nil {
+		return fmt.Errorf("note inbound message on %s: %w", conversationID, d.translate(err))
+	}
+	return nil
+}
+
+// SetMessageReaction records the customer's reaction ("" removes it).
+func (d *DB) SetMessageReaction(ctx context.Context, messageID, emoji string) error {
+	if _, err := d.q.ExecContext(ctx, "UPDATE messages SET reaction = $2 WHERE id = $1", messageID, emoji); err != nil {
+		return fmt.Errorf("set reaction on %s: %w", messageID, d.translate(err))
+	}
+	return nil
+}
+
+// statusRank orders delivery states; a status only ever moves to a higher
+// rank. failed sits between sent and delivered: it overrides a send in
+// flight, but a later delivered or read report proves the message arrived.
+const statusRank = `CASE %s WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'failed' THEN 2 WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 ELSE -1 END`
+
+// ApplyMessageStatus moves the message's status forward and fills the time
+// of each stage it reports (read implies delivered). Reports of a lower
+// rank still fill a missing time but never lower the status.
+func (d *DB) ApplyMessageStatus(ctx context.Context, ev helpdesk.StatusEvent) (bool, error) {
+	t := dbTime(ev.OccurredAt)
+	rankNew := fmt.Sprintf(statusRank, "$2")
+	rankOld := fmt.Sprintf(statusRank, "status")
+	res, err := d.q.ExecContext(ctx, `UPDATE messages SET
+		status = CASE WHEN `+rankNew+` > `+rankOld+` THEN $2 ELSE status END,
+		error_code = CASE WHEN $2 = 'failed' AND `+rankNew+` > `+rankOld+` THEN $4 ELSE error_code END,
+		error_message = CASE WHEN $2 = 'failed' AND `+rankNew+` > `+rankOld+` THEN $5 ELSE error_message END,
+		sent_at = CASE WHEN sent_at IS NULL AND $2 IN ('sent', 'delivered', 'read') THEN $3 ELSE sent_at END,
+		delivered_at = CASE WHEN delivered_at IS NULL AND $2 IN ('delivered', 'read') THEN $3 ELSE delivered_at END,
+		read_at = CASE WHEN read_at IS NULL AND $2 = 'read' THEN $3 ELSE read_at END
+		WHERE wa_message_id = $1 AND direction = 'outbound'`,
+		ev.WAMessageID, ev.Status, t, nullString(ev.ErrorCode), nullString(ev.ErrorMessage))
+	if err != nil {
+		return false, fmt.Errorf("apply status %s to %s: %w", ev.Status, ev.WAMessageID, d.translate(err))
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// RecordStatusEvent keeps a status report; a repeat of one wamid and
+// status is ignored.
+func (d *DB) RecordStatusEvent(ctx context.Context, ev helpdesk.StatusEvent) error {
+	_, err := d.q.ExecContext(ctx, `INSERT INTO message_status_events (wa_message_id, status, occurred_at, error_code,
+		error_message, known, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (wa_message_id, status) DO NOTHING`,
+		ev.WAMessageID, ev.Status, dbTime(ev.OccurredAt), nullString(ev.ErrorCode), nullString(ev.ErrorMessage), ev.Known, dbTime(ev.ReceivedAt))
+	if err != nil {
+		return fmt.Errorf("record status event: %w", d.translate(err))
+	}
+	return nil
+}
+
+// NoteOutboundMessage makes an outgoing message the conversation's latest
+// activity.
+func (d *DB) NoteOutboundMessage(ctx context.Context, conversationID, preview string, at, now time.Time) error {
+	t := dbTime(at)
+	_, err := d.q.ExecContext(ctx, `UPDATE conversations SET
+		last_message_preview = CASE WHEN last_message_at IS NULL OR last_message_at <= $2 THEN $3 ELSE last_message_preview END,
+		last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < $2 THEN $2 ELSE last_message_at END,
+		updated_at = $4 WHERE id = $1`, conversationID, t, preview, dbTime(now))
+	if err != nil {
+		return fmt.Errorf("note outbound message on %s: %w", conversationID, d.translate(err))
+	}
+	return nil
+}
+
+// MarkMessageSent records Meta's acceptance of a queued message. A status
+// webhook may have arrived first (it cannot match before the wamid is
+// stored, so it was recorded as unknown); the message then moves to sent.
+func (d *DB) MarkMessageSent(ctx context.Context, id, wamid string, at time.Time) (bool, error) {
+	res, err := d.q.ExecContext(ctx, `UPDATE messages SET wa_message_id = $2, status = 'sent', sent_at = $3
+		WHERE id = $1 AND status = 'queued'`, id, wamid, dbTime(at))
+	if err != nil {
+		return false, fmt.Errorf("mark message %s sent: %w", id, d.translate(err))
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// MarkMessageFailed fails a queued message with Meta's reason.
+func (d *DB) MarkMessageFailed(ctx context.Context, id, code, message string) (bool, error) {
+	res, err := d.q.ExecContext(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_message = $3
+		WHERE id = $1 AND status = 'queued'`, id, code, message)
+	if err != nil {
+		return false, fmt.Errorf("mark message %s failed: %w", id, d.translate(err))
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// SetChannelStatus records a channel's health; ErrNotFound for an unknown
+// channel.
+func (d *DB) SetChannelStatus(ctx context.Context, id string, status helpdesk.ChannelStatus, reason string, now time.Time) error {
+	res, err := d.q.ExecContext(ctx, "UPDATE channels SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1",
+		id, status, reason, dbTime(now))
+	if err != nil {
+		return fmt.Errorf("set channel %s status: %w", id, d.translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set channel %s status: %w", id, helpdesk.ErrNotFound)
+	}
+	return nil
+}
+
+// MarkInboundRead marks the conversation's inbound messages up to and
+// including the one created at upTo as read by us, and recounts the
+// conversation's unread messages. It returns how many it marked.
+func (d *DB) MarkInboundRead(ctx context.Context, conversationID string, upTo, now time.Time) (int, error) {
+	var marked int64
+	err := d.inTx(ctx, func(tx *DB) error {
+		res, err := tx.q.ExecContext(ctx, `UPDATE messages SET read_at = $3
+			WHERE conversation_id = $1 AND direction = 'inbound' AND read_at IS NULL AND created_at <= $2`,
+			conversationID, dbTime(upTo), dbTime(now))
+		if err != nil {
+			return err
+		}
+		if marked, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.q.ExecContext(ctx, `UPDATE conversations SET unread_count = (SELECT COUNT(*) FROM messages
+			WHERE conversation_id = $1 AND direction = 'inbound' AND read_at IS NULL) WHERE id = $1`, conversationID)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mark read in %s: %w", conversationID, d.translate(err))
+	}
+	return int(marked), nil
+}

@@ -1,0 +1,372 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+func mustUpsertChannel(t *testing.T, s helpdesk.Store, phoneNumberID string) helpdesk.Channel {
+	t.Helper()
+	now := helpdesk.Now()
+	ch, err := s.UpsertChannel(t.Context(), helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: phoneNumberID,
+		AccessToken: "token", AppSecret: "secret", CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatalf("UpsertChannel: %v", err)
+	}
+	return ch
+}
+
+func mustOpenConversation(t *testing.T, s helpdesk.Store, ch helpdesk.Channel, waID string) helpdesk.Conversation {
+	t.Helper()
+	now := helpdesk.Now()
+	cust, err := s.UpsertCustomer(t.Context(), []string{waID}, "Cliente", now, now)
+	if err != nil {
+		t.Fatalf("UpsertCustomer: %v", err)
+	}
+	conv, _, err := s.OpenConversation(t.Context(), helpdesk.Conversation{ID: helpdesk.NewID(), ChannelID: ch.ID,
+		Customer: cust, Status: helpdesk.StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatalf("OpenConversation: %v", err)
+	}
+	return conv
+}
+
+func newInbound(convID, wamid, text string, at time.Time) helpdesk.Message {
+	return helpdesk.Message{ID: helpdesk.NewID(), ConversationID: convID, Direction: helpdesk.DirectionInbound,
+		SenderType: helpdesk.SenderCustomer, Type: "text", Text: text, WAMessageID: wamid, Status: helpdesk.MessageReceived,
+		CreatedAt: at}
+}
+
+func testIngest(t *testing.T, open Opener) {
+	t.Run("Channels", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		ch := mustUpsertChannel(t, s, "111")
+		again, err := s.UpsertChannel(ctx, helpdesk.Channel{ID: helpdesk.NewID(), Name: "Renamed", PhoneNumberID: "111",
+			AccessToken: "new-token", UpdatedAt: helpdesk.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.ID != ch.ID || again.Name != "Renamed" || again.AccessToken != "new-token" || again.Status != helpdesk.ChannelActive {
+			t.Errorf("upsert kept %+v", again)
+		}
+		if _, err := s.GetChannelByPhoneNumberID(ctx, "222"); !errors.Is(err, helpdesk.ErrNotFound) {
+			t.Errorf("unknown phone number id: %v", err)
+		}
+		got, err := s.GetChannel(ctx, ch.ID)
+		if err != nil || got.PhoneNumberID != "111" {
+			t.Errorf("GetChannel = %+v, %v", got, err)
+		}
+		list, err := s.ListChannels(ctx)
+		if err != nil || len(list) != 1 {
+			t.Errorf("ListChannels = %d, %v", len(list), err)
+		}
+	})
+
+	t.Run("InboxDeduplicates", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		e := helpdesk.InboxEntry{ID: helpdesk.NewID(), BodySHA256: "abc", Body: []byte(`{"a":"ção"}`), Status: helpdesk.InboxProcessed, ReceivedAt: helpdesk.Now()}
+		for i, want := range []bool{true, false} {
+			e.ID = helpdesk.NewID()
+			ok, err := s.InsertInboxEntry(ctx, e)
+			if err != nil || ok != want {
+				t.Errorf("insert %d: inserted=%v err=%v, want %v", i, ok, err, want)
+			}
+		}
+	})
+
+	t.Run("CustomerVariants", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		t0 := helpdesk.Now().Add(-time.Hour)
+		c1, err := s.UpsertCustomer(ctx, []string{"551112345678", "5511912345678"}, "Ana", t0, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c1.WAID != "551112345678" || c1.Name != "Ana" || c1.LastInboundAt == nil || !c1.LastInboundAt.Equal(t0) {
+			t.Errorf("created %+v", c1)
+		}
+		// The other form of the number finds the same customer; an older
+		// message does not move last_inbound_at back.
+		c2, err := s.UpsertCustomer(ctx, []string{"5511912345678", "551112345678"}, "Ana Maria", t0.Add(-time.Minute), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c2.ID != c1.ID || c2.ProfileName != "Ana Maria" || c2.Name != "Ana" || !c2.LastInboundAt.Equal(t0) {
+			t.Errorf("variant upsert = %+v", c2)
+		}
+	})
+
+	t.Run("OneLiveConversationUnderRace", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		ch := mustUpsertChannel(t, s, "111")
+		now := helpdesk.Now()
+		cust, err := s.UpsertCustomer(ctx, []string{"5511900000000"}, "X", now, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		ids := make([]string, 10)
+		created := make([]bool, 10)
+		for i := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, made, err := s.OpenConversation(ctx, helpdesk.Conversation{ID: helpdesk.NewID(), ChannelID: ch.ID,
+					Customer: cust, Status: helpdesk.StatusWaiting, CreatedAt: now, UpdatedAt: now})
+				if err != nil {
+					t.Errorf("OpenConversation %d: %v", i, err)
+					return
+				}
+				ids[i], created[i] = c.ID, made
+			}()
+		}
+		wg.Wait()
+		n := 0
+		for i := range ids {
+			if ids[i] != ids[0] {
+				t.Errorf("goroutine %d got conversation %s, goroutine 0 got %s", i, ids[i], ids[0])
+			}
+			if created[i] {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d goroutines created a conversation, want 1", n)
+		}
+	})
+
+	t.Run("MessagesAndActivity", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		ch := mustUpsertChannel(t, s, "111")
+		conv := mustOpenConversation(t, s, ch, "5511911111111")
+		base := helpdesk.Now().Add(-time.Hour)
+		for i, at := range []time.Duration{2, 0, 1} { // out of order
+			m := newInbound(conv.ID, fmt.Sprintf("wamid.%d", i), fmt.Sprintf("m%d", i), base.Add(at*time.Second))
+			ok, err := s.InsertMessage(ctx, m)
+			if err != nil || !ok {
+				t.Fatalf("InsertMessage %d: %v %v", i, ok, err)
+			}
+			if err := s.NoteInboundMessage(ctx, conv.ID, m.Text, m.CreatedAt, helpdesk.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dup := newInbound(conv.ID, "wamid.0", "again", base)
+		if ok, err := s.InsertMessage(ctx, dup); err != nil || ok {
+			t.Errorf("duplicate wamid inserted=%v err=%v", ok, err)
+		}
+		got, err := s.GetConversation(ctx, conv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.UnreadCount != 3 || got.LastMessagePreview != "m0" || !got.LastMessageAt.Equal(base.Add(2*time.Second)) {
+			t.Errorf("conversation activity = %d %q %v", got.UnreadCount, got.LastMessagePreview, got.LastMessageAt)
+		}
+		id, err := s.MessageIDByWAMID(ctx, "wamid.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetMessageReaction(ctx, id, "👍"); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.GetMessage(ctx, id)
+		if err != nil || m.Reaction != "👍" || m.Text != "m1" {
+			t.Errorf("GetMessage = %+v, %v", m, err)
+		}
+		if _, err := s.MessageIDByWAMID(ctx, "wamid.none"); !errors.Is(err, helpdesk.ErrNotFound) {
+			t.Errorf("unknown wamid: %v", err)
+		}
+		// Pages: newest first, each continuing where the last stopped.
+		p1, err := s.ListMessages(ctx, helpdesk.MessageFilter{ConversationID: conv.ID, Limit: 2})
+		if err != nil || len(p1) != 2 || p1[0].Text != "m0" || p1[1].Text != "m2" {
+			t.Fatalf("page 1 = %v, %v", texts(p1), err)
+		}
+		p2, err := s.ListMessages(ctx, helpdesk.MessageFilter{ConversationID: conv.ID, Limit: 2,
+			Before: &helpdesk.MessageCursor{CreatedAt: p1[1].CreatedAt, ID: p1[1].ID}})
+		if err != nil || len(p2) != 1 || p2[0].Text != "m1" {
+			t.Errorf("page 2 = %v, %v", texts(p2), err)
+		}
+	})
+
+	t.Run("StatusesOnlyMoveForward", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		ch := mustUpsertChannel(t, s, "111")
+		conv := mustOpenConversation(t, s, ch, "5511922222222")
+		out := newInbound(conv.ID, "wamid.out", "hello", helpdesk.Now())
+		out.Direction, out.SenderType, out.Status = helpdesk.DirectionOutbound, helpdesk.SenderAgent, helpdesk.MessageQueued
+		if _, err := s.InsertMessage(ctx, out); err != nil {
+			t.Fatal(err)
+		}
+		at := helpdesk.Now()
+		steps := []struct{ status, want string }{
+			{"delivered", "delivered"}, {"sent", "delivered"}, {"failed", "delivered"}, {"read", "read"}, {"delivered", "read"},
+		}
+		for _, st := range steps {
+			found, err := s.ApplyMessageStatus(ctx, helpdesk.StatusEvent{WAMessageID: "wamid.out", Status: st.status, OccurredAt: at, ErrorCode: "1"})
+			if err != nil || !found {
+				t.Fatalf("apply %s: %v %v", st.status, found, err)
+			}
+			m, _ := s.GetMessage(ctx, out.ID)
+			if m.Status != st.want {
+				t.Errorf("after %s: status %s, want %s", st.status, m.Status, st.want)
+			}
+		}
+		m, _ := s.GetMessage(ctx, out.ID)
+		if m.SentAt == nil || m.DeliveredAt == nil || m.ReadAt == nil || m.ErrorCode != "" {
+			t.Errorf("times/error after statuses: %+v", m)
+		}
+		found, err := s.ApplyMessageStatus(ctx, helpdesk.StatusEvent{WAMessageID: "wamid.nobody", Status: "read", OccurredAt: at})
+		if err != nil || found {
+			t.Errorf("unknown wamid: found=%v err=%v", found, err)
+		}
+		ev := helpdesk.StatusEvent{WAMessageID: "wamid.nobody", Status: "read", OccurredAt: at, ReceivedAt: at}
+		for range 2 {
+			if err := s.RecordStatusEvent(ctx, ev); err != nil {
+				t.Errorf("RecordStatusEvent: %v", err)
+			}
+		}
+	})
+
+	t.Run("Outbound", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		ch := mustUpsertChannel(t, s, "111")
+		conv := mustOpenConversation(t, s, ch, "5511933333333")
+		base := helpdesk.Now().Add(-time.Minute)
+		for i := range 3 {
+			m := newInbound(conv.ID, fmt.Sprintf("wamid.in%d", i), "q", base.Add(time.Duration(i)*time.Second))
+			if _, err := s.InsertMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.NoteInboundMessage(ctx, conv.ID, "q", m.CreatedAt, base); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.MarkInboundRead(ctx, conv.ID, base.Add(time.Second), base)
+		if err != nil || n != 2 {
+			t.Errorf("MarkInboundRead = %d, %v; want 2", n, err)
+		}
+		if n, _ := s.MarkInboundRead(ctx, conv.ID, base.Add(time.Second), base); n != 0 {
+			t.Errorf("second MarkInboundRead marked %d", n)
+		}
+		if c, _ := s.GetConversation(ctx, conv.ID); c.UnreadCount != 1 {
+			t.Errorf("unread = %d, want 1", c.UnreadCount)
+		}
+
+		out := newInbound(conv.ID, "", "resposta", helpdesk.Now())
+		out.Direction, out.SenderType, out.Status, out.WAMessageID = helpdesk.DirectionOutbound, helpdesk.SenderAgent, helpdesk.MessageQueued, ""
+		if _, err := s.InsertMessage(ctx, out); err != nil {
+			t.Fatal(err)
+		}
+		// Two queued messages without a wamid do not collide on the unique index.
+		out2 := out
+		out2.ID = helpdesk.NewID()
+		if ok, err := s.InsertMessage(ctx, out2); err != nil || !ok {
+			t.Fatalf("second queued message: %v %v", ok, err)
+		}
+		if err := s.NoteOutboundMessage(ctx, conv.ID, "resposta", out.CreatedAt, out.CreatedAt); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.GetConversation(ctx, conv.ID); c.LastMessagePreview != "resposta" {
+			t.Errorf("preview = %q", c.LastMessagePreview)
+		}
+		ok, err := s.MarkMessageSent(ctx, out.ID, "wamid.sent", helpdesk.Now())
+		if err != nil || !ok {
+			t.Fatalf("MarkMessageSent: %v %v", ok, err)
+		}
+		if ok, _ := s.MarkMessageSent(ctx, out.ID, "wamid.other", helpdesk.Now()); ok {
+			t.Error("a sent message was marked sent again")
+		}
+		if ok, _ := s.MarkMessageFailed(ctx, out.ID, "131047", "late"); ok {
+			t.Error("a sent message was failed")
+		}
+		if ok, err := s.MarkMessageFailed(ctx, out2.ID, "131047", "late"); err != nil || !ok {
+			t.Errorf("MarkMessageFailed: %v %v", ok, err)
+		}
+		m, _ := s.GetMessage(ctx, out.ID)
+		f, _ := s.GetMessage(ctx, out2.ID)
+		if m.Status != "sent" || m.WAMessageID != "wamid.sent" || m.SentAt == nil || f.Status != "failed" || f.ErrorCode != "131047" {
+			t.Errorf("after send/fail: %+v / %+v", m, f)
+		}
+		if err := s.SetChannelStatus(ctx, ch.ID, helpdesk.ChannelUnhealthy, "token", helpdesk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetChannel(ctx, ch.ID); got.Status != helpdesk.ChannelUnhealthy || got.StatusReason != "token" {
+			t.Errorf("channel = %+v", got)
+		}
+		if err := s.SetChannelStatus(ctx, helpdesk.NewID(), helpdesk.ChannelActive, "", helpdesk.Now()); !errors.Is(err, helpdesk.ErrNotFound) {
+			t.Errorf("unknown channel: %v", err)
+		}
+	})
+
+	t.Run("ListConversations", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		ch := mustUpsertChannel(t, s, "111")
+		dept := mustCreateDepartment(t, s, newDepartment("Vendas"))
+		base := helpdesk.Now().Add(-time.Hour)
+		var ids []string
+		for i := range 5 {
+			conv := mustOpenConversation(t, s, ch, fmt.Sprintf("55119%08d", i))
+			if err := s.NoteInboundMessage(ctx, conv.ID, "x", base.Add(time.Duration(i)*time.Minute), base); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, conv.ID)
+		}
+		if _, err := rawDB(t, s).ExecContext(ctx, "UPDATE conversations SET department_id = $1 WHERE id = $2", dept.ID, ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		var after *helpdesk.ConversationCursor
+		for {
+			page, err := s.ListConversations(ctx, helpdesk.ConversationFilter{Limit: 2, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range page {
+				seen = append(seen, c.ID)
+			}
+			if len(page) < 2 {
+				break
+			}
+			last := page[len(page)-1]
+			after = &helpdesk.ConversationCursor{LastMessageAt: last.LastMessageAt, ID: last.ID}
+		}
+		want := []string{ids[4], ids[3], ids[2], ids[1], ids[0]}
+		if fmt.Sprint(seen) != fmt.Sprint(want) {
+			t.Errorf("pages = %v, want newest first %v", seen, want)
+		}
+		// An agent of another department does not see the Vendas one.
+		viewer := &helpdesk.Viewer{UserID: helpdesk.NewID(), DepartmentIDs: []string{helpdesk.NewID()}}
+		vis, err := s.ListConversations(ctx, helpdesk.ConversationFilter{Viewer: viewer})
+		if err != nil || len(vis) != 4 {
+			t.Errorf("viewer sees %d, %v; want 4", len(vis), err)
+		}
+		viewer.DepartmentIDs = append(viewer.DepartmentIDs, dept.ID)
+		vis, _ = s.ListConversations(ctx, helpdesk.ConversationFilter{Viewer: viewer})
+		if len(vis) != 5 {
+			t.Errorf("member viewer sees %d, want 5", len(vis))
+		}
+		closed, _ := s.ListConversations(ctx, helpdesk.ConversationFilter{Statuses: []helpdesk.ConversationStatus{helpdesk.StatusClosed}})
+		if len(closed) != 0 {
+			t.Errorf("closed filter found %d", len(closed))
+		}
+	})
+}
+
+func texts(ms []helpdesk.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Text
+	}
+	return out
+}
