@@ -1,0 +1,245 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"golang.org/x/time/rate"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp"
+)
+
+// SendArgs is the job that delivers one stored outbound message.
+type SendArgs struct {
+	MessageID string `json:"messageId"`
+}
+
+// Kind implements river.JobArgs.
+func (SendArgs) Kind() string { return "whatsapp_send" }
+
+// InsertOpts: enough attempts to keep trying for a day at the backoff cap.
+func (SendArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: sendMaxAttempts}
+}
+
+const (
+	sendRetryBase   = time.Second
+	sendRetryCap    = 5 * time.Minute
+	sendGiveUpAfter = 24 * time.Hour
+	// 9 doublings reach the cap (about 8.5 min in all); the rest of a day
+	// at the cap is about 286 more.
+	sendMaxAttempts = 300
+)
+
+// SendWorker delivers outbound messages through the Graph API. Each
+// failure is classified: transient ones retry with backoff (1 s doubling
+// to 5 min, for 24 h), throttling snoozes, permanent ones fail the message
+// at once with Meta's code and text.
+type SendWorker struct {
+	river.WorkerDefaults[SendArgs]
+	Store  helpdesk.Store
+	Client *whatsapp.Client
+	Log    *slog.Logger
+	// OnChange, when set, hears about every message whose status the worker
+	// changed (sent or failed), after it was stored.
+	OnChange func(ctx context.Context, m helpdesk.Message)
+	Pace     *ChannelPace
+	Now      func() time.Time
+}
+
+// NextRetry doubles the delay from 1 s up to 5 min, with jitter so that a
+// recovered Graph API is not hit by every message at once.
+func (w *SendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
+	d := sendRetryBase << min(job.Attempt-1, 20)
+	if d > sendRetryCap || d <= 0 {
+		d = sendRetryCap
+	}
+	jitter := time.Duration(rand.Int64N(int64(d) / 5))
+	return time.Now().Add(d + jitter)
+}
+
+// Work sends the message unless it is no longer queued (already sent or
+// failed: a retry after a crash must not send it twice).
+func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
+	m, err := w.Store.GetMessage(ctx, job.Args.MessageID)
+	if errors.Is(err, helpdesk.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if m.Status != helpdesk.MessageQueued {
+		return nil
+	}
+	conv, err := w.Store.GetConversation(ctx, m.ConversationID)
+	if err != nil {
+		return err
+	}
+	ch, err := w.Store.GetChannel(ctx, conv.ChannelID)
+	if err != nil {
+		return err
+	}
+	out, err := w.outbound(ctx, m, conv)
+	if err != nil {
+		return w.fail(ctx, m, "invalid_message", err.Error())
+	}
+	if err := w.Pace.Wait(ctx, ch); err != nil {
+		return err
+	}
+	wamid, err := w.Client.SendMessage(ctx, ch.AccessToken, ch.PhoneNumberID, out)
+	if err == nil {
+		return w.sent(ctx, m, wamid)
+	}
+
+	var apiErr *whatsapp.APIError
+	code, text := "network_error", err.Error()
+	if errors.As(err, &apiErr) {
+		code, text = strconv.Itoa(apiErr.Code), firstNonEmpty(apiErr.Details, apiErr.Message, apiErr.Title)
+	}
+	switch whatsapp.Classify(err) {
+	case whatsapp.Unauthorized:
+		if err := w.Store.SetChannelStatus(ctx, ch.ID, helpdesk.ChannelUnhealthy, "Meta refused the access token: "+text, w.now()); err != nil {
+			w.Log.ErrorContext(ctx, "flag channel unhealthy", "channel_id", ch.ID, "err", err)
+		}
+		w.Log.ErrorContext(ctx, "WhatsApp access token refused; channel flagged unhealthy", "channel_id", ch.ID, "code", code)
+		return w.fail(ctx, m, code, text)
+	case whatsapp.Permanent:
+		return w.fail(ctx, m, code, text)
+	case whatsapp.Throttled:
+		if time.Since(job.CreatedAt) > sendGiveUpAfter {
+			return w.fail(ctx, m, code, "gave up after 24 hours: "+text)
+		}
+		d := whatsapp.RetryAfter(err)
+		if d <= 0 {
+			d = sendRetryBase << min(job.Attempt, 8)
+		}
+		return river.JobSnooze(min(d, sendRetryCap))
+	default: // transient
+		if time.Since(job.CreatedAt) > sendGiveUpAfter || job.Attempt >= job.MaxAttempts {
+			return w.fail(ctx, m, code, "gave up after 24 hours: "+text)
+		}
+		w.Log.WarnContext(ctx, "send failed; will retry", "message_id", m.ID, "attempt", job.Attempt, "code", code)
+		return fmt.Errorf("send %s: %w", m.ID, err)
+	}
+}
+
+func (w *SendWorker) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return helpdesk.Now()
+}
+
+func (w *SendWorker) sent(ctx context.Context, m helpdesk.Message, wamid string) error {
+	ok, err := w.Store.MarkMessageSent(ctx, m.ID, wamid, w.now())
+	if err != nil {
+		// Meta has the message; retrying the job would send it again, so the
+		// failure to record it is logged loudly instead.
+		w.Log.ErrorContext(ctx, "message sent but its wamid could not be stored", "message_id", m.ID, "wamid", wamid, "err", err)
+		return river.JobCancel(err)
+	}
+	if ok {
+		w.changed(ctx, m.ID)
+	}
+	return nil
+}
+
+func (w *SendWorker) fail(ctx context.Context, m helpdesk.Message, code, text string) error {
+	ok, err := w.Store.MarkMessageFailed(ctx, m.ID, code, text)
+	if err != nil {
+		return err // retried: the message stays queued until it is marked
+	}
+	if ok {
+		w.changed(ctx, m.ID)
+	}
+	return river.JobCancel(fmt.Errorf("message %s failed: %s %s", m.ID, code, text))
+}
+
+func (w *SendWorker) changed(ctx context.Context, id string) {
+	if w.OnChange == nil {
+		return
+	}
+	if m, err := w.Store.GetMessage(ctx, id); err == nil {
+		w.OnChange(ctx, m)
+	}
+}
+
+// outbound builds the Graph request for a stored message.
+func (w *SendWorker) outbound(ctx context.Context, m helpdesk.Message, conv helpdesk.Conversation) (whatsapp.OutboundMessage, error) {
+	out := whatsapp.OutboundMessage{To: "+" + conv.Customer.WAID, Type: m.Type}
+	if m.ReplyToID != "" {
+		if ref, err := w.Store.GetMessage(ctx, m.ReplyToID); err == nil && ref.WAMessageID != "" {
+			out.ReplyTo = ref.WAMessageID
+		}
+	}
+	switch m.Type {
+	case "text":
+		out.Text = &whatsapp.Text{Body: m.Text}
+	case "template":
+		var t struct {
+			Name       string          `json:"name"`
+			Language   string          `json:"language"`
+			Components json.RawMessage `json:"components"`
+		}
+		if err := json.Unmarshal(m.Raw, &t); err != nil {
+			return out, fmt.Errorf("stored template is unreadable: %w", err)
+		}
+		out.Template = &whatsapp.Template{Name: t.Name, Language: t.Language, Components: t.Components}
+	default:
+		return out, fmt.Errorf("messages of type %q cannot be sent yet", m.Type)
+	}
+	return out, nil
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// ChannelPace keeps each channel under its messages-per-second limit.
+type ChannelPace struct {
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// Wait blocks until ch may send one more message.
+func (p *ChannelPace) Wait(ctx context.Context, ch helpdesk.Channel) error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	if p.limiters == nil {
+		p.limiters = map[string]*rate.Limiter{}
+	}
+	l, ok := p.limiters[ch.ID]
+	perSecond := rate.Limit(max(ch.MessagesPerSecond, 1))
+	if !ok {
+		l = rate.NewLimiter(perSecond, max(ch.MessagesPerSecond, 1))
+		p.limiters[ch.ID] = l
+	} else if l.Limit() != perSecond {
+		l.SetLimit(perSecond)
+	}
+	p.mu.Unlock()
+	return l.Wait(ctx)
+}
+
+// Enqueuer adapts a Queue to helpdesk.Enqueuer.
+type Enqueuer struct{ Queue *Queue }
+
+// EnqueueSend schedules delivery of an outbound message in tx.
+func (e Enqueuer) EnqueueSend(ctx context.Context, tx helpdesk.Store, messageID string) error {
+	return e.Queue.InsertTx(ctx, tx, SendArgs{MessageID: messageID}, nil)
+}
