@@ -33,6 +33,15 @@ type Options struct {
 	Version            string
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry
+	// WebhookAppSecret verifies X-Hub-Signature-256 (channels may add
+	// their own); WebhookVerifyToken answers Meta's handshake.
+	WebhookAppSecret   string
+	WebhookVerifyToken string
+	// WhatsAppMode is "sandbox" or "cloud", reported by /health.
+	WhatsAppMode string
+	// OnIngest, when set, is told what each new webhook delivery stored,
+	// after it was committed.
+	OnIngest func(ctx context.Context, res helpdesk.IngestResult)
 	// Index serves "/" and other non-API paths (the dashboard).
 	Index http.Handler
 	Now   func() time.Time
@@ -40,15 +49,17 @@ type Options struct {
 
 // API holds the handlers' collaborators.
 type API struct {
-	auth    *auth.Service
-	desk    *helpdesk.Service
-	store   helpdesk.Store
-	log     *slog.Logger
-	opts    Options
-	guard   *middleware.LoginGuard
-	started time.Time
-	routes  []route
-	metrics http.Handler
+	auth     *auth.Service
+	desk     *helpdesk.Service
+	store    helpdesk.Store
+	log      *slog.Logger
+	opts     Options
+	guard    *middleware.LoginGuard
+	started  time.Time
+	routes   []route
+	metrics  http.Handler
+	ingest   *helpdesk.Ingester
+	onIngest func(ctx context.Context, res helpdesk.IngestResult)
 }
 
 // New builds the API and its router.
@@ -61,8 +72,10 @@ func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, lo
 	}
 	a := &API{
 		auth: authSvc, desk: desk, store: store, log: log, opts: opts,
-		guard:   middleware.NewLoginGuard(opts.LoginMaxFailures, opts.LoginFailureWindow, opts.Now),
-		started: opts.Now(),
+		guard:    middleware.NewLoginGuard(opts.LoginMaxFailures, opts.LoginFailureWindow, opts.Now),
+		started:  opts.Now(),
+		ingest:   helpdesk.NewIngester(store, nil),
+		onIngest: opts.OnIngest,
 	}
 	a.metrics = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})
 	a.routes = a.routeTable()
@@ -78,6 +91,7 @@ const (
 	lockedOK                    // any active user, even one who must change their password
 	supervisorUp                // supervisors and admins
 	adminOnly                   // admins
+	webhook                     // Meta: authenticated by signature, never rate limited
 )
 
 // route is one entry of the table that both registers handlers and writes
@@ -90,6 +104,7 @@ type route struct {
 	request      any // zero value of the JSON body type, or nil
 	response     any // zero value of the success body type, or nil for no body
 	status       int
+	bodyLimit    int64 // overrides Options.MaxBodyBytes when set
 	query        []queryParam
 	handler      handlerFunc
 }
@@ -127,15 +142,22 @@ func (a *API) Handler() http.Handler {
 	bodyLimit := middleware.MaxBody(a.opts.MaxBodyBytes)
 	for _, rt := range a.routes {
 		var chain []func(http.Handler) http.Handler
-		if rt.access == public {
+		switch rt.access {
+		case webhook:
+			// Meta delivers bursts from a few addresses; the signature
+			// authenticates it, so it is never throttled.
+		case public:
 			chain = append(chain, publicLimit)
-		} else {
+		default:
 			// The limiter runs after authentication so that it keys on the
 			// user: twenty agents behind one office NAT are not throttled
 			// together.
 			chain = append(chain, a.authenticate(rt.access), publicLimit)
 		}
-		if rt.request != nil {
+		switch {
+		case rt.bodyLimit > 0:
+			chain = append(chain, middleware.MaxBody(rt.bodyLimit))
+		case rt.request != nil:
 			chain = append(chain, bodyLimit)
 		}
 		r.With(chain...).Method(rt.method, rt.path, a.handle(rt.handler))

@@ -31,6 +31,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		freshRefresh := func() string { return e.login(agentEmail, "Changed123").refresh }
 		suporte := e.depts["Suporte"]
+		conv := mustInsertConversation(t, e, suporte)
+		inbound := mustInsertMessage(t, e, conv, helpdesk.DirectionInbound, "wamid.matrix")
 
 		type call struct {
 			path string
@@ -79,6 +81,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}, authed(403, 403, 200)},
 			{"DELETE", "/api/v1/departments/{id}", func(string) call { return call{"/api/v1/departments/" + throwawayDept(), nil} }, authed(403, 403, 204)},
 			{"GET", "/api/v1/audit-logs", nil, authed(403, 200, 200)},
+			// Meta's routes ignore bearer tokens: the verify token and the
+			// signature are what count.
+			{"GET", "/api/v1/webhooks/whatsapp", func(string) call {
+				return call{"/api/v1/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=42&hub.verify_token=" + e.srv.Config.WebhookVerifyToken, nil}
+			}, all(200)},
+			{"POST", "/api/v1/webhooks/whatsapp", func(string) call {
+				return call{"/api/v1/webhooks/whatsapp", `{"object":"whatsapp_business_account","entry":[]}`}
+			}, all(401)},
+			{"GET", "/api/v1/conversations", nil, authed(200, 200, 200)},
+			{"GET", "/api/v1/conversations/{id}", func(string) call { return call{"/api/v1/conversations/" + conv, nil} }, authed(200, 200, 200)},
+			{"GET", "/api/v1/messages", func(string) call { return call{"/api/v1/messages?conversationId=" + conv, nil} }, authed(200, 200, 200)},
+			// A template goes whatever the customer service window says.
+			{"POST", "/api/v1/messages", func(string) call {
+				return call{"/api/v1/messages", map[string]any{"conversationId": conv, "template": map[string]any{"name": "hello_world", "language": "en_US"}}}
+			}, authed(202, 202, 202)},
+			{"PATCH", "/api/v1/messages/{id}/read", func(string) call { return call{"/api/v1/messages/" + inbound + "/read", nil} }, authed(200, 200, 200)},
 		}
 		covered := map[string]bool{}
 		for _, c := range cases {

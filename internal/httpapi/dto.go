@@ -123,6 +123,7 @@ func decodeCursor(c string) (string, bool) {
 type healthDTO struct {
 	Status   string `json:"status" enum:"ok,degraded"`
 	Database string `json:"database" enum:"ok,unavailable"`
+	WhatsApp string `json:"whatsapp" enum:"sandbox,cloud"`
 	Version  string `json:"version"`
 	Uptime   int64  `json:"uptimeSeconds"`
 }

@@ -169,7 +169,7 @@ func TestDepartments(t *testing.T) {
 
 // mustInsertConversation stores a conversation of a new customer on a new
 // channel in department deptID.
-func mustInsertConversation(t *testing.T, e *testEnv, deptID string) {
+func mustInsertConversation(t *testing.T, e *testEnv, deptID string) string {
 	t.Helper()
 	db := e.srv.DB.SQL()
 	ctx := context.Background()
@@ -189,6 +189,7 @@ func mustInsertConversation(t *testing.T, e *testEnv, deptID string) {
 			t.Fatal(err)
 		}
 	}
+	return cv
 }
 
 // TestOpenAPICoversEveryRoute walks the router: every registered API route

@@ -40,7 +40,7 @@ func forEachEngine(t *testing.T, env map[string]string, test func(t *testing.T, 
 	}
 }
 
-// testEnv is the real process (server.NewWithDB) behind an httptest server.
+// testEnv is the real process (server.Assemble) behind an httptest server.
 type testEnv struct {
 	t     *testing.T
 	srv   *server.Server
@@ -67,10 +67,11 @@ func newTestEnv(t *testing.T, db *store.DB, overrides map[string]string) *testEn
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := server.NewWithDB(cfg, db, log)
-	if _, err := srv.Desk.Bootstrap(context.Background(), adminPassword); err != nil {
+	srv, err := server.Assemble(context.Background(), cfg, db, log)
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = srv.Close() })
 	e := &testEnv{t: t, srv: srv, http: httptest.NewServer(srv.Handler()), depts: map[string]string{}}
 	t.Cleanup(e.http.Close)
 	ds, err := srv.Desk.ListDepartments(context.Background())

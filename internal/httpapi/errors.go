@@ -24,6 +24,8 @@ var statusByCode = map[string]int{
 	helpdesk.CodeTooLarge:               http.StatusRequestEntityTooLarge,
 	helpdesk.CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
 	helpdesk.CodeUnprocessable:          http.StatusUnprocessableEntity,
+	helpdesk.CodeOutsideWindow:          http.StatusUnprocessableEntity,
+	helpdesk.CodeConversationClosed:     http.StatusUnprocessableEntity,
 	helpdesk.CodeRateLimited:            http.StatusTooManyRequests,
 }
 

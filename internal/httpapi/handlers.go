@@ -14,7 +14,7 @@ import (
 func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	h := healthDTO{Status: "ok", Database: "ok", Version: a.opts.Version, Uptime: int64(a.opts.Now().Sub(a.started).Seconds())}
+	h := healthDTO{Status: "ok", Database: "ok", WhatsApp: a.opts.WhatsAppMode, Version: a.opts.Version, Uptime: int64(a.opts.Now().Sub(a.started).Seconds())}
 	status := http.StatusOK
 	if err := a.store.Ping(ctx); err != nil {
 		a.log.ErrorContext(r.Context(), "health: database unreachable", "err", err)

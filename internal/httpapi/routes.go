@@ -56,6 +56,26 @@ func (a *API) routeTable() []route {
 		{method: http.MethodDelete, path: "/api/v1/departments/{id}", summary: "Delete a department without conversations", tag: "departments",
 			access: adminOnly, status: http.StatusNoContent, handler: a.handleDeleteDepartment},
 
+		{method: http.MethodGet, path: "/api/v1/webhooks/whatsapp", summary: "Meta's webhook verification handshake (echoes hub.challenge as text/plain)", tag: "whatsapp",
+			access: webhook, status: http.StatusOK, query: []queryParam{
+				{"hub.mode", "string", "subscribe"}, {"hub.verify_token", "string", "WEBHOOK_VERIFY_TOKEN"}, {"hub.challenge", "string", "echoed back"},
+			}, handler: a.handleWebhookVerify},
+		{method: http.MethodPost, path: "/api/v1/webhooks/whatsapp", summary: "Meta's signed webhook (X-Hub-Signature-256); answered after the content is stored", tag: "whatsapp",
+			access: webhook, status: http.StatusOK, bodyLimit: webhookBodyLimit, handler: a.handleWebhook},
+
+		{method: http.MethodGet, path: "/api/v1/conversations", summary: "Conversations, newest activity first", tag: "conversations", access: authenticated,
+			query:    append([]queryParam{{"status", "string", "bot, waiting, open or closed; repeat or comma-separate for several"}}, pageParams...),
+			response: page[conversationDTO]{}, status: http.StatusOK, handler: a.handleListConversations},
+		{method: http.MethodGet, path: "/api/v1/conversations/{id}", summary: "A conversation", tag: "conversations", access: authenticated,
+			response: conversationDTO{}, status: http.StatusOK, handler: a.handleGetConversation},
+		{method: http.MethodGet, path: "/api/v1/messages", summary: "A conversation's messages: newest page first, each page in chat order", tag: "messages", access: authenticated,
+			query:    append([]queryParam{{"conversationId", "string", "required"}}, pageParams...),
+			response: page[messageDTO]{}, status: http.StatusOK, handler: a.handleListMessages},
+		{method: http.MethodPost, path: "/api/v1/messages", summary: "Reply to a customer: stored as queued, delivered by a durable job", tag: "messages", access: authenticated,
+			request: sendMessageRequest{}, response: messageDTO{}, status: http.StatusAccepted, handler: a.handleSendMessage},
+		{method: http.MethodPatch, path: "/api/v1/messages/{id}/read", summary: "Mark a customer's message (and the earlier ones) read; sends WhatsApp's read receipt", tag: "messages",
+			access: authenticated, response: messageDTO{}, status: http.StatusOK, handler: a.handleMarkRead},
+
 		{method: http.MethodGet, path: "/api/v1/audit-logs", summary: "Audit log, newest first", tag: "audit", access: supervisorUp,
 			query: append([]queryParam{
 				{"action", "string", "e.g. auth.login_failed"},

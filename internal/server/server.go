@@ -14,12 +14,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/auth"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/httpapi"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/jobs"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/store"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp"
 	"github.com/supportwhatsapp/supportwhatsapp/web"
 )
 
@@ -41,13 +44,18 @@ type Server struct {
 	Auth   *auth.Service
 	Desk   *helpdesk.Service
 	API    *httpapi.API
-	log    *slog.Logger
-	http   *http.Server
+	Jobs   *jobs.Queue
+	// WhatsApp is the Graph API client the send worker uses.
+	WhatsApp *whatsapp.Client
+	// GraphTransport, when set before Assemble, carries the Graph API calls
+	// (the in-process sandbox, tests).
+	GraphTransport http.RoundTripper
+	log            *slog.Logger
+	http           *http.Server
 }
 
-// New opens and migrates the database, creates the first admin on an empty
-// database and wires the services and the HTTP API. Close releases what it
-// opened.
+// New opens and migrates the database and assembles the process over it.
+// Run (or Serve) owns everything afterwards and closes it on the way out.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
 	db, err := store.Open(ctx, cfg.DatabaseURL, log)
 	if err != nil {
@@ -57,21 +65,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		_ = db.Close()
 		return nil, err
 	}
-	s := NewWithDB(cfg, db, log)
-	created, err := s.Desk.Bootstrap(ctx, BootstrapAdminPassword)
+	s, err := Assemble(ctx, cfg, db, log)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if created {
-		log.Warn("empty database: created admin@suporte.com with the default password; it must be changed at the first login",
-			"departments", helpdesk.DefaultDepartments)
-	}
 	return s, nil
 }
 
-// NewWithDB wires the services and the API over an open, migrated database.
-func NewWithDB(cfg config.Config, db *store.DB, log *slog.Logger) *Server {
+// Assemble wires the process over an open, migrated database: it creates
+// the first admin and departments on an empty database, makes the
+// configured WhatsApp number a channel, prepares the job queue and builds
+// the HTTP API. Jobs are worked once Start (or Serve) runs. Close releases
+// what Assemble opened, but not db.
+func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	passwords := auth.Passwords{Cost: cfg.BcryptRounds}
 	authSvc := auth.NewService(db, auth.Config{
 		AccessSecret:  cfg.JWTSecret,
@@ -82,9 +89,33 @@ func NewWithDB(cfg config.Config, db *store.DB, log *slog.Logger) *Server {
 		Log:           log,
 	})
 	desk := helpdesk.NewService(db, passwords, nil, log)
+	s := &Server{Config: cfg, DB: db, Auth: authSvc, Desk: desk, log: log}
+
+	created, err := desk.Bootstrap(ctx, BootstrapAdminPassword)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Warn("empty database: created admin@suporte.com with the default password; it must be changed at the first login",
+			"departments", helpdesk.DefaultDepartments)
+	}
+	if err := s.ensureChannel(ctx); err != nil {
+		return nil, err
+	}
+
+	s.WhatsApp = &whatsapp.Client{BaseURL: cfg.WhatsAppGraphURL, Version: cfg.WhatsAppAPIVersion, HTTP: s.graphHTTPClient()}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &jobs.SendWorker{Store: db, Client: s.WhatsApp, Log: log, Pace: &jobs.ChannelPace{}})
+	river.AddWorker(workers, &jobs.ReadReceiptWorker{Store: db, Client: s.WhatsApp, Log: log})
+	s.Jobs, err = jobs.Open(ctx, db, jobs.Config{Workers: workers, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	desk.SetEnqueuer(jobs.Enqueuer{Queue: s.Jobs})
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := httpapi.New(authSvc, desk, db, log, httpapi.Options{
+	s.API = httpapi.New(authSvc, desk, db, log, httpapi.Options{
 		Production:         cfg.Production(),
 		AllowedOrigins:     cfg.AllowedOrigins(),
 		TrustProxy:         cfg.TrustProxy,
@@ -96,8 +127,61 @@ func NewWithDB(cfg config.Config, db *store.DB, log *slog.Logger) *Server {
 		Version:            Version,
 		Registry:           reg,
 		Index:              web.Handler(),
+		WebhookAppSecret:   cfg.WhatsAppAppSecret,
+		WebhookVerifyToken: cfg.WebhookVerifyToken,
+		WhatsAppMode:       whatsAppMode(cfg),
 	})
-	return &Server{Config: cfg, DB: db, Auth: authSvc, Desk: desk, API: api, log: log}
+	return s, nil
+}
+
+// graphHTTPClient is the HTTP client of the Graph API calls.
+func (s *Server) graphHTTPClient() *http.Client {
+	if s.GraphTransport != nil {
+		return &http.Client{Timeout: 30 * time.Second, Transport: s.GraphTransport}
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+// Start begins working background jobs.
+func (s *Server) Start(ctx context.Context) error { return s.Jobs.Start(ctx) }
+
+// Close stops the job workers (letting running jobs finish within
+// ShutdownTimeout) and releases the queue; the database stays open.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	err := s.Jobs.Stop(ctx)
+	s.Jobs.Close()
+	return err
+}
+
+func whatsAppMode(cfg config.Config) string {
+	if cfg.Sandbox() {
+		return "sandbox"
+	}
+	return "cloud"
+}
+
+// ensureChannel makes the number configured in the environment (or the
+// sandbox's number) a channel, so webhooks for it are routed.
+func (s *Server) ensureChannel(ctx context.Context) error {
+	cfg := s.Config
+	now := helpdesk.Now()
+	ch := helpdesk.Channel{
+		ID: helpdesk.NewID(), Name: "WhatsApp", PhoneNumberID: cfg.WhatsAppPhoneNumberID,
+		BusinessAccountID: cfg.WhatsAppBusinessAccountID, AccessToken: cfg.WhatsAppAccessToken,
+		AppSecret: cfg.WhatsAppAppSecret, VerifyToken: cfg.WebhookVerifyToken,
+		MessagesPerSecond: cfg.WhatsAppMessagesPerSecond, CreatedAt: now, UpdatedAt: now,
+	}
+	if cfg.Sandbox() {
+		ch.Name, ch.PhoneNumberID, ch.DisplayPhoneNumber = "Sandbox", config.SandboxPhoneNumberID, "+55 11 4000-0000"
+		ch.AccessToken = config.SandboxAccessToken
+		s.log.Warn("no WHATSAPP_ACCESS_TOKEN: using the built-in WhatsApp sandbox, not Meta")
+	}
+	if _, err := s.DB.UpsertChannel(ctx, ch); err != nil {
+		return fmt.Errorf("configure channel %s: %w", ch.PhoneNumberID, err)
+	}
+	return nil
 }
 
 // Handler is the process's whole HTTP handler.
@@ -109,6 +193,7 @@ func (s *Server) Handler() http.Handler { return s.API.Handler() }
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", s.Config.Port))
 	if err != nil {
+		_ = s.Close()
 		_ = s.DB.Close()
 		return fmt.Errorf("listen on port %d: %w (set PORT to use another)", s.Config.Port, err)
 	}
@@ -125,6 +210,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	// Not ctx itself: its cancellation would cancel running jobs at once;
+	// Close stops them in order after the HTTP server.
+	if err := s.Start(context.WithoutCancel(ctx)); err != nil {
+		_ = s.Close()
+		_ = s.DB.Close()
+		return fmt.Errorf("start job workers: %w", err)
 	}
 	s.log.Info("serving", "addr", ln.Addr().String(), "env", s.Config.AppEnv, "database", s.DB.Dialect(), "version", Version)
 	errc := make(chan error, 1)
@@ -145,6 +237,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
+	}
+	// Outside in: no new requests, then no new jobs, then the database.
+	if err := s.Close(); err != nil && serveErr == nil {
+		serveErr = fmt.Errorf("stop job workers: %w", err)
 	}
 	if err := s.DB.Close(); err != nil && serveErr == nil {
 		serveErr = fmt.Errorf("close database: %w", err)

@@ -1,0 +1,259 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+type customerRefDTO struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Phone string `json:"phone" description:"the customer's WhatsApp id (wa_id), digits only"`
+}
+
+type conversationDTO struct {
+	ID            string         `json:"id"`
+	Status        string         `json:"status" enum:"bot,waiting,open,closed"`
+	ChannelID     string         `json:"channelId"`
+	DepartmentID  *string        `json:"departmentId"`
+	AssigneeID    *string        `json:"assigneeId"`
+	Customer      customerRefDTO `json:"customer"`
+	LastMessage   string         `json:"lastMessage"`
+	LastMessageAt *time.Time     `json:"lastMessageAt"`
+	UnreadCount   int            `json:"unreadCount"`
+	WaitingSince  *time.Time     `json:"waitingSince"`
+	CreatedAt     time.Time      `json:"createdAt"`
+	ClosedAt      *time.Time     `json:"closedAt"`
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func toConversationDTO(c helpdesk.Conversation) conversationDTO {
+	name := c.Customer.Name
+	if name == "" {
+		name = c.Customer.ProfileName
+	}
+	return conversationDTO{
+		ID: c.ID, Status: string(c.Status), ChannelID: c.ChannelID, DepartmentID: optional(c.DepartmentID),
+		AssigneeID: optional(c.AssigneeID), Customer: customerRefDTO{ID: c.Customer.ID, Name: name, Phone: c.Customer.WAID},
+		LastMessage: c.LastMessagePreview, LastMessageAt: c.LastMessageAt, UnreadCount: c.UnreadCount,
+		WaitingSince: c.WaitingSince, CreatedAt: c.CreatedAt, ClosedAt: c.ClosedAt,
+	}
+}
+
+type mediaDTO struct {
+	ID       string `json:"id"`
+	MimeType string `json:"mimeType"`
+	FileName string `json:"fileName"`
+	Size     int64  `json:"size"`
+	URL      string `json:"url" description:"where an authorised user downloads the file"`
+}
+
+type messageErrorDTO struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type messageDTO struct {
+	ID             string           `json:"id"`
+	ConversationID string           `json:"conversationId"`
+	Direction      string           `json:"direction" enum:"inbound,outbound"`
+	SenderType     string           `json:"senderType" enum:"customer,agent,bot,system"`
+	SenderID       *string          `json:"senderId"`
+	Type           string           `json:"type"`
+	Text           string           `json:"text"`
+	Media          *mediaDTO        `json:"media"`
+	ReplyToID      *string          `json:"replyToId"`
+	Reaction       string           `json:"reaction" description:"the customer's reaction to this message, empty when none"`
+	WAMessageID    *string          `json:"waMessageId"`
+	Status         string           `json:"status" enum:"received,queued,sent,delivered,read,failed"`
+	Error          *messageErrorDTO `json:"error"`
+	Raw            json.RawMessage  `json:"raw,omitempty" description:"the WhatsApp payload of unsupported messages"`
+	CreatedAt      time.Time        `json:"createdAt"`
+	SentAt         *time.Time       `json:"sentAt"`
+	DeliveredAt    *time.Time       `json:"deliveredAt"`
+	ReadAt         *time.Time       `json:"readAt"`
+}
+
+func toMessageDTO(m helpdesk.Message) messageDTO {
+	dto := messageDTO{
+		ID: m.ID, ConversationID: m.ConversationID, Direction: m.Direction, SenderType: m.SenderType,
+		SenderID: optional(m.SenderID), Type: m.Type, Text: m.Text, ReplyToID: optional(m.ReplyToID), Reaction: m.Reaction,
+		WAMessageID: optional(m.WAMessageID), Status: m.Status, CreatedAt: m.CreatedAt, SentAt: m.SentAt,
+		DeliveredAt: m.DeliveredAt, ReadAt: m.ReadAt,
+	}
+	if m.Media != nil {
+		dto.Media = &mediaDTO{ID: m.Media.ID, MimeType: m.Media.MimeType, FileName: m.Media.FileName, Size: m.Media.Size,
+			URL: "/api/v1/media/" + m.ID}
+	}
+	if m.ErrorCode != "" || m.ErrorMessage != "" {
+		dto.Error = &messageErrorDTO{Code: m.ErrorCode, Message: m.ErrorMessage}
+	}
+	if m.Type == helpdesk.MessageTypeUnsupported {
+		dto.Raw = m.Raw
+	}
+	return dto
+}
+
+// conversationCursor is the JSON inside a conversation list cursor.
+type conversationCursor struct {
+	At *time.Time `json:"t"`
+	ID string     `json:"id"`
+}
+
+func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request) error {
+	limit, err := listLimit(r)
+	if err != nil {
+		return err
+	}
+	f := helpdesk.ConversationFilter{Limit: limit + 1, Viewer: helpdesk.ViewerFor(currentUser(r.Context()))}
+	for _, s := range r.URL.Query()["status"] {
+		for _, part := range strings.Split(s, ",") {
+			st := helpdesk.ConversationStatus(strings.TrimSpace(part))
+			if !st.Valid() {
+				return helpdesk.ValidationError(map[string]string{"status": "must be bot, waiting, open or closed"})
+			}
+			if !slices.Contains(f.Statuses, st) {
+				f.Statuses = append(f.Statuses, st)
+			}
+		}
+	}
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		var cur conversationCursor
+		raw, ok := decodeCursor(c)
+		if !ok || json.Unmarshal([]byte(raw), &cur) != nil || !helpdesk.ValidID(cur.ID) {
+			return cursorError()
+		}
+		f.After = &helpdesk.ConversationCursor{LastMessageAt: cur.At, ID: cur.ID}
+	}
+	convs, err := a.store.ListConversations(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := page[conversationDTO]{Data: make([]conversationDTO, 0, len(convs))}
+	if len(convs) > limit {
+		convs = convs[:limit]
+		last := convs[limit-1]
+		b, _ := json.Marshal(conversationCursor{At: last.LastMessageAt, ID: last.ID})
+		out.NextCursor = encodeCursor(string(b))
+	}
+	for _, c := range convs {
+		out.Data = append(out.Data, toConversationDTO(c))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// visibleConversation returns the conversation if the caller may see it;
+// one they may not see is answered exactly like one that does not exist.
+func (a *API) visibleConversation(r *http.Request, id string) (helpdesk.Conversation, error) {
+	return a.desk.VisibleConversation(r.Context(), currentUser(r.Context()), id)
+}
+
+func (a *API) handleGetConversation(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.visibleConversation(r, chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toConversationDTO(c))
+}
+
+// messageCursor is the JSON inside a message list cursor.
+type messageCursor struct {
+	At time.Time `json:"t"`
+	ID string    `json:"id"`
+}
+
+// handleListMessages pages backwards through a conversation: the first
+// page holds the newest messages; each page is in chat order.
+func (a *API) handleListMessages(w http.ResponseWriter, r *http.Request) error {
+	convID := r.URL.Query().Get("conversationId")
+	if convID == "" {
+		return helpdesk.ValidationError(map[string]string{"conversationId": "is required"})
+	}
+	limit, err := listLimit(r)
+	if err != nil {
+		return err
+	}
+	if _, err := a.visibleConversation(r, convID); err != nil {
+		return err
+	}
+	f := helpdesk.MessageFilter{ConversationID: convID, Limit: limit + 1}
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		var cur messageCursor
+		raw, ok := decodeCursor(c)
+		if !ok || json.Unmarshal([]byte(raw), &cur) != nil || !helpdesk.ValidID(cur.ID) {
+			return cursorError()
+		}
+		f.Before = &helpdesk.MessageCursor{CreatedAt: cur.At, ID: cur.ID}
+	}
+	msgs, err := a.store.ListMessages(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := page[messageDTO]{Data: make([]messageDTO, 0, len(msgs))}
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		oldest := msgs[limit-1]
+		b, _ := json.Marshal(messageCursor{At: oldest.CreatedAt, ID: oldest.ID})
+		out.NextCursor = encodeCursor(string(b))
+	}
+	for _, m := range slices.Backward(msgs) {
+		out.Data = append(out.Data, toMessageDTO(m))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+type templateRequest struct {
+	Name       string          `json:"name" required:"true"`
+	Language   string          `json:"language" required:"true" description:"e.g. pt_BR"`
+	Components json.RawMessage `json:"components" description:"Meta's template components, passed through"`
+}
+
+type sendMessageRequest struct {
+	ConversationID string           `json:"conversationId" required:"true"`
+	Text           string           `json:"text" description:"free-form text (within 24 h of the customer's last message)"`
+	ReplyToID      string           `json:"replyToId" description:"id of a message of this conversation to quote"`
+	Template       *templateRequest `json:"template" description:"an approved template; allowed outside the 24 h window"`
+}
+
+// handleSendMessage stores the reply as queued and answers 202: delivery
+// happens in a durable job, and the message's status follows it.
+func (a *API) handleSendMessage(w http.ResponseWriter, r *http.Request) error {
+	var req sendMessageRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	p := helpdesk.OutboundParams{ConversationID: req.ConversationID, Text: req.Text, ReplyToID: req.ReplyToID}
+	if t := req.Template; t != nil {
+		if t.Name == "" || t.Language == "" {
+			return helpdesk.ValidationError(map[string]string{"template": "needs name and language"})
+		}
+		p.Template = &helpdesk.TemplateRef{Name: t.Name, Language: t.Language, Components: t.Components}
+	}
+	m, err := a.desk.SendMessage(r.Context(), actor(r), p)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/messages/"+m.ID)
+	return writeJSON(w, http.StatusAccepted, toMessageDTO(m))
+}
+
+func (a *API) handleMarkRead(w http.ResponseWriter, r *http.Request) error {
+	m, err := a.desk.MarkRead(r.Context(), actor(r), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toMessageDTO(m))
+}

@@ -1,0 +1,180 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/httpapi/middleware"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp"
+)
+
+// webhookBodyLimit is the largest webhook body accepted; Meta batches up to
+// about a thousand updates in one delivery.
+const webhookBodyLimit = 5 << 20
+
+// handleWebhookVerify answers Meta's subscription handshake: the challenge
+// is echoed when the verify token matches the configured one or a
+// channel's.
+func (a *API) handleWebhookVerify(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	mode, token, challenge := q.Get("hub.mode"), q.Get("hub.verify_token"), q.Get("hub.challenge")
+	if mode != "subscribe" || challenge == "" {
+		return helpdesk.Errorf(helpdesk.CodeBadRequest, "expected hub.mode=subscribe with hub.challenge and hub.verify_token")
+	}
+	if !a.verifyTokenMatches(r, token) {
+		return helpdesk.Errorf(helpdesk.CodeForbidden, "verify token does not match WEBHOOK_VERIFY_TOKEN")
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, err := io.WriteString(w, challenge)
+	return err
+}
+
+func (a *API) verifyTokenMatches(r *http.Request, token string) bool {
+	if token == "" {
+		return false
+	}
+	candidates := []string{a.opts.WebhookVerifyToken}
+	if channels, err := a.store.ListChannels(r.Context()); err == nil {
+		for _, c := range channels {
+			candidates = append(candidates, c.VerifyToken)
+		}
+	}
+	for _, c := range candidates {
+		if c != "" && subtle.ConstantTimeCompare([]byte(c), []byte(token)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// handleWebhook ingests a signed webhook. It answers 200 only after the
+// content is committed, so Meta redelivers anything we could not store;
+// redeliveries are recognised and change nothing.
+func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		if middleware.IsTooLarge(err) {
+			return &helpdesk.Error{Code: helpdesk.CodeTooLarge, Message: "webhook body over 5 MiB"}
+		}
+		return errBadRequest("could not read the body")
+	}
+	if !a.signatureValid(r, body) {
+		return &helpdesk.Error{Code: helpdesk.CodeUnauthorized, Message: "missing or invalid X-Hub-Signature-256"}
+	}
+	if !utf8.Valid(body) {
+		return errBadRequest("the body is not UTF-8 JSON")
+	}
+	n, err := whatsapp.ParseWebhook(body)
+	if err != nil {
+		return errBadRequest("the body is not a WhatsApp webhook: " + err.Error())
+	}
+	res, err := a.ingest.Ingest(r.Context(), toDelivery(n, body, a.opts.Now()))
+	if err != nil {
+		return err
+	}
+	for _, id := range res.Unrouted {
+		a.log.WarnContext(r.Context(), "webhook for a phone_number_id with no channel; kept in the inbox", "phone_number_id", id)
+	}
+	if a.onIngest != nil && !res.Duplicate {
+		a.onIngest(r.Context(), res)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, err = io.WriteString(w, "EVENT_RECEIVED")
+	return err
+}
+
+// signatureValid checks the body against the configured app secret and,
+// failing that, each channel's own (numbers may belong to different apps).
+func (a *API) signatureValid(r *http.Request, body []byte) bool {
+	header := r.Header.Get("X-Hub-Signature-256")
+	if header == "" {
+		return false
+	}
+	if a.opts.WebhookAppSecret != "" && whatsapp.VerifySignature(a.opts.WebhookAppSecret, body, header) {
+		return true
+	}
+	channels, err := a.store.ListChannels(r.Context())
+	if err != nil {
+		return false
+	}
+	for _, c := range channels {
+		if c.AppSecret != "" && c.AppSecret != a.opts.WebhookAppSecret && whatsapp.VerifySignature(c.AppSecret, body, header) {
+			return true
+		}
+	}
+	return false
+}
+
+// toDelivery maps the Graph API's webhook into helpdesk terms.
+func toDelivery(n whatsapp.Notification, body []byte, now time.Time) helpdesk.WebhookDelivery {
+	d := helpdesk.WebhookDelivery{Body: body, ReceivedAt: now}
+	for _, ch := range n.Changes {
+		if ch.Field != "messages" || ch.PhoneNumberID == "" {
+			continue
+		}
+		names := map[string]string{}
+		for _, c := range ch.Contacts {
+			names[c.WAID] = c.Name
+		}
+		b := helpdesk.ChannelBatch{PhoneNumberID: ch.PhoneNumberID}
+		for _, m := range ch.Messages {
+			b.Messages = append(b.Messages, toInbound(m, names))
+		}
+		for _, s := range ch.Statuses {
+			u := helpdesk.StatusUpdate{WAMessageID: s.ID, Status: s.Status, Timestamp: s.Timestamp}
+			if len(s.Errors) > 0 {
+				e := s.Errors[0]
+				u.ErrorCode = strconv.Itoa(e.Code)
+				u.ErrorMessage = firstOf(e.Details, e.Message, e.Title)
+			}
+			b.Statuses = append(b.Statuses, u)
+		}
+		d.Batches = append(d.Batches, b)
+	}
+	return d
+}
+
+func toInbound(m whatsapp.Message, names map[string]string) helpdesk.InboundMessage {
+	in := helpdesk.InboundMessage{
+		WAMessageID: m.ID,
+		FromWAIDs:   whatsapp.BrazilianMobileVariants(m.From),
+		ProfileName: names[m.From],
+		Timestamp:   m.Timestamp,
+		Type:        m.Type,
+		Text:        m.Text,
+		Raw:         m.Raw,
+	}
+	if m.From == "" {
+		in.FromWAIDs = nil
+	}
+	if !m.Supported() {
+		in.Type = helpdesk.MessageTypeUnsupported
+	}
+	if m.Media != nil {
+		in.Media = &helpdesk.Media{ID: m.Media.ID, MimeType: m.Media.MimeType, FileName: m.Media.Filename, SHA256: m.Media.SHA256}
+	}
+	if m.Context != nil {
+		in.ContextWAMessageID = m.Context.ID
+	}
+	if m.Reaction != nil {
+		in.ReactionToWAMessageID = m.Reaction.MessageID
+		in.Text = m.Reaction.Emoji
+	}
+	return in
+}
+
+func firstOf(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
