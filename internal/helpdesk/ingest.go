@@ -79,16 +79,17 @@ const (
 // move forward.
 type Ingester struct {
 	store Store
+	jobs  Enqueuer // may be nil: no follow-up jobs (media download)
 	now   func() time.Time
 	locks customerLocks
 }
 
-// NewIngester returns an Ingester over store; now may be nil.
-func NewIngester(store Store, now func() time.Time) *Ingester {
+// NewIngester returns an Ingester over store; jobs and now may be nil.
+func NewIngester(store Store, jobs Enqueuer, now func() time.Time) *Ingester {
 	if now == nil {
 		now = Now
 	}
-	return &Ingester{store: store, now: now}
+	return &Ingester{store: store, jobs: jobs, now: now}
 }
 
 // Ingest stores the delivery and its effects in one transaction. A body
@@ -221,6 +222,11 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	}
 	if err := tx.NoteInboundMessage(ctx, conv.ID, Preview(msg), at, now); err != nil {
 		return err
+	}
+	if msg.Media != nil && msg.Media.ID != "" && in.jobs != nil {
+		if err := in.jobs.EnqueueMediaDownload(ctx, tx, msg.ID); err != nil {
+			return err
+		}
 	}
 	if created {
 		res.NewConversations = append(res.NewConversations, conv)

@@ -32,6 +32,9 @@ type Enqueuer interface {
 	// EnqueueReadReceipt schedules Meta's read receipt for an inbound
 	// message.
 	EnqueueReadReceipt(ctx context.Context, tx Store, messageID string) error
+	// EnqueueMediaDownload schedules the download of an inbound message's
+	// file.
+	EnqueueMediaDownload(ctx context.Context, tx Store, messageID string) error
 }
 
 // TemplateRef names an approved WhatsApp template and its parameters.
@@ -63,6 +66,9 @@ type OutboundStore interface {
 	// MarkInboundRead marks the conversation's inbound messages created up
 	// to upTo as read and recounts its unread messages.
 	MarkInboundRead(ctx context.Context, conversationID string, upTo, now time.Time) (int, error)
+	// SetMessageMedia records where a message's downloaded file is, relative
+	// to MEDIA_DIR.
+	SetMessageMedia(ctx context.Context, id, path, mimeType string, size int64) error
 	// SetChannelStatus records a channel's health.
 	SetChannelStatus(ctx context.Context, id string, status ChannelStatus, reason string, now time.Time) error
 }

@@ -37,6 +37,11 @@ type Options struct {
 	// their own); WebhookVerifyToken answers Meta's handshake.
 	WebhookAppSecret   string
 	WebhookVerifyToken string
+	// Jobs receives the follow-up work of ingested messages (media
+	// downloads); nil skips it.
+	Jobs helpdesk.Enqueuer
+	// MediaDir is where downloaded media files are (MEDIA_DIR).
+	MediaDir string
 	// WhatsAppMode is "sandbox" or "cloud", reported by /health.
 	WhatsAppMode string
 	// OnIngest, when set, is told what each new webhook delivery stored,
@@ -74,7 +79,7 @@ func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, lo
 		auth: authSvc, desk: desk, store: store, log: log, opts: opts,
 		guard:    middleware.NewLoginGuard(opts.LoginMaxFailures, opts.LoginFailureWindow, opts.Now),
 		started:  opts.Now(),
-		ingest:   helpdesk.NewIngester(store, nil),
+		ingest:   helpdesk.NewIngester(store, opts.Jobs, nil),
 		onIngest: opts.OnIngest,
 	}
 	a.metrics = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})

@@ -33,6 +33,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		suporte := e.depts["Suporte"]
 		conv := mustInsertConversation(t, e, suporte)
 		inbound := mustInsertMessage(t, e, conv, helpdesk.DirectionInbound, "wamid.matrix")
+		// A media message whose file is not downloaded yet: 409 to whoever may see it.
+		if _, err := e.srv.DB.SQL().Exec("UPDATE messages SET media_id = '555', type = 'image' WHERE id = $1", inbound); err != nil {
+			t.Fatal(err)
+		}
 
 		type call struct {
 			path string
@@ -96,6 +100,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"POST", "/api/v1/messages", func(string) call {
 				return call{"/api/v1/messages", map[string]any{"conversationId": conv, "template": map[string]any{"name": "hello_world", "language": "en_US"}}}
 			}, authed(202, 202, 202)},
+			{"GET", "/api/v1/media/{id}", func(string) call { return call{"/api/v1/media/" + inbound, nil} }, authed(409, 409, 409)},
 			{"PATCH", "/api/v1/messages/{id}/read", func(string) call { return call{"/api/v1/messages/" + inbound + "/read", nil} }, authed(200, 200, 200)},
 		}
 		covered := map[string]bool{}
@@ -119,6 +124,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 						code := r.errCode(t)
 						if r.status == 401 && code != helpdesk.CodeUnauthorized {
 							t.Errorf("code %q, want unauthorized", code)
+						}
+						if r.status == 409 && code != helpdesk.CodeConflict {
+							t.Errorf("code %q, want conflict", code)
 						}
 						if r.status == 403 && code != helpdesk.CodeForbidden {
 							t.Errorf("code %q, want forbidden", code)

@@ -2,7 +2,11 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
+	"mime"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -256,4 +260,56 @@ func (a *API) handleMarkRead(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, toMessageDTO(m))
+}
+
+// handleMedia serves the downloaded file of a message the caller may see.
+func (a *API) handleMedia(w http.ResponseWriter, r *http.Request) error {
+	notFound := &helpdesk.Error{Code: helpdesk.CodeNotFound, Message: "media not found"}
+	id := chi.URLParam(r, "id")
+	if !helpdesk.ValidID(id) {
+		return notFound
+	}
+	m, err := a.store.GetMessage(r.Context(), id)
+	if errors.Is(err, helpdesk.ErrNotFound) {
+		return notFound
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := a.visibleConversation(r, m.ConversationID); err != nil || m.Media == nil {
+		return notFound
+	}
+	if m.Media.Path == "" {
+		w.Header().Set("Retry-After", "5")
+		return &helpdesk.Error{Code: helpdesk.CodeConflict, Message: "the file is still being downloaded from WhatsApp"}
+	}
+	root, err := os.OpenRoot(a.opts.MediaDir)
+	if err != nil {
+		return notFound
+	}
+	defer root.Close()
+	f, err := root.Open(m.Media.Path) // os.Root refuses paths that leave MEDIA_DIR
+	if err != nil {
+		return notFound
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	disposition := "attachment"
+	if strings.HasPrefix(m.Media.MimeType, "image/") || strings.HasPrefix(m.Media.MimeType, "audio/") || strings.HasPrefix(m.Media.MimeType, "video/") {
+		disposition = "inline"
+	}
+	name := m.Media.FileName
+	if name == "" {
+		name = m.ID + filepath.Ext(m.Media.Path)
+	}
+	w.Header().Set("Content-Type", m.Media.MimeType)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	// The file never changes once written, so ranges and If-Modified-Since
+	// come for free.
+	http.ServeContent(w, r, name, st.ModTime(), f)
+	return nil
 }

@@ -217,3 +217,5 @@ func (e *testEnv) newUser(adminToken string, role helpdesk.Role, depts ...string
 		map[string]string{"currentPassword": "Initial123", "newPassword": "Changed123"}), 200).json(e.t)
 	return session{access: m["accessToken"].(string), refresh: m["refreshToken"].(string), userID: s.userID}, email
 }
+
+func storetestOpenSQLite(t *testing.T) *store.DB { return storetest.OpenSQLite(t) }

@@ -73,6 +73,8 @@ func (a *API) routeTable() []route {
 			response: page[messageDTO]{}, status: http.StatusOK, handler: a.handleListMessages},
 		{method: http.MethodPost, path: "/api/v1/messages", summary: "Reply to a customer: stored as queued, delivered by a durable job", tag: "messages", access: authenticated,
 			request: sendMessageRequest{}, response: messageDTO{}, status: http.StatusAccepted, handler: a.handleSendMessage},
+		{method: http.MethodGet, path: "/api/v1/media/{id}", summary: "The downloaded file of a media message (by message id); 409 while still downloading", tag: "messages",
+			access: authenticated, status: http.StatusOK, handler: a.handleMedia},
 		{method: http.MethodPatch, path: "/api/v1/messages/{id}/read", summary: "Mark a customer's message (and the earlier ones) read; sends WhatsApp's read receipt", tag: "messages",
 			access: authenticated, response: messageDTO{}, status: http.StatusOK, handler: a.handleMarkRead},
 

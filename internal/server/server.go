@@ -107,6 +107,7 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &jobs.SendWorker{Store: db, Client: s.WhatsApp, Log: log, Pace: &jobs.ChannelPace{}})
 	river.AddWorker(workers, &jobs.ReadReceiptWorker{Store: db, Client: s.WhatsApp, Log: log})
+	river.AddWorker(workers, &jobs.MediaWorker{Store: db, Client: s.WhatsApp, Dir: cfg.MediaDir, Log: log})
 	s.Jobs, err = jobs.Open(ctx, db, jobs.Config{Workers: workers, Log: log})
 	if err != nil {
 		return nil, err
@@ -130,6 +131,8 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 		WebhookAppSecret:   cfg.WhatsAppAppSecret,
 		WebhookVerifyToken: cfg.WebhookVerifyToken,
 		WhatsAppMode:       whatsAppMode(cfg),
+		Jobs:               jobs.Enqueuer{Queue: s.Jobs},
+		MediaDir:           cfg.MediaDir,
 	})
 	return s, nil
 }

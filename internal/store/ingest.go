@@ -293,3 +293,16 @@ func (d *DB) MarkInboundRead(ctx context.Context, conversationID string, upTo, n
 	}
 	return int(marked), nil
 }
+
+// SetMessageMedia records where a message's downloaded file is.
+func (d *DB) SetMessageMedia(ctx context.Context, id, path, mimeType string, size int64) error {
+	res, err := d.q.ExecContext(ctx, `UPDATE messages SET media_path = $2, media_mime_type = $3, media_size = $4 WHERE id = $1`,
+		id, path, mimeType, size)
+	if err != nil {
+		return fmt.Errorf("set media of %s: %w", id, d.translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set media of %s: %w", id, helpdesk.ErrNotFound)
+	}
+	return nil
+}

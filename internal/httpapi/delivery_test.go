@@ -1,0 +1,276 @@
+package httpapi_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+// graphFake answers the Graph API calls the workers make, with Meta's wire
+// shapes (contract §6–§8), failing the next sends as scripted.
+type graphFake struct {
+	mu       sync.Mutex
+	failures []graphFailure // consumed one per send
+	sends    []map[string]any
+	sent     chan string
+	media    map[string][]byte
+	srv      *httptest.Server
+}
+
+type graphFailure struct {
+	status, code int
+	message      string
+}
+
+func newGraphFake(t *testing.T) *graphFake {
+	g := &graphFake{sent: make(chan string, 100), media: map[string][]byte{}}
+	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func (g *graphFake) fail(n, status, code int, message string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for range n {
+		g.failures = append(g.failures, graphFailure{status, code, message})
+	}
+}
+
+func (g *graphFake) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") == "" {
+		w.WriteHeader(401)
+		return
+	}
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case r.Method == "POST" && len(parts) == 3 && parts[2] == "messages":
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		if body["status"] == "read" {
+			_, _ = io.WriteString(w, `{"success":true}`)
+			return
+		}
+		g.mu.Lock()
+		if len(g.failures) > 0 {
+			f := g.failures[0]
+			g.failures = g.failures[1:]
+			g.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(f.status)
+			fmt.Fprintf(w, `{"error":{"message":%q,"type":"OAuthException","code":%d,"error_data":{"messaging_product":"whatsapp","details":%q},"fbtrace_id":"Axyz"}}`, f.message, f.code, f.message)
+			return
+		}
+		wamid := fmt.Sprintf("wamid.fake%03d", len(g.sends))
+		g.sends = append(g.sends, body)
+		g.mu.Unlock()
+		fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":%q,"wa_id":%q}],"messages":[{"id":%q}]}`, body["to"], strings.TrimPrefix(fmt.Sprint(body["to"]), "+"), wamid)
+		g.sent <- wamid
+	case r.Method == "GET" && len(parts) == 2 && parts[0] != "files":
+		g.mu.Lock()
+		data, ok := g.media[parts[1]]
+		g.mu.Unlock()
+		if !ok {
+			w.WriteHeader(404)
+			fmt.Fprint(w, `{"error":{"message":"Unsupported get request","type":"GraphMethodException","code":100,"fbtrace_id":"A"}}`)
+			return
+		}
+		sum := sha256.Sum256(data)
+		fmt.Fprintf(w, `{"messaging_product":"whatsapp","url":%q,"mime_type":"image/jpeg","sha256":%q,"file_size":%d,"id":%q}`,
+			g.srv.URL+"/files/"+parts[1], fmt.Sprintf("%x", sum), len(data), parts[1])
+	case r.Method == "GET" && len(parts) == 2 && parts[0] == "files":
+		g.mu.Lock()
+		data := g.media[parts[1]]
+		g.mu.Unlock()
+		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write(data)
+	default:
+		w.WriteHeader(404)
+	}
+}
+
+func (g *graphFake) sendCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.sends)
+}
+
+// newDeliveryEnv is a test env whose workers run and talk to a fake Graph.
+func newDeliveryEnv(t *testing.T, g *graphFake, extra map[string]string) map[string]string {
+	env := map[string]string{"WHATSAPP_APP_SECRET": testAppSecret, "WHATSAPP_GRAPH_URL": g.srv.URL, "MEDIA_DIR": t.TempDir()}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+func waitStatus(t *testing.T, e *testEnv, token, convID, msgID, want string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range e.mustStatus(e.call("GET", "/api/v1/messages?conversationId="+convID, token, nil), 200).json(t)["data"].([]any) {
+			mm := m.(map[string]any)
+			if mm["id"] == msgID && mm["status"] == want {
+				return mm
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // polling the API the way a client would
+	}
+	t.Fatalf("message %s never reached %s", msgID, want)
+	return nil
+}
+
+func TestDeliveryRetriesTransientFailuresAndSendsOnce(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraphFake(t)
+			e := newTestEnv(t, eng.open(t), newDeliveryEnv(t, g, nil))
+			if err := e.srv.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			admin := e.admin()
+			conv := e.customerWrites(admin.access, "5511944440001", "wamid.d1", "preciso de ajuda", time.Now())
+			g.fail(2, 500, 1, "An unknown error occurred")
+			m := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "Claro!"}), 202).json(t)
+			sent := waitStatus(t, e, admin.access, conv, m["id"].(string), "sent")
+			if sent["waMessageId"] != "wamid.fake000" || sent["sentAt"] == nil {
+				t.Errorf("sent message = %v", sent)
+			}
+			if n := g.sendCount(); n != 1 {
+				t.Errorf("Graph accepted %d sends, want 1", n)
+			}
+			g.mu.Lock()
+			body := g.sends[0]
+			g.mu.Unlock()
+			if body["messaging_product"] != "whatsapp" || body["to"] != "+5511944440001" || body["type"] != "text" ||
+				body["text"].(map[string]any)["body"] != "Claro!" {
+				t.Errorf("request body = %v", body)
+			}
+		})
+	}
+}
+
+func TestDeliveryPermanentFailureIsNotRetried(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraphFake(t)
+			e := newTestEnv(t, eng.open(t), newDeliveryEnv(t, g, nil))
+			if err := e.srv.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			admin := e.admin()
+			conv := e.customerWrites(admin.access, "5511944440002", "wamid.d2", "oi", time.Now())
+			g.fail(1, 400, 131047, "Message failed to send because more than 24 hours have passed since the customer last replied to this number.")
+			m := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "oi"}), 202).json(t)
+			failed := waitStatus(t, e, admin.access, conv, m["id"].(string), "failed")
+			errObj := failed["error"].(map[string]any)
+			if errObj["code"] != "131047" || !strings.Contains(errObj["message"].(string), "24 hours") {
+				t.Errorf("failed message error = %v", errObj)
+			}
+			// The next message goes: the failure was consumed once, not retried.
+			m2 := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "de novo"}), 202).json(t)
+			waitStatus(t, e, admin.access, conv, m2["id"].(string), "sent")
+			if n := g.sendCount(); n != 1 {
+				t.Errorf("Graph accepted %d sends, want 1", n)
+			}
+		})
+	}
+}
+
+func TestDeliveryRefusedTokenFlagsChannel(t *testing.T) {
+	g := newGraphFake(t)
+	e := newTestEnv(t, storetestOpenSQLite(t), newDeliveryEnv(t, g, nil))
+	if err := e.srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.admin()
+	conv := e.customerWrites(admin.access, "5511944440003", "wamid.d3", "oi", time.Now())
+	g.fail(1, 401, 190, "Error validating access token: Session has expired")
+	m := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "oi"}), 202).json(t)
+	waitStatus(t, e, admin.access, conv, m["id"].(string), "failed")
+	chs, err := e.srv.DB.ListChannels(t.Context())
+	if err != nil || len(chs) != 1 || chs[0].Status != helpdesk.ChannelUnhealthy {
+		t.Errorf("channel after 190 = %+v, %v", chs, err)
+	}
+}
+
+// A queued message whose process stops before the worker runs is sent by
+// the next process, once.
+func TestQueuedSendSurvivesRestart(t *testing.T) {
+	g := newGraphFake(t)
+	db := storetestOpenSQLite(t)
+	env := newDeliveryEnv(t, g, nil)
+	first := newTestEnv(t, db, env) // workers never started: a crash before sending
+	admin := first.admin()
+	conv := first.customerWrites(admin.access, "5511944440004", "wamid.d4", "oi", time.Now())
+	m := first.mustStatus(first.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "depois do reinício"}), 202).json(t)
+	first.http.Close()
+	if err := first.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := newTestEnv(t, db, env)
+	if err := second.srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tok := second.login("admin@suporte.com", "NewAdmin@2024")
+	waitStatus(t, second, tok.access, conv, m["id"].(string), "sent")
+	if n := g.sendCount(); n != 1 {
+		t.Errorf("Graph accepted %d sends, want 1", n)
+	}
+}
+
+func TestInboundMediaIsDownloaded(t *testing.T) {
+	g := newGraphFake(t)
+	photo := []byte("\xff\xd8\xff\xe0 not really a jpeg but bytes all the same")
+	g.media["1001"] = photo
+	env := newDeliveryEnv(t, g, nil)
+	e := newTestEnv(t, storetestOpenSQLite(t), env)
+	if err := e.srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.admin()
+	sum := sha256.Sum256(photo)
+	body := envelope("100000000000001", map[string]any{
+		"contacts": []any{map[string]any{"profile": map[string]any{"name": "Maria"}, "wa_id": "5511944440005"}},
+		"messages": []any{map[string]any{"from": "5511944440005", "id": "wamid.img", "timestamp": fmt.Sprint(time.Now().Unix()), "type": "image",
+			"image": map[string]any{"id": "1001", "mime_type": "image/jpeg", "sha256": base64.StdEncoding.EncodeToString(sum[:]), "caption": "o erro"}}},
+	})
+	e.mustStatus(e.postWebhook(body, sign(body)), 200)
+	conv := e.mustStatus(e.call("GET", "/api/v1/conversations", admin.access, nil), 200).json(t)["data"].([]any)[0].(map[string]any)["id"].(string)
+	msg := e.mustStatus(e.call("GET", "/api/v1/messages?conversationId="+conv, admin.access, nil), 200).json(t)["data"].([]any)[0].(map[string]any)
+	url := msg["media"].(map[string]any)["url"].(string)
+
+	deadline := time.Now().Add(30 * time.Second)
+	var r resp
+	for time.Now().Before(deadline) {
+		if r = e.call("GET", url, admin.access, nil); r.status != 409 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r.status != 200 || string(r.raw) != string(photo) || r.header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("media download = %d %q %q", r.status, r.header.Get("Content-Type"), r.raw)
+	}
+	files, _ := filepath.Glob(filepath.Join(env["MEDIA_DIR"], "*", "*", "*"))
+	if len(files) != 1 {
+		t.Errorf("files under MEDIA_DIR = %v", files)
+	} else if data, _ := os.ReadFile(files[0]); string(data) != string(photo) {
+		t.Errorf("stored file differs")
+	}
+	e.mustStatus(e.call("GET", url, "", nil), 401)
+}

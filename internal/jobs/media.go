@@ -1,0 +1,149 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/riverqueue/river"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp"
+)
+
+// MediaDownloadArgs is the job that fetches an inbound message's file from
+// Meta into MEDIA_DIR. Webhook media ids live 7 days, so it runs at once
+// and retries for a while; the message itself is stored regardless.
+type MediaDownloadArgs struct {
+	MessageID string `json:"messageId"`
+}
+
+// Kind implements river.JobArgs.
+func (MediaDownloadArgs) Kind() string { return "whatsapp_media_download" }
+
+// InsertOpts: River's default backoff over 12 attempts spans about a day.
+func (MediaDownloadArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
+
+// mediaLimits are WhatsApp's size limits per message type (contract §7).
+var mediaLimits = map[string]int64{
+	"image":    5 << 20,
+	"audio":    16 << 20,
+	"video":    16 << 20,
+	"sticker":  500 << 10,
+	"document": 100 << 20,
+}
+
+// MediaWorker downloads inbound media.
+type MediaWorker struct {
+	river.WorkerDefaults[MediaDownloadArgs]
+	Store  helpdesk.Store
+	Client *whatsapp.Client
+	Dir    string // MEDIA_DIR
+	Log    *slog.Logger
+}
+
+// Work downloads the file, checks its size and sha256, writes it under
+// Dir (atomically: a partial file is never visible) and records its path.
+func (w *MediaWorker) Work(ctx context.Context, job *river.Job[MediaDownloadArgs]) error {
+	m, err := w.Store.GetMessage(ctx, job.Args.MessageID)
+	if errors.Is(err, helpdesk.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if m.Media == nil || m.Media.ID == "" || m.Media.Path != "" {
+		return nil // nothing to fetch, or fetched already
+	}
+	conv, err := w.Store.GetConversation(ctx, m.ConversationID)
+	if err != nil {
+		return err
+	}
+	ch, err := w.Store.GetChannel(ctx, conv.ChannelID)
+	if err != nil {
+		return err
+	}
+	limit, ok := mediaLimits[m.Type]
+	if !ok {
+		limit = whatsapp.MaxMediaSize
+	}
+	// The URL expires after five minutes, so it is asked for on every try.
+	info, err := w.Client.GetMedia(ctx, ch.AccessToken, m.Media.ID)
+	if err != nil {
+		return w.retryOrDrop(ctx, m, err)
+	}
+	if info.FileSize > limit {
+		return w.drop(ctx, m, fmt.Errorf("file of %d bytes is over the %d-byte limit for %s", info.FileSize, limit, m.Type))
+	}
+	want := m.Media.SHA256
+	if info.SHA256 != "" {
+		want = info.SHA256
+	}
+	data, err := w.Client.DownloadMedia(ctx, ch.AccessToken, info.URL, limit, want)
+	if err != nil {
+		return w.retryOrDrop(ctx, m, err)
+	}
+	mimeType := firstNonEmpty(info.MimeType, m.Media.MimeType)
+	rel, err := w.write(m, mimeType, data)
+	if err != nil {
+		return err
+	}
+	if err := w.Store.SetMessageMedia(ctx, m.ID, rel, mimeType, int64(len(data))); err != nil {
+		_ = os.Remove(filepath.Join(w.Dir, rel))
+		return err
+	}
+	return nil
+}
+
+func (w *MediaWorker) retryOrDrop(ctx context.Context, m helpdesk.Message, err error) error {
+	switch whatsapp.Classify(err) {
+	case whatsapp.Permanent, whatsapp.Unauthorized:
+		return w.drop(ctx, m, err)
+	}
+	if errors.Is(err, whatsapp.ErrMediaTooLarge) || errors.Is(err, whatsapp.ErrChecksumMismatch) {
+		return w.drop(ctx, m, err)
+	}
+	return err
+}
+
+func (w *MediaWorker) drop(ctx context.Context, m helpdesk.Message, err error) error {
+	w.Log.WarnContext(ctx, "inbound media not downloaded", "message_id", m.ID, "media_id", m.Media.ID, "err", err)
+	return river.JobCancel(err)
+}
+
+// write stores data as Dir/YYYY/MM/<message id><ext> and returns the path
+// relative to Dir.
+func (w *MediaWorker) write(m helpdesk.Message, mimeType string, data []byte) (string, error) {
+	ext := ""
+	if exts, _ := mime.ExtensionsByType(strings.TrimSpace(strings.Split(mimeType, ";")[0])); len(exts) > 0 {
+		ext = exts[0]
+	}
+	rel := filepath.Join(m.CreatedAt.Format("2006"), m.CreatedAt.Format("01"), m.ID+ext)
+	full := filepath.Join(w.Dir, rel)
+	if err := os.MkdirAll(filepath.Dir(full), 0o750); err != nil {
+		return "", fmt.Errorf("media dir: %w", err)
+	}
+	suffix := make([]byte, 6)
+	_, _ = rand.Read(suffix)
+	tmp := full + ".tmp-" + hex.EncodeToString(suffix)
+	if err := os.WriteFile(tmp, data, 0o640); err != nil {
+		return "", fmt.Errorf("write media: %w", err)
+	}
+	if err := os.Rename(tmp, full); err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("write media: %w", err)
+	}
+	return rel, nil
+}
+
+// EnqueueMediaDownload schedules the download of an inbound message's file.
+func (e Enqueuer) EnqueueMediaDownload(ctx context.Context, tx helpdesk.Store, messageID string) error {
+	return e.Queue.InsertTx(ctx, tx, MediaDownloadArgs{MessageID: messageID}, nil)
+}
