@@ -35,6 +35,8 @@ const (
 	SandboxPhoneNumberID = "100000000000001"
 	// SandboxAccessToken is the bearer token the sandbox's Graph API takes.
 	SandboxAccessToken = "sandbox-access-token"
+	// SandboxBusinessAccountID is the sandbox's WhatsApp Business Account.
+	SandboxBusinessAccountID = "200000000000001"
 )
 
 // minSecretLength is the shortest JWT secret production accepts: HS256

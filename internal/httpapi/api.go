@@ -18,6 +18,7 @@ import (
 	"github.com/supportwhatsapp/supportwhatsapp/internal/auth"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/httpapi/middleware"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp"
 )
 
 // Options configures the API.
@@ -40,6 +41,8 @@ type Options struct {
 	// Jobs receives the follow-up work of ingested messages (media
 	// downloads); nil skips it.
 	Jobs helpdesk.Enqueuer
+	// WhatsApp is the Graph API client (templates sync).
+	WhatsApp *whatsapp.Client
 	// MediaDir is where downloaded media files are (MEDIA_DIR).
 	MediaDir string
 	// WhatsAppMode is "sandbox" or "cloud", reported by /health.
@@ -54,17 +57,18 @@ type Options struct {
 
 // API holds the handlers' collaborators.
 type API struct {
-	auth     *auth.Service
-	desk     *helpdesk.Service
-	store    helpdesk.Store
-	log      *slog.Logger
-	opts     Options
-	guard    *middleware.LoginGuard
-	started  time.Time
-	routes   []route
-	metrics  http.Handler
-	ingest   *helpdesk.Ingester
-	onIngest func(ctx context.Context, res helpdesk.IngestResult)
+	auth      *auth.Service
+	desk      *helpdesk.Service
+	store     helpdesk.Store
+	log       *slog.Logger
+	opts      Options
+	guard     *middleware.LoginGuard
+	started   time.Time
+	routes    []route
+	metrics   http.Handler
+	ingest    *helpdesk.Ingester
+	templates templateCache
+	onIngest  func(ctx context.Context, res helpdesk.IngestResult)
 }
 
 // New builds the API and its router.

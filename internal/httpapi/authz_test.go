@@ -100,6 +100,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"POST", "/api/v1/messages", func(string) call {
 				return call{"/api/v1/messages", map[string]any{"conversationId": conv, "template": map[string]any{"name": "hello_world", "language": "en_US"}}}
 			}, authed(202, 202, 202)},
+			// Two channels exist here, so the list needs a channelId: the
+			// validation answer proves the caller got past the gate.
+			{"GET", "/api/v1/templates", nil, authed(400, 400, 400)},
 			{"GET", "/api/v1/media/{id}", func(string) call { return call{"/api/v1/media/" + inbound, nil} }, authed(409, 409, 409)},
 			{"PATCH", "/api/v1/messages/{id}/read", func(string) call { return call{"/api/v1/messages/" + inbound + "/read", nil} }, authed(200, 200, 200)},
 		}

@@ -27,6 +27,8 @@ type graphFake struct {
 	sent     chan string
 	media    map[string][]byte
 	srv      *httptest.Server
+	// templateCalls counts message_templates requests.
+	templateCalls int
 }
 
 type graphFailure struct {
@@ -78,6 +80,17 @@ func (g *graphFake) serve(w http.ResponseWriter, r *http.Request) {
 		g.mu.Unlock()
 		fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":%q,"wa_id":%q}],"messages":[{"id":%q}]}`, body["to"], strings.TrimPrefix(fmt.Sprint(body["to"]), "+"), wamid)
 		g.sent <- wamid
+	case r.Method == "GET" && len(parts) == 3 && parts[2] == "message_templates":
+		g.mu.Lock()
+		g.templateCalls++
+		g.mu.Unlock()
+		if r.URL.Query().Get("after") == "" {
+			fmt.Fprintf(w, `{"data":[{"name":"boas_vindas","language":"pt_BR","status":"APPROVED","category":"UTILITY","id":"1","components":[{"type":"BODY","text":"Olá {{1}}"}]},
+				{"name":"rascunho","language":"pt_BR","status":"PENDING","category":"MARKETING","id":"2","components":[]}],
+				"paging":{"cursors":{"before":"a","after":"b"},"next":%q}}`, g.srv.URL+r.URL.Path+"?after=b")
+			return
+		}
+		fmt.Fprint(w, `{"data":[{"name":"retomada","language":"pt_BR","status":"APPROVED","category":"UTILITY","id":"3","components":[]}],"paging":{"cursors":{"before":"b","after":"c"}}}`)
 	case r.Method == "GET" && len(parts) == 2 && parts[0] != "files":
 		g.mu.Lock()
 		data, ok := g.media[parts[1]]
@@ -273,4 +286,30 @@ func TestInboundMediaIsDownloaded(t *testing.T) {
 		t.Errorf("stored file differs")
 	}
 	e.mustStatus(e.call("GET", url, "", nil), 401)
+}
+
+func TestTemplatesAreSyncedAndCached(t *testing.T) {
+	g := newGraphFake(t)
+	e := newTestEnv(t, storetestOpenSQLite(t), newDeliveryEnv(t, g, nil))
+	admin := e.admin()
+	agent, _ := e.newUser(admin.access, helpdesk.RoleAgent)
+	for range 2 {
+		list := e.mustStatus(e.call("GET", "/api/v1/templates", agent.access, nil), 200).json(t)["data"].([]any)
+		var names []string
+		for _, tpl := range list {
+			names = append(names, tpl.(map[string]any)["name"].(string))
+		}
+		if fmt.Sprint(names) != "[boas_vindas retomada]" {
+			t.Errorf("templates = %v, want the approved ones from both pages", names)
+		}
+	}
+	g.mu.Lock()
+	calls := g.templateCalls
+	g.mu.Unlock()
+	if calls != 2 { // two pages, once: the second listing came from the cache
+		t.Errorf("message_templates requests = %d, want 2", calls)
+	}
+	chs, _ := e.srv.DB.ListChannels(t.Context())
+	e.mustStatus(e.call("GET", "/api/v1/templates?channelId="+chs[0].ID, agent.access, nil), 200)
+	e.mustStatus(e.call("GET", "/api/v1/templates?channelId="+helpdesk.NewID(), agent.access, nil), 404)
 }

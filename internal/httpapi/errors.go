@@ -27,6 +27,7 @@ var statusByCode = map[string]int{
 	helpdesk.CodeOutsideWindow:          http.StatusUnprocessableEntity,
 	helpdesk.CodeConversationClosed:     http.StatusUnprocessableEntity,
 	helpdesk.CodeRateLimited:            http.StatusTooManyRequests,
+	"upstream_unavailable":              http.StatusBadGateway,
 }
 
 // handlerFunc is the shape of every API handler: it writes a success

@@ -133,6 +133,7 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 		WhatsAppMode:       whatsAppMode(cfg),
 		Jobs:               jobs.Enqueuer{Queue: s.Jobs},
 		MediaDir:           cfg.MediaDir,
+		WhatsApp:           s.WhatsApp,
 	})
 	return s, nil
 }
@@ -178,7 +179,7 @@ func (s *Server) ensureChannel(ctx context.Context) error {
 	}
 	if cfg.Sandbox() {
 		ch.Name, ch.PhoneNumberID, ch.DisplayPhoneNumber = "Sandbox", config.SandboxPhoneNumberID, "+55 11 4000-0000"
-		ch.AccessToken = config.SandboxAccessToken
+		ch.AccessToken, ch.BusinessAccountID = config.SandboxAccessToken, config.SandboxBusinessAccountID
 		s.log.Warn("no WHATSAPP_ACCESS_TOKEN: using the built-in WhatsApp sandbox, not Meta")
 	}
 	if _, err := s.DB.UpsertChannel(ctx, ch); err != nil {
