@@ -44,12 +44,48 @@ type TemplateRef struct {
 	Components json.RawMessage // Meta's components array, passed through
 }
 
-// OutboundParams is a reply an agent sends.
+// OutboundParams is a reply an agent sends: text, a template, or a file
+// (Media, already saved under MEDIA_DIR, with Text as its caption).
 type OutboundParams struct {
 	ConversationID string
 	Text           string
 	ReplyToID      string
 	Template       *TemplateRef
+	Media          *Media
+}
+
+// OutboundMediaType returns the WhatsApp message type for a file of this
+// MIME type and size, or a message saying why WhatsApp would refuse it
+// (contract §7: types and limits).
+func OutboundMediaType(mimeType string, size int64) (string, string) {
+	const mb = 1 << 20
+	kinds := []struct {
+		kind  string
+		max   int64
+		mimes []string
+	}{
+		{"image", 5 * mb, []string{"image/jpeg", "image/png"}},
+		{"sticker", 500 << 10, []string{"image/webp"}},
+		{"audio", 16 * mb, []string{"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}},
+		{"video", 16 * mb, []string{"video/mp4", "video/3gpp"}},
+		{"document", 100 * mb, []string{"text/plain", "application/pdf", "application/msword",
+			"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/vnd.ms-excel",
+			"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.ms-powerpoint",
+			"application/vnd.openxmlformats-officedocument.presentationml.presentation"}},
+	}
+	base := strings.TrimSpace(strings.Split(mimeType, ";")[0])
+	for _, k := range kinds {
+		for _, m := range k.mimes {
+			if base != m {
+				continue
+			}
+			if size > k.max {
+				return "", fmt.Sprintf("%s files may have at most %d MB", k.kind, k.max/mb)
+			}
+			return k.kind, ""
+		}
+	}
+	return "", "WhatsApp does not accept files of type " + base
 }
 
 // OutboundStore holds what sending writes.
@@ -69,6 +105,8 @@ type OutboundStore interface {
 	// SetMessageMedia records where a message's downloaded file is, relative
 	// to MEDIA_DIR.
 	SetMessageMedia(ctx context.Context, id, path, mimeType string, size int64) error
+	// SetMessageMediaID records the id Meta gave an uploaded file.
+	SetMessageMediaID(ctx context.Context, id, mediaID string) error
 	// SetChannelStatus records a channel's health.
 	SetChannelStatus(ctx context.Context, id string, status ChannelStatus, reason string, now time.Time) error
 }
@@ -98,6 +136,16 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 	}
 	fields := map[string]string{}
 	switch {
+	case p.Media != nil:
+		kind, problem := OutboundMediaType(p.Media.MimeType, p.Media.Size)
+		if problem != "" {
+			fields["file"] = problem
+		}
+		caption := strings.TrimSpace(p.Text)
+		if utf8.RuneCountInString(caption) > 1024 {
+			fields["caption"] = "must be at most 1024 characters"
+		}
+		msg.Type, msg.Text, msg.Media = kind, caption, p.Media
 	case p.Template != nil:
 		if strings.TrimSpace(p.Template.Name) == "" {
 			fields["template.name"] = "is required"

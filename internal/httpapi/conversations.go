@@ -1,9 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/httpapi/middleware"
 )
 
 type customerRefDTO struct {
@@ -235,6 +240,10 @@ type sendMessageRequest struct {
 // handleSendMessage stores the reply as queued and answers 202: delivery
 // happens in a durable job, and the message's status follows it.
 func (a *API) handleSendMessage(w http.ResponseWriter, r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		return a.handleSendMedia(w, r)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes)
 	var req sendMessageRequest
 	if err := decode(r, &req); err != nil {
 		return err
@@ -312,4 +321,124 @@ func (a *API) handleMedia(w http.ResponseWriter, r *http.Request) error {
 	// come for free.
 	http.ServeContent(w, r, name, st.ModTime(), f)
 	return nil
+}
+
+// maxUploadBytes bounds a multipart upload: WhatsApp's largest file (a
+// 100 MB document) plus room for the other form fields.
+const maxUploadBytes = 100<<20 + 1<<20
+
+// handleSendMedia takes a multipart form (conversationId, file, optional
+// caption and replyToId), keeps the file under MEDIA_DIR and queues it like
+// any reply; the worker uploads it to Meta before sending.
+func (a *API) handleSendMedia(w http.ResponseWriter, r *http.Request) (err error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return errBadRequest("the multipart body could not be read")
+	}
+	fields := map[string]string{}
+	var saved *helpdesk.Media
+	defer func() {
+		// A refused message leaves no file behind.
+		if saved != nil && err != nil {
+			_ = os.Remove(filepath.Join(a.opts.MediaDir, saved.Path))
+		}
+	}()
+	for {
+		part, perr := mr.NextPart()
+		if perr == io.EOF {
+			break
+		}
+		if perr != nil {
+			if middleware.IsTooLarge(perr) {
+				return &helpdesk.Error{Code: helpdesk.CodeTooLarge, Message: "the file is larger than WhatsApp accepts (100 MB)"}
+			}
+			return errBadRequest("the multipart body could not be read")
+		}
+		name := part.FormName()
+		switch name {
+		case "file":
+			if saved != nil {
+				return helpdesk.ValidationError(map[string]string{"file": "send one file per message"})
+			}
+			saved, err = a.saveUpload(part)
+			if err != nil {
+				return err
+			}
+		case "conversationId", "caption", "replyToId":
+			v, rerr := io.ReadAll(io.LimitReader(part, 8<<10))
+			if rerr != nil {
+				return errBadRequest("the multipart body could not be read")
+			}
+			fields[name] = string(v)
+		default:
+			return helpdesk.ValidationError(map[string]string{name: "is not a known field"})
+		}
+	}
+	missing := map[string]string{}
+	if fields["conversationId"] == "" {
+		missing["conversationId"] = "is required"
+	}
+	if saved == nil {
+		missing["file"] = "is required"
+	}
+	if len(missing) > 0 {
+		return helpdesk.ValidationError(missing)
+	}
+	m, err := a.desk.SendMessage(r.Context(), actor(r), helpdesk.OutboundParams{
+		ConversationID: fields["conversationId"], Text: fields["caption"], ReplyToID: fields["replyToId"], Media: saved,
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/messages/"+m.ID)
+	return writeJSON(w, http.StatusAccepted, toMessageDTO(m))
+}
+
+// saveUpload writes an uploaded file under MEDIA_DIR/outbound and describes
+// it. The MIME type is sniffed from the content when the client sent none
+// or a generic one.
+func (a *API) saveUpload(part *multipart.Part) (*helpdesk.Media, error) {
+	name := filepath.Base(part.FileName())
+	if name == "." || name == "/" || name == "" {
+		name = "file"
+	}
+	head := make([]byte, 512)
+	n, err := io.ReadFull(part, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		if middleware.IsTooLarge(err) {
+			return nil, &helpdesk.Error{Code: helpdesk.CodeTooLarge, Message: "the file is larger than WhatsApp accepts (100 MB)"}
+		}
+		return nil, errBadRequest("the file could not be read")
+	}
+	head = head[:n]
+	mimeType := part.Header.Get("Content-Type")
+	if mimeType == "" || mimeType == "application/octet-stream" {
+		mimeType = http.DetectContentType(head)
+	}
+	mimeType = strings.TrimSpace(strings.Split(mimeType, ";")[0])
+	rel := filepath.Join("outbound", time.Now().UTC().Format("2006/01"), helpdesk.NewID()+filepath.Ext(name))
+	full := filepath.Join(a.opts.MediaDir, rel)
+	if err := os.MkdirAll(filepath.Dir(full), 0o750); err != nil {
+		return nil, fmt.Errorf("media dir: %w", err)
+	}
+	f, err := os.OpenFile(full, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("save upload: %w", err)
+	}
+	size, err := io.Copy(f, io.MultiReader(bytes.NewReader(head), part))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(full)
+		if middleware.IsTooLarge(err) {
+			return nil, &helpdesk.Error{Code: helpdesk.CodeTooLarge, Message: "the file is larger than WhatsApp accepts (100 MB)"}
+		}
+		return nil, errBadRequest("the upload was interrupted")
+	}
+	if size == 0 {
+		_ = os.Remove(full)
+		return nil, helpdesk.ValidationError(map[string]string{"file": "is empty"})
+	}
+	return &helpdesk.Media{Path: rel, MimeType: mimeType, FileName: name, Size: size}, nil
 }

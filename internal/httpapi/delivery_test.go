@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +31,12 @@ type graphFake struct {
 	srv      *httptest.Server
 	// templateCalls counts message_templates requests.
 	templateCalls int
+	uploads       []upload
+}
+
+type upload struct {
+	name, mime string
+	data       []byte
 }
 
 type graphFailure struct {
@@ -80,6 +88,23 @@ func (g *graphFake) serve(w http.ResponseWriter, r *http.Request) {
 		g.mu.Unlock()
 		fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":%q,"wa_id":%q}],"messages":[{"id":%q}]}`, body["to"], strings.TrimPrefix(fmt.Sprint(body["to"]), "+"), wamid)
 		g.sent <- wamid
+	case r.Method == "POST" && len(parts) == 3 && parts[2] == "media":
+		if err := r.ParseMultipartForm(32 << 20); err != nil || r.FormValue("messaging_product") != "whatsapp" {
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"error":{"message":"(#100) Invalid parameter","type":"OAuthException","code":100,"fbtrace_id":"A"}}`)
+			return
+		}
+		f, hdr, err := r.FormFile("file")
+		if err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		data, _ := io.ReadAll(f)
+		g.mu.Lock()
+		id := fmt.Sprintf("90%02d", len(g.uploads))
+		g.uploads = append(g.uploads, upload{name: hdr.Filename, mime: r.FormValue("type"), data: data})
+		g.mu.Unlock()
+		fmt.Fprintf(w, `{"id":%q}`, id)
 	case r.Method == "GET" && len(parts) == 3 && parts[2] == "message_templates":
 		g.mu.Lock()
 		g.templateCalls++
@@ -312,4 +337,92 @@ func TestTemplatesAreSyncedAndCached(t *testing.T) {
 	chs, _ := e.srv.DB.ListChannels(t.Context())
 	e.mustStatus(e.call("GET", "/api/v1/templates?channelId="+chs[0].ID, agent.access, nil), 200)
 	e.mustStatus(e.call("GET", "/api/v1/templates?channelId="+helpdesk.NewID(), agent.access, nil), 404)
+}
+
+func multipartBody(t *testing.T, fields map[string]string, fileName, mimeType string, data []byte) (string, []byte) {
+	t.Helper()
+	var buf strings.Builder
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	if fileName != "" {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename=%q`, fileName))
+		if mimeType != "" {
+			h.Set("Content-Type", mimeType)
+		}
+		fw, _ := mw.CreatePart(h)
+		_, _ = fw.Write(data)
+	}
+	_ = mw.Close()
+	return mw.FormDataContentType(), []byte(buf.String())
+}
+
+func TestSendMediaUploadsThenSends(t *testing.T) {
+	g := newGraphFake(t)
+	env := newDeliveryEnv(t, g, nil)
+	e := newTestEnv(t, storetestOpenSQLite(t), env)
+	if err := e.srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.admin()
+	conv := e.customerWrites(admin.access, "5511955550001", "wamid.m1", "manda o boleto", time.Now())
+	pdf := []byte("%PDF-1.4 fake boleto")
+	ct, body := multipartBody(t, map[string]string{"conversationId": conv, "caption": "Segue o boleto"}, "boleto.pdf", "application/pdf", pdf)
+	m := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, body, withHeader("Content-Type", ct)), 202).json(t)
+	if m["type"] != "document" || m["text"] != "Segue o boleto" || m["media"].(map[string]any)["fileName"] != "boleto.pdf" {
+		t.Errorf("queued media message = %v", m)
+	}
+	waitStatus(t, e, admin.access, conv, m["id"].(string), "sent")
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.uploads) != 1 || string(g.uploads[0].data) != string(pdf) || g.uploads[0].mime != "application/pdf" {
+		t.Fatalf("uploads = %+v", g.uploads)
+	}
+	doc, _ := g.sends[0]["document"].(map[string]any)
+	if g.sends[0]["type"] != "document" || doc["id"] != "9000" || doc["filename"] != "boleto.pdf" || doc["caption"] != "Segue o boleto" {
+		t.Errorf("send body = %v", g.sends[0])
+	}
+}
+
+func TestSendMediaValidation(t *testing.T) {
+	g := newGraphFake(t)
+	env := newDeliveryEnv(t, g, nil)
+	e := newTestEnv(t, storetestOpenSQLite(t), env)
+	admin := e.admin()
+	conv := e.customerWrites(admin.access, "5511955550002", "wamid.m2", "oi", time.Now())
+	cases := []struct {
+		name        string
+		fields      map[string]string
+		file, mime  string
+		data        []byte
+		status      int
+		field, code string
+	}{
+		{"zip is not accepted", map[string]string{"conversationId": conv}, "x.zip", "application/zip", []byte("PK.."), 400, "file", helpdesk.CodeValidation},
+		{"image over 5 MB", map[string]string{"conversationId": conv}, "big.jpg", "image/jpeg", make([]byte, 5<<20+1), 400, "file", helpdesk.CodeValidation},
+		{"no file", map[string]string{"conversationId": conv}, "", "", nil, 400, "file", helpdesk.CodeValidation},
+		{"empty file", map[string]string{"conversationId": conv}, "a.pdf", "application/pdf", nil, 400, "file", helpdesk.CodeValidation},
+		{"no conversation", map[string]string{}, "a.pdf", "application/pdf", []byte("%PDF"), 400, "conversationId", helpdesk.CodeValidation},
+		{"unknown field", map[string]string{"conversationId": conv, "color": "red"}, "a.pdf", "application/pdf", []byte("%PDF"), 400, "color", helpdesk.CodeValidation},
+		{"unknown conversation", map[string]string{"conversationId": helpdesk.NewID()}, "a.pdf", "application/pdf", []byte("%PDF"), 404, "", helpdesk.CodeNotFound},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ct, body := multipartBody(t, c.fields, c.file, c.mime, c.data)
+			r := e.call("POST", "/api/v1/messages", admin.access, body, withHeader("Content-Type", ct))
+			if r.status != c.status {
+				t.Fatalf("status %d, want %d: %.300s", r.status, c.status, r.raw)
+			}
+			if r.errCode(t) != c.code || (c.field != "" && r.errFields(t)[c.field] == nil) {
+				t.Errorf("error = %s", r.raw)
+			}
+		})
+	}
+	// Refused uploads leave no file behind.
+	files, _ := filepath.Glob(filepath.Join(env["MEDIA_DIR"], "outbound", "*", "*", "*"))
+	if len(files) != 0 {
+		t.Errorf("files left after refused uploads: %v", files)
+	}
 }

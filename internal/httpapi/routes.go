@@ -71,8 +71,9 @@ func (a *API) routeTable() []route {
 		{method: http.MethodGet, path: "/api/v1/messages", summary: "A conversation's messages: newest page first, each page in chat order", tag: "messages", access: authenticated,
 			query:    append([]queryParam{{"conversationId", "string", "required"}}, pageParams...),
 			response: page[messageDTO]{}, status: http.StatusOK, handler: a.handleListMessages},
-		{method: http.MethodPost, path: "/api/v1/messages", summary: "Reply to a customer: stored as queued, delivered by a durable job", tag: "messages", access: authenticated,
-			request: sendMessageRequest{}, response: messageDTO{}, status: http.StatusAccepted, handler: a.handleSendMessage},
+		{method: http.MethodPost, path: "/api/v1/messages", summary: "Reply to a customer: stored as queued, delivered by a durable job. " +
+			"JSON for text and templates; multipart/form-data (conversationId, file, caption, replyToId) for a file", tag: "messages", access: authenticated,
+			bodyLimit: maxUploadBytes, request: sendMessageRequest{}, response: messageDTO{}, status: http.StatusAccepted, handler: a.handleSendMessage},
 		{method: http.MethodGet, path: "/api/v1/templates", summary: "The channel's approved WhatsApp templates (synced from Meta, cached 10 minutes)", tag: "messages",
 			access: authenticated, query: []queryParam{{"channelId", "string", "required when there are several channels"}},
 			response: dataList[templateDTO]{}, status: http.StatusOK, handler: a.handleListTemplates},

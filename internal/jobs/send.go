@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -54,6 +55,7 @@ type SendWorker struct {
 	OnChange func(ctx context.Context, m helpdesk.Message)
 	Pace     *ChannelPace
 	Now      func() time.Time
+	MediaDir string // where outbound files wait to be uploaded
 }
 
 // NextRetry doubles the delay from 1 s up to 5 min, with jitter so that a
@@ -92,6 +94,16 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	if err != nil {
 		return w.fail(ctx, m, "invalid_message", err.Error())
 	}
+	if m.Media != nil && m.Media.ID == "" {
+		// Files go to Meta's media endpoint first; the id is kept so a retry
+		// does not upload twice.
+		id, err := w.upload(ctx, ch, m)
+		if err != nil {
+			return w.classify(ctx, job, m, ch, err)
+		}
+		m.Media.ID = id
+		setMediaRef(&out, m)
+	}
 	if err := w.Pace.Wait(ctx, ch); err != nil {
 		return err
 	}
@@ -99,7 +111,32 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	if err == nil {
 		return w.sent(ctx, m, wamid)
 	}
+	return w.classify(ctx, job, m, ch, err)
+}
 
+func (w *SendWorker) upload(ctx context.Context, ch helpdesk.Channel, m helpdesk.Message) (string, error) {
+	root, err := os.OpenRoot(w.MediaDir)
+	if err != nil {
+		return "", fmt.Errorf("media dir: %w", err)
+	}
+	defer root.Close()
+	f, err := root.Open(m.Media.Path)
+	if err != nil {
+		return "", fmt.Errorf("%w: the file to send is gone: %v", whatsapp.ErrInvalidRequest, err)
+	}
+	defer f.Close()
+	id, err := w.Client.UploadMedia(ctx, ch.AccessToken, ch.PhoneNumberID, m.Media.FileName, m.Media.MimeType, f)
+	if err != nil {
+		return "", err
+	}
+	if err := w.Store.SetMessageMediaID(ctx, m.ID, id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// classify turns a failed Graph call into the job's outcome.
+func (w *SendWorker) classify(ctx context.Context, job *river.Job[SendArgs], m helpdesk.Message, ch helpdesk.Channel, err error) error {
 	var apiErr *whatsapp.APIError
 	code, text := "network_error", err.Error()
 	if errors.As(err, &apiErr) {
@@ -184,6 +221,11 @@ func (w *SendWorker) outbound(ctx context.Context, m helpdesk.Message, conv help
 	switch m.Type {
 	case "text":
 		out.Text = &whatsapp.Text{Body: m.Text}
+	case "image", "audio", "video", "document", "sticker":
+		if m.Media == nil {
+			return out, fmt.Errorf("%s message without a file", m.Type)
+		}
+		setMediaRef(&out, m)
 	case "template":
 		var t struct {
 			Name       string          `json:"name"`
@@ -198,6 +240,31 @@ func (w *SendWorker) outbound(ctx context.Context, m helpdesk.Message, conv help
 		return out, fmt.Errorf("messages of type %q cannot be sent yet", m.Type)
 	}
 	return out, nil
+}
+
+// setMediaRef points out at m's uploaded file, with the caption and file
+// name where WhatsApp takes them.
+func setMediaRef(out *whatsapp.OutboundMessage, m helpdesk.Message) {
+	ref := &whatsapp.MediaRef{ID: m.Media.ID}
+	switch m.Type {
+	case "image", "video":
+		ref.Caption = m.Text
+	case "document":
+		ref.Caption, ref.Filename = m.Text, m.Media.FileName
+	}
+	out.Image, out.Audio, out.Video, out.Document, out.Sticker = nil, nil, nil, nil, nil
+	switch m.Type {
+	case "image":
+		out.Image = ref
+	case "audio":
+		out.Audio = ref
+	case "video":
+		out.Video = ref
+	case "document":
+		out.Document = ref
+	case "sticker":
+		out.Sticker = ref
+	}
 }
 
 func firstNonEmpty(ss ...string) string {

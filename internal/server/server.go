@@ -105,7 +105,7 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 
 	s.WhatsApp = &whatsapp.Client{BaseURL: cfg.WhatsAppGraphURL, Version: cfg.WhatsAppAPIVersion, HTTP: s.graphHTTPClient()}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &jobs.SendWorker{Store: db, Client: s.WhatsApp, Log: log, Pace: &jobs.ChannelPace{}})
+	river.AddWorker(workers, &jobs.SendWorker{Store: db, Client: s.WhatsApp, Log: log, Pace: &jobs.ChannelPace{}, MediaDir: cfg.MediaDir})
 	river.AddWorker(workers, &jobs.ReadReceiptWorker{Store: db, Client: s.WhatsApp, Log: log})
 	river.AddWorker(workers, &jobs.MediaWorker{Store: db, Client: s.WhatsApp, Dir: cfg.MediaDir, Log: log})
 	s.Jobs, err = jobs.Open(ctx, db, jobs.Config{Workers: workers, Log: log})

@@ -306,3 +306,11 @@ func (d *DB) SetMessageMedia(ctx context.Context, id, path, mimeType string, siz
 	}
 	return nil
 }
+
+// SetMessageMediaID records the id Meta gave a file we uploaded.
+func (d *DB) SetMessageMediaID(ctx context.Context, id, mediaID string) error {
+	if _, err := d.q.ExecContext(ctx, "UPDATE messages SET media_id = $2 WHERE id = $1", id, mediaID); err != nil {
+		return fmt.Errorf("set media id of %s: %w", id, d.translate(err))
+	}
+	return nil
+}
