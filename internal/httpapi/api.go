@@ -67,6 +67,7 @@ type API struct {
 	routes    []route
 	metrics   http.Handler
 	ingest    *helpdesk.Ingester
+	presence  presence
 	templates templateCache
 	onIngest  func(ctx context.Context, res helpdesk.IngestResult)
 }
@@ -216,6 +217,7 @@ func (a *API) authenticate(level access) func(http.Handler) http.Handler {
 				return
 			}
 			middleware.SetUserID(r.Context(), u.ID)
+			a.presence.touch(u.ID, a.opts.Now())
 			if u.MustChangePassword && level != lockedOK {
 				middleware.WriteError(w, r, http.StatusForbidden, helpdesk.CodePasswordChangeRequired,
 					"change your password first (POST /api/v1/auth/change-password)", nil)

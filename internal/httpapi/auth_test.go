@@ -372,3 +372,29 @@ func mustCreateUser(t *testing.T, e *testEnv, email string) helpdesk.User {
 	}
 	return u
 }
+
+func TestOnlineUsers(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		agent, _ := e.newUser(admin.access, helpdesk.RoleAgent)
+		idle := mustCreateUser(t, e, "idle@example.com") // never called the API
+		list := e.mustStatus(e.call("GET", "/api/v1/users/online", agent.access, nil), 200).json(t)["data"].([]any)
+		ids := map[string]bool{}
+		for _, u := range list {
+			um := u.(map[string]any)
+			ids[um["id"].(string)] = true
+			if um["lastSeenAt"] == nil || um["passwordHash"] != nil {
+				t.Errorf("online user = %v", um)
+			}
+		}
+		if !ids[admin.userID] || !ids[agent.userID] || ids[idle.ID] || len(ids) != 2 {
+			t.Errorf("online = %v, want the admin and the agent only", ids)
+		}
+		// A deactivated user is not online, whatever they did before.
+		e.mustStatus(e.call("DELETE", "/api/v1/users/"+agent.userID, admin.access, nil), 204)
+		list = e.mustStatus(e.call("GET", "/api/v1/users/online", admin.access, nil), 200).json(t)["data"].([]any)
+		if len(list) != 1 {
+			t.Errorf("online after deactivation = %v", list)
+		}
+	})
+}

@@ -69,6 +69,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				n := e.seq.Add(1)
 				return call{"/api/v1/users", map[string]any{"name": "New", "email": fmt.Sprintf("new%d@example.com", n), "password": "Secret123", "role": "agent"}}
 			}, authed(403, 403, 201)},
+			{"GET", "/api/v1/users/online", nil, authed(200, 200, 200)},
 			{"GET", "/api/v1/users/{id}", func(string) call { return call{"/api/v1/users/" + agent.userID, nil} }, authed(200, 200, 200)},
 			// Someone else's profile: admins only.
 			{"PATCH", "/api/v1/users/{id}", func(string) call {

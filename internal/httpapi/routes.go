@@ -38,6 +38,8 @@ func (a *API) routeTable() []route {
 			response: page[userDTO]{}, status: http.StatusOK, handler: a.handleListUsers},
 		{method: http.MethodPost, path: "/api/v1/users", summary: "Create a user", tag: "users", access: adminOnly,
 			request: createUserRequest{}, response: userDTO{}, status: http.StatusCreated, handler: a.handleCreateUser},
+		{method: http.MethodGet, path: "/api/v1/users/online", summary: "Users online now (active in the last 5 minutes)", tag: "users",
+			access: authenticated, response: dataList[onlineUserDTO]{}, status: http.StatusOK, handler: a.handleOnlineUsers},
 		{method: http.MethodGet, path: "/api/v1/users/{id}", summary: "Get a user", tag: "users", access: authenticated,
 			response: userDTO{}, status: http.StatusOK, handler: a.handleGetUser},
 		{method: http.MethodPatch, path: "/api/v1/users/{id}", summary: "Update a user (admins: anything; others: their own name and e-mail)", tag: "users",
