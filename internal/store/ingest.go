@@ -235,13 +235,56 @@ func (d *DB) NoteOutboundMessage(ctx context.Context, conversationID, preview st
 // webhook may have arrived first (it cannot match before the wamid is
 // stored, so it was recorded as unknown); the message then moves to sent.
 func (d *DB) MarkMessageSent(ctx context.Context, id, wamid string, at time.Time) (bool, error) {
-	res, err := d.q.ExecContext(ctx, `UPDATE messages SET wa_message_id = $2, status = 'sent', sent_at = $3
-		WHERE id = $1 AND status = 'queued'`, id, wamid, dbTime(at))
+	var updated bool
+	err := d.inTx(ctx, func(tx *DB) error {
+		res, err := tx.q.ExecContext(ctx, `UPDATE messages SET wa_message_id = $2, status = 'sent', sent_at = $3
+			WHERE id = $1 AND status = 'queued'`, id, wamid, dbTime(at))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		updated = true
+		return tx.replayStatusEvents(ctx, wamid)
+	})
 	if err != nil {
 		return false, fmt.Errorf("mark message %s sent: %w", id, d.translate(err))
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return updated, nil
+}
+
+// replayStatusEvents applies the reports Meta sent for wamid before we
+// knew it was ours: a fast "delivered" can beat the send's own response.
+func (d *DB) replayStatusEvents(ctx context.Context, wamid string) error {
+	rows, err := d.q.QueryContext(ctx, `SELECT status, occurred_at, COALESCE(error_code, ''), COALESCE(error_message, '')
+		FROM message_status_events WHERE wa_message_id = $1 AND NOT known`, wamid)
+	if err != nil {
+		return err
+	}
+	var evs []helpdesk.StatusEvent
+	for rows.Next() {
+		ev := helpdesk.StatusEvent{WAMessageID: wamid}
+		if err := rows.Scan(&ev.Status, scanTime(&ev.OccurredAt), &ev.ErrorCode, &ev.ErrorMessage); err != nil {
+			rows.Close()
+			return err
+		}
+		evs = append(evs, ev)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if _, err := d.ApplyMessageStatus(ctx, ev); err != nil {
+			return err
+		}
+	}
+	if len(evs) > 0 {
+		_, err = d.q.ExecContext(ctx, "UPDATE message_status_events SET known = $2 WHERE wa_message_id = $1", wamid, true)
+	}
+	return err
 }
 
 // MarkMessageFailed fails a queued message with Meta's reason.

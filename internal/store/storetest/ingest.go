@@ -279,6 +279,14 @@ func testIngest(t *testing.T, open Opener) {
 		if c, _ := s.GetConversation(ctx, conv.ID); c.LastMessagePreview != "resposta" {
 			t.Errorf("preview = %q", c.LastMessagePreview)
 		}
+		// Meta's "delivered" overtook the send's own response.
+		early := helpdesk.StatusEvent{WAMessageID: "wamid.sent", Status: "delivered", OccurredAt: helpdesk.Now(), ReceivedAt: helpdesk.Now()}
+		if found, err := s.ApplyMessageStatus(ctx, early); err != nil || found {
+			t.Fatalf("early status: found=%v err=%v", found, err)
+		}
+		if err := s.RecordStatusEvent(ctx, early); err != nil {
+			t.Fatal(err)
+		}
 		ok, err := s.MarkMessageSent(ctx, out.ID, "wamid.sent", helpdesk.Now())
 		if err != nil || !ok {
 			t.Fatalf("MarkMessageSent: %v %v", ok, err)
@@ -294,7 +302,7 @@ func testIngest(t *testing.T, open Opener) {
 		}
 		m, _ := s.GetMessage(ctx, out.ID)
 		f, _ := s.GetMessage(ctx, out2.ID)
-		if m.Status != "sent" || m.WAMessageID != "wamid.sent" || m.SentAt == nil || f.Status != "failed" || f.ErrorCode != "131047" {
+		if m.Status != "delivered" || m.DeliveredAt == nil || m.WAMessageID != "wamid.sent" || m.SentAt == nil || f.Status != "failed" || f.ErrorCode != "131047" {
 			t.Errorf("after send/fail: %+v / %+v", m, f)
 		}
 		if err := s.SetChannelStatus(ctx, ch.ID, helpdesk.ChannelUnhealthy, "token", helpdesk.Now()); err != nil {
