@@ -39,13 +39,15 @@ const DefaultSQLitePath = "./data/supportwhatsapp.db"
 // busy_timeout comes first so that the pragmas after it, and every later
 // statement, wait for a lock instead of failing with SQLITE_BUSY. WAL lets
 // readers run beside the writer; foreign_keys is off by default in SQLite;
-// synchronous=NORMAL is durable in WAL mode except against power loss.
+// synchronous=FULL syncs the WAL on every commit: a webhook is acknowledged
+// only after commit, so an acknowledged message must survive a power cut,
+// not just a crash (NORMAL would risk the last commits).
 // _txlock=immediate makes write transactions queue on the busy timeout rather
 // than fail when upgrading a read lock. _time_format=sqlite writes times as
 // "2006-01-02 15:04:05.999-07:00" instead of the driver's default
 // time.Time.String form, which SQLite's date functions cannot read.
 const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-	"&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+	"&_pragma=synchronous(FULL)&_txlock=immediate&_time_format=sqlite"
 
 // DB is the SQL store. A *DB from Open uses the connection pool and is safe
 // for concurrent use; InTx hands its callback a *DB bound to one
