@@ -8,14 +8,17 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
+	"github.com/supportwhatsapp/supportwhatsapp/internal/bench"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/server"
@@ -55,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "bench":
+		return runBench(ctx, args[1:], stdout)
 	case "serve", "migrate", "seed":
 	default:
 		fmt.Fprint(stderr, usage)
@@ -120,4 +125,33 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func runBench(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "ingest" {
+		return fmt.Errorf("usage: supportwhatsapp bench ingest [-db URL] [-c 64] [-customers 1000] [-n 20000]")
+	}
+	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
+	o := bench.Options{Out: stdout}
+	fs.StringVar(&o.DatabaseURL, "db", "", "database URL (default: a fresh SQLite file)")
+	fs.IntVar(&o.Concurrency, "c", 64, "concurrent senders")
+	fs.IntVar(&o.Customers, "customers", 1000, "distinct customers")
+	fs.IntVar(&o.Messages, "n", 20000, "messages to post")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	_, err := bench.Ingest(ctx, o)
+	return err
 }

@@ -77,43 +77,183 @@ const (
 // Ingester applies verified webhooks: every message lands exactly once, in
 // one transaction with its customer and conversation, and statuses only
 // move forward.
+//
+// Deliveries are group-committed: each lane is one goroutine that takes
+// whatever deliveries are waiting (up to maxBatch), applies them in arrival
+// order in one transaction and answers each only after that commit. One
+// commit (one fsync) then serves many webhooks, which is what lets SQLite
+// keep up with Meta's bursts. A delivery always goes to the lane of its
+// customer, so one customer's messages are applied in order and never race
+// each other into two conversations; several lanes let PostgreSQL use more
+// than one connection.
 type Ingester struct {
-	store Store
-	jobs  Enqueuer // may be nil: no follow-up jobs (media download)
-	now   func() time.Time
-	locks customerLocks
+	store    Store
+	jobs     Enqueuer // may be nil: no follow-up jobs (media download)
+	now      func() time.Time
+	lanes    []chan *ingestRequest
+	maxBatch int
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closed   sync.Once
 }
 
-// NewIngester returns an Ingester over store; jobs and now may be nil.
-func NewIngester(store Store, jobs Enqueuer, now func() time.Time) *Ingester {
-	if now == nil {
-		now = Now
+type ingestRequest struct {
+	d    WebhookDelivery
+	done chan ingestReply // buffered: the lane never blocks on a gone caller
+}
+
+type ingestReply struct {
+	res IngestResult
+	err error
+}
+
+// IngesterOptions tunes an Ingester.
+type IngesterOptions struct {
+	Jobs     Enqueuer         // follow-up work (media downloads); may be nil
+	Now      func() time.Time // may be nil
+	Lanes    int              // parallel committers: 1 for SQLite (one writer), a few for PostgreSQL
+	MaxBatch int              // deliveries per transaction (default 64)
+}
+
+// NewIngester starts an Ingester's lanes; Close stops them.
+func NewIngester(store Store, o IngesterOptions) *Ingester {
+	if o.Now == nil {
+		o.Now = Now
 	}
-	return &Ingester{store: store, jobs: jobs, now: now}
+	if o.Lanes <= 0 {
+		o.Lanes = 1
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 64
+	}
+	in := &Ingester{store: store, jobs: o.Jobs, now: o.Now, maxBatch: o.MaxBatch, stop: make(chan struct{})}
+	for range o.Lanes {
+		lane := make(chan *ingestRequest, o.MaxBatch)
+		in.lanes = append(in.lanes, lane)
+		in.wg.Add(1)
+		go in.run(lane)
+	}
+	return in
 }
 
-// Ingest stores the delivery and its effects in one transaction. A body
-// already ingested is recognised and skipped (Duplicate). Messages of one
-// customer are applied one delivery at a time in this process, so a burst
-// delivered in parallel cannot open two conversations.
+// Close stops the lanes after the deliveries already queued are applied.
+func (in *Ingester) Close() {
+	in.closed.Do(func() { close(in.stop) })
+	in.wg.Wait()
+}
+
+// ErrIngesterClosed is returned by Ingest after Close.
+var ErrIngesterClosed = errors.New("ingester closed")
+
+// Ingest stores the delivery and its effects durably and returns what it
+// changed. A body already ingested is recognised and skipped (Duplicate).
+// When ctx ends first, the delivery may still be committed; Meta's
+// redelivery is then a harmless duplicate.
 func (in *Ingester) Ingest(ctx context.Context, d WebhookDelivery) (IngestResult, error) {
-	unlock := in.locks.lock(customerKeys(d))
-	defer unlock()
-	var res IngestResult
-	// A conflict here means another replica won a race on the same customer
-	// (PostgreSQL aborts the transaction); the retry sees its rows.
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		res = IngestResult{}
-		err = in.store.InTx(ctx, func(tx Store) error { return in.apply(ctx, tx, d, &res) })
-		if !errors.Is(err, ErrConflict) {
-			break
+	req := &ingestRequest{d: d, done: make(chan ingestReply, 1)}
+	lane := in.lanes[laneOf(d, len(in.lanes))]
+	select {
+	case <-in.stop:
+		return IngestResult{}, ErrIngesterClosed
+	case lane <- req:
+	case <-ctx.Done():
+		return IngestResult{}, ctx.Err()
+	}
+	select {
+	case r := <-req.done:
+		if r.err != nil {
+			return IngestResult{}, fmt.Errorf("ingest webhook: %w", r.err)
+		}
+		return r.res, nil
+	case <-ctx.Done():
+		return IngestResult{}, ctx.Err()
+	}
+}
+
+// run is one lane: it owns lane's receiving end until stop.
+func (in *Ingester) run(lane chan *ingestRequest) {
+	defer in.wg.Done()
+	batch := make([]*ingestRequest, 0, in.maxBatch)
+	for {
+		select {
+		case <-in.stop:
+			for { // drain what callers already handed over
+				select {
+				case req := <-lane:
+					in.commit([]*ingestRequest{req})
+				default:
+					return
+				}
+			}
+		case req := <-lane:
+			batch = append(batch[:0], req)
+		fill:
+			for len(batch) < in.maxBatch {
+				select {
+				case more := <-lane:
+					batch = append(batch, more)
+				default:
+					break fill
+				}
+			}
+			in.commit(batch)
 		}
 	}
-	if err != nil {
-		return IngestResult{}, fmt.Errorf("ingest webhook: %w", err)
+}
+
+// batchTimeout bounds one group transaction; it does not depend on any one
+// caller's context, since the batch serves several.
+const batchTimeout = 30 * time.Second
+
+// commit applies a batch in one transaction. If that fails, each delivery
+// is retried alone, so one bad delivery cannot fail its neighbours.
+func (in *Ingester) commit(batch []*ingestRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	results := make([]IngestResult, len(batch))
+	err := in.store.InTx(ctx, func(tx Store) error {
+		for i, req := range batch {
+			results[i] = IngestResult{}
+			if err := in.apply(ctx, tx, req.d, &results[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		for i, req := range batch {
+			req.done <- ingestReply{res: results[i]}
+		}
+		return
 	}
-	return res, nil
+	if len(batch) > 1 {
+		for _, req := range batch {
+			in.commit([]*ingestRequest{req})
+		}
+		return
+	}
+	// A conflict means another replica won a race on the same customer
+	// (PostgreSQL aborts the transaction); a retry sees its rows.
+	for attempt := 0; attempt < 2 && errors.Is(err, ErrConflict); attempt++ {
+		results[0] = IngestResult{}
+		err = in.store.InTx(ctx, func(tx Store) error { return in.apply(ctx, tx, batch[0].d, &results[0]) })
+	}
+	batch[0].done <- ingestReply{res: results[0], err: err}
+}
+
+// laneOf picks the lane of a delivery's first customer, so all of one
+// customer's deliveries share a lane and keep their order.
+func laneOf(d WebhookDelivery, lanes int) int {
+	if lanes == 1 {
+		return 0
+	}
+	keys := customerKeys(d)
+	if len(keys) == 0 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(keys[0]))
+	return int(h.Sum32() % uint32(lanes))
 }
 
 func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res *IngestResult) error {
@@ -285,35 +425,9 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
-// customerLocks serialises deliveries that concern the same customers
-// within this process. Stripes keep memory fixed; two customers sharing a
-// stripe only wait for each other.
-type customerLocks struct {
-	stripes [256]sync.Mutex
-}
-
-func (l *customerLocks) lock(keys []string) (unlock func()) {
-	idx := make([]int, 0, len(keys))
-	for _, k := range keys {
-		h := fnv.New32a()
-		h.Write([]byte(k))
-		idx = append(idx, int(h.Sum32()%uint32(len(l.stripes))))
-	}
-	slices.Sort(idx) // a fixed order, so two deliveries never deadlock
-	idx = slices.Compact(idx)
-	for _, i := range idx {
-		l.stripes[i].Lock()
-	}
-	return func() {
-		for _, i := range slices.Backward(idx) {
-			l.stripes[i].Unlock()
-		}
-	}
-}
-
 // customerKeys names the customers a delivery touches: the smallest of the
 // equivalent forms of each sender's number, so both Brazilian variants of
-// one mobile share a lock.
+// one mobile share a lane.
 func customerKeys(d WebhookDelivery) []string {
 	var keys []string
 	for _, b := range d.Batches {

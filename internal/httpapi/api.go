@@ -43,6 +43,9 @@ type Options struct {
 	Jobs helpdesk.Enqueuer
 	// WhatsApp is the Graph API client (templates sync).
 	WhatsApp *whatsapp.Client
+	// IngestLanes is how many webhook group-commit lanes run: 1 on SQLite
+	// (a single writer), a few on PostgreSQL.
+	IngestLanes int
 	// MediaDir is where downloaded media files are (MEDIA_DIR).
 	MediaDir string
 	// WhatsAppMode is "sandbox" or "cloud", reported by /health.
@@ -84,13 +87,17 @@ func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, lo
 		auth: authSvc, desk: desk, store: store, log: log, opts: opts,
 		guard:    middleware.NewLoginGuard(opts.LoginMaxFailures, opts.LoginFailureWindow, opts.Now),
 		started:  opts.Now(),
-		ingest:   helpdesk.NewIngester(store, opts.Jobs, nil),
+		ingest:   helpdesk.NewIngester(store, helpdesk.IngesterOptions{Jobs: opts.Jobs, Lanes: opts.IngestLanes}),
 		onIngest: opts.OnIngest,
 	}
 	a.metrics = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})
 	a.routes = a.routeTable()
 	return a
 }
+
+// Close stops the background work of the API (the ingest lanes) after
+// what was already accepted is stored.
+func (a *API) Close() { a.ingest.Close() }
 
 // access says who may call a route.
 type access int

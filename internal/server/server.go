@@ -134,8 +134,18 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 		Jobs:               jobs.Enqueuer{Queue: s.Jobs},
 		MediaDir:           cfg.MediaDir,
 		WhatsApp:           s.WhatsApp,
+		IngestLanes:        ingestLanes(db.Dialect()),
 	})
 	return s, nil
+}
+
+// ingestLanes: SQLite has one writer, so more lanes would only queue on
+// its lock; PostgreSQL takes a few transactions at once.
+func ingestLanes(dialect string) int {
+	if dialect == store.DialectPostgres {
+		return 4
+	}
+	return 1
 }
 
 // graphHTTPClient is the HTTP client of the Graph API calls.
@@ -152,6 +162,7 @@ func (s *Server) Start(ctx context.Context) error { return s.Jobs.Start(ctx) }
 // Close stops the job workers (letting running jobs finish within
 // ShutdownTimeout) and releases the queue; the database stays open.
 func (s *Server) Close() error {
+	s.API.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	err := s.Jobs.Stop(ctx)

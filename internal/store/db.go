@@ -55,7 +55,8 @@ const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pr
 type DB struct {
 	db        *sql.DB
 	tx        *sql.Tx // nil unless bound by InTx
-	q         querier // db, or tx when bound
+	q         querier // the pool, or tx when bound; statements prepared once
+	stmts     *stmtCache
 	dialect   string
 	translate func(error) error // the engine's driver-error translation, errors.go
 	log       *slog.Logger
@@ -109,7 +110,8 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*DB, error
 		d.db = stdlib.OpenDB(*cfg)
 		d.translate = postgresError
 	}
-	d.q = d.db
+	d.stmts = &stmtCache{}
+	d.q = preparedQuerier{db: d.db, cache: d.stmts}
 
 	where := target
 	if dialect == DialectPostgres {
@@ -233,6 +235,7 @@ func (d *DB) Close() error {
 	if d.tx != nil {
 		return errors.New("close: called on a transaction-bound DB")
 	}
+	d.stmts.close()
 	return d.db.Close()
 }
 
@@ -293,7 +296,7 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *DB) error) error {
 	defer func() { _ = tx.Rollback() }()
 
 	bound := *d
-	bound.tx, bound.q = tx, tx
+	bound.tx, bound.q = tx, preparedQuerier{db: d.db, tx: tx, cache: d.stmts}
 	if err := fn(&bound); err != nil {
 		return err
 	}

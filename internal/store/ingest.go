@@ -59,17 +59,25 @@ func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName str
 		}
 	}
 	at := dbTime(inboundAt)
+	var c helpdesk.Customer
 	if id == "" {
-		// ON CONFLICT covers a concurrent first message of the same number.
+		// ON CONFLICT covers a concurrent first message of the same number
+		// (another replica), with the same effect as the update below.
 		err = d.q.QueryRowContext(ctx, `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $3, $4, $5, $5)
-			ON CONFLICT (wa_id) DO UPDATE SET profile_name = excluded.profile_name, updated_at = excluded.updated_at
-			RETURNING id`, helpdesk.NewID(), waIDs[0], profileName, at, dbTime(now)).Scan(&id)
+			ON CONFLICT (wa_id) DO UPDATE SET
+			profile_name = CASE WHEN excluded.profile_name = '' THEN customers.profile_name ELSE excluded.profile_name END,
+			name = CASE WHEN customers.name = '' THEN excluded.name ELSE customers.name END,
+			last_inbound_at = CASE WHEN customers.last_inbound_at IS NULL OR customers.last_inbound_at < excluded.last_inbound_at
+				THEN excluded.last_inbound_at ELSE customers.last_inbound_at END,
+			updated_at = excluded.updated_at
+			RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`,
+			helpdesk.NewID(), waIDs[0], profileName, at, dbTime(now)).Scan(customerScanDest(&c)...)
 		if err != nil {
 			return helpdesk.Customer{}, fmt.Errorf("create customer: %w", d.translate(err))
 		}
+		return c, nil
 	}
-	var c helpdesk.Customer
 	err = d.q.QueryRowContext(ctx, `UPDATE customers SET
 		profile_name = CASE WHEN $2 = '' THEN profile_name ELSE $2 END,
 		name = CASE WHEN name = '' THEN $2 ELSE name END,
@@ -86,6 +94,18 @@ func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName str
 // channel, creating c when there is none. The partial unique index settles
 // a race between two first messages: the loser finds the winner's row.
 func (d *DB) OpenConversation(ctx context.Context, c helpdesk.Conversation) (helpdesk.Conversation, bool, error) {
+	live := func() (helpdesk.Conversation, error) {
+		return scanConversation(d.q.QueryRowContext(ctx, "SELECT "+conversationColumns+conversationFrom+
+			" WHERE v.channel_id = $1 AND v.customer_id = $2 AND v.status <> 'closed'", c.ChannelID, c.Customer.ID))
+	}
+	// Most messages continue a conversation: look before inserting.
+	conv, err := live()
+	if err == nil {
+		return conv, false, nil
+	}
+	if err = d.translate(err); !errors.Is(err, helpdesk.ErrNotFound) {
+		return helpdesk.Conversation{}, false, fmt.Errorf("open conversation: %w", err)
+	}
 	res, err := d.q.ExecContext(ctx, `INSERT INTO conversations (id, channel_id, customer_id, department_id, status,
 		waiting_since, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
@@ -98,9 +118,7 @@ func (d *DB) OpenConversation(ctx context.Context, c helpdesk.Conversation) (hel
 	if err != nil {
 		return helpdesk.Conversation{}, false, err
 	}
-	conv, err := scanConversation(d.q.QueryRowContext(ctx, "SELECT "+conversationColumns+conversationFrom+
-		" WHERE v.channel_id = $1 AND v.customer_id = $2 AND v.status <> 'closed'", c.ChannelID, c.Customer.ID))
-	if err != nil {
+	if conv, err = live(); err != nil {
 		return helpdesk.Conversation{}, false, fmt.Errorf("open conversation: %w", d.translate(err))
 	}
 	return conv, n == 1, nil

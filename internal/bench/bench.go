@@ -1,0 +1,246 @@
+// Package bench measures the webhook ingest path the way Meta drives it:
+// signed webhooks posted at a fixed concurrency against a real server,
+// reporting messages stored per second, acknowledgement latency and peak
+// memory, next to a baseline handler that only checks the signature.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/server"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp"
+)
+
+// Options sets up one run.
+type Options struct {
+	DatabaseURL string // "" → a fresh SQLite file in a temporary directory
+	Concurrency int    // parallel senders (default 64)
+	Customers   int    // distinct customers the messages come from (default 1000)
+	Messages    int    // messages to post (default 20000)
+	Out         io.Writer
+}
+
+// Result is one measured run.
+type Result struct {
+	Name       string
+	Messages   int
+	Stored     int
+	Elapsed    time.Duration
+	P50, P99   time.Duration
+	PeakRSSMiB float64
+	Failures   int
+}
+
+// PerSecond is the throughput of the run.
+func (r Result) PerSecond() float64 { return float64(r.Stored) / r.Elapsed.Seconds() }
+
+const appSecret = "bench-app-secret"
+
+// Ingest runs the baseline and then the real server, and prints both.
+func Ingest(ctx context.Context, o Options) ([]Result, error) {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 64
+	}
+	if o.Customers <= 0 {
+		o.Customers = 1000
+	}
+	if o.Messages <= 0 {
+		o.Messages = 20000
+	}
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	base, err := baseline(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	real, err := ingest(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	results := []Result{base, real}
+	fmt.Fprintf(o.Out, "%-34s %9s %9s %12s %9s %9s %9s %8s\n", "run", "posted", "stored", "msgs/s", "p50", "p99", "peakRSS", "errors")
+	for _, r := range results {
+		fmt.Fprintf(o.Out, "%-34s %9d %9d %12.0f %9s %9s %7.0fMB %8d\n", r.Name, r.Messages, r.Stored, r.PerSecond(),
+			r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.PeakRSSMiB, r.Failures)
+	}
+	return results, nil
+}
+
+// baseline serves a handler that reads the body and checks its signature:
+// the cost of HTTP and HMAC alone.
+func baseline(ctx context.Context, o Options) (Result, error) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !whatsapp.VerifySignature(appSecret, body, r.Header.Get("X-Hub-Signature-256")) {
+			w.WriteHeader(401)
+			return
+		}
+		w.WriteHeader(200)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return Result{}, err
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	r := load(ctx, "http://"+ln.Addr().String()+"/", o)
+	r.Name, r.Stored = "baseline: HTTP + HMAC only", r.Messages-r.Failures
+	return r, nil
+}
+
+func ingest(ctx context.Context, o Options) (Result, error) {
+	dir, err := os.MkdirTemp("", "supportwhatsapp-bench-")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(dir)
+	dbURL := o.DatabaseURL
+	name := "ingest on SQLite"
+	if dbURL == "" {
+		dbURL = "sqlite:" + filepath.Join(dir, "bench.db")
+	} else {
+		name = "ingest on PostgreSQL"
+	}
+	cfg, err := config.Load(map[string]string{
+		"APP_ENV": "test", "DATABASE_URL": dbURL, "WHATSAPP_APP_SECRET": appSecret, "BCRYPT_ROUNDS": "4",
+		"MEDIA_DIR": filepath.Join(dir, "media"), "LOG_LEVEL": "error",
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return Result{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return Result{}, err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx, ln) }()
+	var before int
+	_ = srv.DB.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM messages").Scan(&before)
+	r := load(ctx, "http://"+ln.Addr().String()+"/api/v1/webhooks/whatsapp", o)
+	var after int
+	if err := srv.DB.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM messages").Scan(&after); err != nil {
+		stop()
+		<-done
+		return Result{}, err
+	}
+	stop()
+	if err := <-done; err != nil {
+		return Result{}, err
+	}
+	r.Name, r.Stored = name, after-before
+	if acked := r.Messages - r.Failures; r.Stored != acked {
+		return r, fmt.Errorf("%d webhooks acknowledged but %d messages stored", acked, r.Stored)
+	}
+	return r, nil
+}
+
+// load posts o.Messages signed webhooks from o.Concurrency senders.
+func load(ctx context.Context, url string, o Options) Result {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency}}
+	defer client.CloseIdleConnections()
+	var next, failures atomic.Int64
+	lat := make([][]time.Duration, o.Concurrency)
+	run := fmt.Sprint(time.Now().UnixNano())
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range o.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= o.Messages || ctx.Err() != nil {
+					return
+				}
+				body := webhook(fmt.Sprintf("55119%08d", i%o.Customers), fmt.Sprintf("wamid.bench.%s.%d", run, i), i)
+				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Hub-Signature-256", sign(body))
+				t0 := time.Now()
+				res, err := client.Do(req)
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				lat[w] = append(lat[w], time.Since(t0))
+				if res.StatusCode != 200 {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	r := Result{Messages: o.Messages, Elapsed: elapsed, Failures: int(failures.Load()), PeakRSSMiB: peakRSSMiB()}
+	if len(all) > 0 {
+		r.P50, r.P99 = all[len(all)/2], all[len(all)*99/100]
+	}
+	return r
+}
+
+func webhook(waID, wamid string, i int) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"object": "whatsapp_business_account",
+		"entry": []any{map[string]any{"id": "200000000000001", "changes": []any{map[string]any{"field": "messages", "value": map[string]any{
+			"messaging_product": "whatsapp",
+			"metadata":          map[string]any{"display_phone_number": "5511400000000", "phone_number_id": config.SandboxPhoneNumberID},
+			"contacts":          []any{map[string]any{"profile": map[string]any{"name": "Cliente " + waID[len(waID)-4:]}, "wa_id": waID}},
+			"messages": []any{map[string]any{"from": waID, "id": wamid, "timestamp": fmt.Sprint(time.Now().Unix()), "type": "text",
+				"text": map[string]any{"body": fmt.Sprintf("Olá, mensagem número %d", i)}}},
+		}}}}},
+	})
+	return b
+}
+
+func sign(body []byte) string {
+	m := hmac.New(sha256.New, []byte(appSecret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// peakRSSMiB reads the process's high-water resident set (Linux). The load
+// generator runs in the same process, so the figure includes it.
+func peakRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}
