@@ -212,9 +212,10 @@ func (in *Ingester) commit(batch []*ingestRequest) {
 	defer cancel()
 	results := make([]IngestResult, len(batch))
 	err := in.store.InTx(ctx, func(tx Store) error {
+		channels := map[string]Channel{} // one lookup per number per batch
 		for i, req := range batch {
 			results[i] = IngestResult{}
-			if err := in.apply(ctx, tx, req.d, &results[i]); err != nil {
+			if err := in.apply(ctx, tx, req.d, &results[i], channels); err != nil {
 				return err
 			}
 		}
@@ -236,7 +237,7 @@ func (in *Ingester) commit(batch []*ingestRequest) {
 	// (PostgreSQL aborts the transaction); a retry sees its rows.
 	for attempt := 0; attempt < 2 && errors.Is(err, ErrConflict); attempt++ {
 		results[0] = IngestResult{}
-		err = in.store.InTx(ctx, func(tx Store) error { return in.apply(ctx, tx, batch[0].d, &results[0]) })
+		err = in.store.InTx(ctx, func(tx Store) error { return in.apply(ctx, tx, batch[0].d, &results[0], map[string]Channel{}) })
 	}
 	batch[0].done <- ingestReply{res: results[0], err: err}
 }
@@ -256,27 +257,27 @@ func laneOf(d WebhookDelivery, lanes int) int {
 	return int(h.Sum32() % uint32(lanes))
 }
 
-func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res *IngestResult) error {
+// apply writes one delivery inside tx. channels caches the numbers looked
+// up so far in this transaction (a zero Channel: no such number).
+func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res *IngestResult, channels map[string]Channel) error {
 	now := in.now()
-	channels := map[string]Channel{}
 	for _, b := range d.Batches {
-		if _, seen := channels[b.PhoneNumberID]; seen {
-			continue
-		}
-		ch, err := tx.GetChannelByPhoneNumberID(ctx, b.PhoneNumberID)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			channels[b.PhoneNumberID] = Channel{}
-			res.Unrouted = append(res.Unrouted, b.PhoneNumberID)
-		case err != nil:
-			return err
-		default:
+		ch, seen := channels[b.PhoneNumberID]
+		if !seen {
+			var err error
+			ch, err = tx.GetChannelByPhoneNumberID(ctx, b.PhoneNumberID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
 			channels[b.PhoneNumberID] = ch
+		}
+		if ch.ID == "" && !slices.Contains(res.Unrouted, b.PhoneNumberID) {
+			res.Unrouted = append(res.Unrouted, b.PhoneNumberID)
 		}
 	}
 	status := InboxProcessed
 	switch {
-	case len(res.Unrouted) > 0 && len(res.Unrouted) == len(channels):
+	case len(res.Unrouted) > 0 && len(res.Unrouted) == distinctNumbers(d):
 		status = InboxUnrouted
 	case len(res.Unrouted) > 0:
 		status = InboxPartial
@@ -414,6 +415,14 @@ func Preview(m Message) string {
 		s = string(r[:previewLength-1]) + "…"
 	}
 	return s
+}
+
+func distinctNumbers(d WebhookDelivery) int {
+	seen := map[string]bool{}
+	for _, b := range d.Batches {
+		seen[b.PhoneNumberID] = true
+	}
+	return len(seen)
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -33,59 +33,54 @@ func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName str
 	if len(waIDs) == 0 {
 		return helpdesk.Customer{}, errors.New("upsert customer: no wa_id")
 	}
+	at := dbTime(inboundAt)
+	// One statement finds and refreshes the customer under any form of the
+	// number. Should legacy data hold both forms as two customers, both are
+	// refreshed and the preferred form is returned.
 	var p params
-	rows, err := d.q.QueryContext(ctx, "SELECT c.id, c.wa_id FROM customers c WHERE c.wa_id IN ("+p.list(waIDs)+")", p...)
+	pName, pAt, pNow := p.add(profileName), p.add(at), p.add(dbTime(now))
+	rows, err := d.q.QueryContext(ctx, `UPDATE customers SET
+		profile_name = CASE WHEN `+pName+` = '' THEN profile_name ELSE `+pName+` END,
+		name = CASE WHEN name = '' THEN `+pName+` ELSE name END,
+		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < `+pAt+` THEN `+pAt+` ELSE last_inbound_at END,
+		updated_at = `+pNow+`
+		WHERE wa_id IN (`+p.list(waIDs)+`) RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`, p...)
 	if err != nil {
-		return helpdesk.Customer{}, fmt.Errorf("find customer: %w", d.translate(err))
+		return helpdesk.Customer{}, fmt.Errorf("update customer: %w", d.translate(err))
 	}
-	found := map[string]string{} // wa_id → id
+	found := map[string]helpdesk.Customer{}
 	for rows.Next() {
-		var id, waID string
-		if err := rows.Scan(&id, &waID); err != nil {
+		var c helpdesk.Customer
+		if err := rows.Scan(customerScanDest(&c)...); err != nil {
 			rows.Close()
-			return helpdesk.Customer{}, fmt.Errorf("find customer: %w", err)
+			return helpdesk.Customer{}, fmt.Errorf("update customer: %w", err)
 		}
-		found[waID] = id
+		found[c.WAID] = c
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return helpdesk.Customer{}, fmt.Errorf("find customer: %w", d.translate(err))
+		return helpdesk.Customer{}, fmt.Errorf("update customer: %w", d.translate(err))
 	}
-	id := ""
 	for _, w := range waIDs {
-		if found[w] != "" {
-			id = found[w]
-			break
+		if c, ok := found[w]; ok {
+			return c, nil
 		}
 	}
-	at := dbTime(inboundAt)
 	var c helpdesk.Customer
-	if id == "" {
-		// ON CONFLICT covers a concurrent first message of the same number
-		// (another replica), with the same effect as the update below.
-		err = d.q.QueryRowContext(ctx, `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $3, $4, $5, $5)
-			ON CONFLICT (wa_id) DO UPDATE SET
-			profile_name = CASE WHEN excluded.profile_name = '' THEN customers.profile_name ELSE excluded.profile_name END,
-			name = CASE WHEN customers.name = '' THEN excluded.name ELSE customers.name END,
-			last_inbound_at = CASE WHEN customers.last_inbound_at IS NULL OR customers.last_inbound_at < excluded.last_inbound_at
-				THEN excluded.last_inbound_at ELSE customers.last_inbound_at END,
-			updated_at = excluded.updated_at
-			RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`,
-			helpdesk.NewID(), waIDs[0], profileName, at, dbTime(now)).Scan(customerScanDest(&c)...)
-		if err != nil {
-			return helpdesk.Customer{}, fmt.Errorf("create customer: %w", d.translate(err))
-		}
-		return c, nil
-	}
-	err = d.q.QueryRowContext(ctx, `UPDATE customers SET
-		profile_name = CASE WHEN $2 = '' THEN profile_name ELSE $2 END,
-		name = CASE WHEN name = '' THEN $2 ELSE name END,
-		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $3 THEN $3 ELSE last_inbound_at END,
-		updated_at = $4
-		WHERE id = $1 RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`, id, profileName, at, dbTime(now)).Scan(customerScanDest(&c)...)
+	// ON CONFLICT covers a concurrent first message of the same number
+	// (another replica), with the same effect as the update above.
+	err = d.q.QueryRowContext(ctx, `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $3, $4, $5, $5)
+		ON CONFLICT (wa_id) DO UPDATE SET
+		profile_name = CASE WHEN excluded.profile_name = '' THEN customers.profile_name ELSE excluded.profile_name END,
+		name = CASE WHEN customers.name = '' THEN excluded.name ELSE customers.name END,
+		last_inbound_at = CASE WHEN customers.last_inbound_at IS NULL OR customers.last_inbound_at < excluded.last_inbound_at
+			THEN excluded.last_inbound_at ELSE customers.last_inbound_at END,
+		updated_at = excluded.updated_at
+		RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`,
+		helpdesk.NewID(), waIDs[0], profileName, at, dbTime(now)).Scan(customerScanDest(&c)...)
 	if err != nil {
-		return helpdesk.Customer{}, fmt.Errorf("update customer %s: %w", id, d.translate(err))
+		return helpdesk.Customer{}, fmt.Errorf("create customer: %w", d.translate(err))
 	}
 	return c, nil
 }
