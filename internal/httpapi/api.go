@@ -50,9 +50,6 @@ type Options struct {
 	MediaDir string
 	// WhatsAppMode is "sandbox" or "cloud", reported by /health.
 	WhatsAppMode string
-	// OnIngest, when set, is told what each new webhook delivery stored,
-	// after it was committed.
-	OnIngest func(ctx context.Context, res helpdesk.IngestResult)
 	// Index serves "/" and other non-API paths (the dashboard).
 	Index http.Handler
 	Now   func() time.Time
@@ -85,10 +82,9 @@ func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, lo
 	}
 	a := &API{
 		auth: authSvc, desk: desk, store: store, log: log, opts: opts,
-		guard:    middleware.NewLoginGuard(opts.LoginMaxFailures, opts.LoginFailureWindow, opts.Now),
-		started:  opts.Now(),
-		ingest:   helpdesk.NewIngester(store, helpdesk.IngesterOptions{Jobs: opts.Jobs, Lanes: opts.IngestLanes}),
-		onIngest: opts.OnIngest,
+		guard:   middleware.NewLoginGuard(opts.LoginMaxFailures, opts.LoginFailureWindow, opts.Now),
+		started: opts.Now(),
+		ingest:  helpdesk.NewIngester(store, helpdesk.IngesterOptions{Jobs: opts.Jobs, Lanes: opts.IngestLanes}),
 	}
 	a.metrics = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})
 	a.routes = a.routeTable()

@@ -81,9 +81,6 @@ func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	for _, id := range res.Unrouted {
 		a.log.WarnContext(r.Context(), "webhook for a phone_number_id with no channel; kept in the inbox", "phone_number_id", id)
 	}
-	if a.onIngest != nil && !res.Duplicate {
-		a.onIngest(r.Context(), res)
-	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	_, err = io.WriteString(w, "EVENT_RECEIVED")

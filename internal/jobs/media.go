@@ -52,23 +52,13 @@ type MediaWorker struct {
 // Work downloads the file, checks its size and sha256, writes it under
 // Dir (atomically: a partial file is never visible) and records its path.
 func (w *MediaWorker) Work(ctx context.Context, job *river.Job[MediaDownloadArgs]) error {
-	m, err := w.Store.GetMessage(ctx, job.Args.MessageID)
-	if errors.Is(err, helpdesk.ErrNotFound) {
-		return river.JobCancel(err)
-	}
+	t, err := loadTarget(ctx, w.Store, job.Args.MessageID)
 	if err != nil {
 		return err
 	}
+	m, ch := t.msg, t.ch
 	if m.Media == nil || m.Media.ID == "" || m.Media.Path != "" {
 		return nil // nothing to fetch, or fetched already
-	}
-	conv, err := w.Store.GetConversation(ctx, m.ConversationID)
-	if err != nil {
-		return err
-	}
-	ch, err := w.Store.GetChannel(ctx, conv.ChannelID)
-	if err != nil {
-		return err
 	}
 	limit, ok := mediaLimits[m.Type]
 	if !ok {

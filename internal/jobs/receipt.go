@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 
 	"github.com/riverqueue/river"
@@ -33,21 +32,11 @@ type ReadReceiptWorker struct {
 
 // Work sends the receipt; permanent refusals are logged and dropped.
 func (w *ReadReceiptWorker) Work(ctx context.Context, job *river.Job[ReadReceiptArgs]) error {
-	m, err := w.Store.GetMessage(ctx, job.Args.MessageID)
-	if errors.Is(err, helpdesk.ErrNotFound) {
-		return river.JobCancel(err)
-	}
+	t, err := loadTarget(ctx, w.Store, job.Args.MessageID)
 	if err != nil {
 		return err
 	}
-	conv, err := w.Store.GetConversation(ctx, m.ConversationID)
-	if err != nil {
-		return err
-	}
-	ch, err := w.Store.GetChannel(ctx, conv.ChannelID)
-	if err != nil {
-		return err
-	}
+	m, ch := t.msg, t.ch
 	err = w.Client.MarkRead(ctx, ch.AccessToken, ch.PhoneNumberID, m.WAMessageID)
 	if err == nil {
 		return nil

@@ -72,23 +72,13 @@ func (w *SendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
 // Work sends the message unless it is no longer queued (already sent or
 // failed: a retry after a crash must not send it twice).
 func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
-	m, err := w.Store.GetMessage(ctx, job.Args.MessageID)
-	if errors.Is(err, helpdesk.ErrNotFound) {
-		return river.JobCancel(err)
-	}
+	t, err := loadTarget(ctx, w.Store, job.Args.MessageID)
 	if err != nil {
 		return err
 	}
+	m, conv, ch := t.msg, t.conv, t.ch
 	if m.Status != helpdesk.MessageQueued {
 		return nil
-	}
-	conv, err := w.Store.GetConversation(ctx, m.ConversationID)
-	if err != nil {
-		return err
-	}
-	ch, err := w.Store.GetChannel(ctx, conv.ChannelID)
-	if err != nil {
-		return err
 	}
 	out, err := w.outbound(ctx, m, conv)
 	if err != nil {
