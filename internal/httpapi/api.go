@@ -69,7 +69,6 @@ type API struct {
 	ingest    *helpdesk.Ingester
 	presence  presence
 	templates templateCache
-	onIngest  func(ctx context.Context, res helpdesk.IngestResult)
 }
 
 // New builds the API and its router.
