@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -19,6 +20,7 @@ import (
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/httpapi/middleware"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp/sandbox"
 )
 
 // Options configures the API.
@@ -46,6 +48,9 @@ type Options struct {
 	// IngestLanes is how many webhook group-commit lanes run: 1 on SQLite
 	// (a single writer), a few on PostgreSQL.
 	IngestLanes int
+	// Sandbox is the built-in WhatsApp simulator (nil with a real number);
+	// /api/v1/sandbox lets the dashboard play its customers.
+	Sandbox *sandbox.Sandbox
 	// MediaDir is where downloaded media files are (MEDIA_DIR).
 	MediaDir string
 	// WhatsAppMode is "sandbox" or "cloud", reported by /health.
@@ -57,18 +62,22 @@ type Options struct {
 
 // API holds the handlers' collaborators.
 type API struct {
-	auth      *auth.Service
-	desk      *helpdesk.Service
-	store     helpdesk.Store
-	log       *slog.Logger
-	opts      Options
-	guard     *middleware.LoginGuard
-	started   time.Time
-	routes    []route
-	metrics   http.Handler
-	ingest    *helpdesk.Ingester
-	presence  presence
-	templates templateCache
+	auth    *auth.Service
+	desk    *helpdesk.Service
+	store   helpdesk.Store
+	log     *slog.Logger
+	opts    Options
+	guard   *middleware.LoginGuard
+	started time.Time
+	routes  []route
+	metrics http.Handler
+	ingest  *helpdesk.Ingester
+	sandbox *sandbox.Sandbox
+
+	handlerOnce sync.Once
+	handler     http.Handler
+	presence    presence
+	templates   templateCache
 }
 
 // New builds the API and its router.
@@ -84,6 +93,7 @@ func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, lo
 		guard:   middleware.NewLoginGuard(opts.LoginMaxFailures, opts.LoginFailureWindow, opts.Now),
 		started: opts.Now(),
 		ingest:  helpdesk.NewIngester(store, helpdesk.IngesterOptions{Jobs: opts.Jobs, Lanes: opts.IngestLanes}),
+		sandbox: opts.Sandbox,
 	}
 	a.metrics = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})
 	a.routes = a.routeTable()
@@ -126,8 +136,14 @@ type queryParam struct {
 }
 
 // Handler returns the whole HTTP handler: middleware, the API routes,
-// /health, /metrics and the dashboard.
+// /health, /metrics and the dashboard. It is built once; every caller
+// shares its rate limiters and metrics.
 func (a *API) Handler() http.Handler {
+	a.handlerOnce.Do(func() { a.handler = a.buildHandler() })
+	return a.handler
+}
+
+func (a *API) buildHandler() http.Handler {
 	r := chi.NewRouter()
 	metrics := middleware.NewMetrics(a.opts.Registry)
 	r.Use(

@@ -70,6 +70,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return call{"/api/v1/users", map[string]any{"name": "New", "email": fmt.Sprintf("new%d@example.com", n), "password": "Secret123", "role": "agent"}}
 			}, authed(403, 403, 201)},
 			{"GET", "/api/v1/users/online", nil, authed(200, 200, 200)},
+			{"POST", "/api/v1/sandbox/messages", func(role string) call {
+				return call{"/api/v1/sandbox/messages", map[string]any{"waId": "5511977770000", "name": role, "text": "oi"}}
+			}, authed(202, 202, 202)},
+			{"GET", "/api/v1/sandbox/messages", func(string) call { return call{"/api/v1/sandbox/messages?waId=5511977770000", nil} }, authed(200, 200, 200)},
 			{"GET", "/api/v1/users/{id}", func(string) call { return call{"/api/v1/users/" + agent.userID, nil} }, authed(200, 200, 200)},
 			// Someone else's profile: admins only.
 			{"PATCH", "/api/v1/users/{id}", func(string) call {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
 
@@ -147,7 +148,10 @@ func (g *graphFake) sendCount() int {
 
 // newDeliveryEnv is a test env whose workers run and talk to a fake Graph.
 func newDeliveryEnv(t *testing.T, g *graphFake, extra map[string]string) map[string]string {
-	env := map[string]string{"WHATSAPP_APP_SECRET": testAppSecret, "WHATSAPP_GRAPH_URL": g.srv.URL, "MEDIA_DIR": t.TempDir()}
+	env := map[string]string{"WHATSAPP_APP_SECRET": testAppSecret, "WHATSAPP_GRAPH_URL": g.srv.URL, "MEDIA_DIR": t.TempDir(),
+		// A "real" number, so the workers talk to the fake instead of the sandbox.
+		"WHATSAPP_ACCESS_TOKEN": "test-token", "WHATSAPP_PHONE_NUMBER_ID": config.SandboxPhoneNumberID,
+		"WHATSAPP_BUSINESS_ACCOUNT_ID": config.SandboxBusinessAccountID}
 	for k, v := range extra {
 		env[k] = v
 	}

@@ -84,6 +84,11 @@ func (a *API) routeTable() []route {
 		{method: http.MethodPatch, path: "/api/v1/messages/{id}/read", summary: "Mark a customer's message (and the earlier ones) read; sends WhatsApp's read receipt", tag: "messages",
 			access: authenticated, response: messageDTO{}, status: http.StatusOK, handler: a.handleMarkRead},
 
+		{method: http.MethodPost, path: "/api/v1/sandbox/messages", summary: "Sandbox only: a simulated customer sends a text (delivered as a signed webhook)", tag: "sandbox",
+			access: authenticated, request: sandboxSendRequest{}, response: sandboxSentDTO{}, status: http.StatusAccepted, handler: a.handleSandboxSend},
+		{method: http.MethodGet, path: "/api/v1/sandbox/messages", summary: "Sandbox only: one simulated customer's phone — what they sent and received", tag: "sandbox",
+			access: authenticated, query: []queryParam{{"waId", "string", "the customer's number, digits only"}},
+			response: dataList[sandboxMessageDTO]{}, status: http.StatusOK, handler: a.handleSandboxMessages},
 		{method: http.MethodGet, path: "/api/v1/audit-logs", summary: "Audit log, newest first", tag: "audit", access: supervisorUp,
 			query: append([]queryParam{
 				{"action", "string", "e.g. auth.login_failed"},

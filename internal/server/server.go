@@ -23,6 +23,7 @@ import (
 	"github.com/supportwhatsapp/supportwhatsapp/internal/jobs"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/store"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp/sandbox"
 	"github.com/supportwhatsapp/supportwhatsapp/web"
 )
 
@@ -47,11 +48,13 @@ type Server struct {
 	Jobs   *jobs.Queue
 	// WhatsApp is the Graph API client the send worker uses.
 	WhatsApp *whatsapp.Client
-	// GraphTransport, when set before Assemble, carries the Graph API calls
-	// (the in-process sandbox, tests).
+	// GraphTransport carries the Graph API calls: to the in-process sandbox
+	// when no access token is configured.
 	GraphTransport http.RoundTripper
-	log            *slog.Logger
-	http           *http.Server
+	// Sandbox is the built-in WhatsApp simulator, nil with a real number.
+	Sandbox *sandbox.Sandbox
+	log     *slog.Logger
+	http    *http.Server
 }
 
 // New opens and migrates the database and assembles the process over it.
@@ -103,7 +106,24 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 		return nil, err
 	}
 
-	s.WhatsApp = &whatsapp.Client{BaseURL: cfg.WhatsAppGraphURL, Version: cfg.WhatsAppAPIVersion, HTTP: s.graphHTTPClient()}
+	graphURL := cfg.WhatsAppGraphURL
+	if cfg.Sandbox() {
+		// The sandbox plays Meta inside this process: Graph calls go to its
+		// handler and its webhooks to ours, both without a socket.
+		graphURL = sandboxURL
+		s.Sandbox = sandbox.New(sandbox.Options{
+			AppSecret: cfg.WhatsAppAppSecret, AccessToken: config.SandboxAccessToken,
+			PhoneNumberID: config.SandboxPhoneNumberID, WABAID: config.SandboxBusinessAccountID,
+			WebhookURL: appURL + "/api/v1/webhooks/whatsapp", AutoStatuses: true, StatusDelay: time.Second,
+			HTTPClient:        &http.Client{Timeout: 30 * time.Second, Transport: handlerTransport{s.Handler}},
+			MessagesPerSecond: cfg.WhatsAppMessagesPerSecond, Log: log,
+		})
+		s.Sandbox.SetBaseURL(sandboxURL)
+		if s.GraphTransport == nil {
+			s.GraphTransport = handlerTransport{s.Sandbox.Handler}
+		}
+	}
+	s.WhatsApp = &whatsapp.Client{BaseURL: graphURL, Version: cfg.WhatsAppAPIVersion, HTTP: s.graphHTTPClient()}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &jobs.SendWorker{Store: db, Client: s.WhatsApp, Log: log, Pace: &jobs.ChannelPace{}, MediaDir: cfg.MediaDir})
 	river.AddWorker(workers, &jobs.ReadReceiptWorker{Store: db, Client: s.WhatsApp, Log: log})
@@ -135,9 +155,16 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 		MediaDir:           cfg.MediaDir,
 		WhatsApp:           s.WhatsApp,
 		IngestLanes:        ingestLanes(db.Dialect()),
+		Sandbox:            s.Sandbox,
 	})
 	return s, nil
 }
+
+// Host names of the in-process sandbox transport; never resolved.
+const (
+	sandboxURL = "http://sandbox.internal"
+	appURL     = "http://supportwhatsapp.internal"
+)
 
 // ingestLanes: SQLite has one writer, so more lanes would only queue on
 // its lock; PostgreSQL takes a few transactions at once.
@@ -162,6 +189,9 @@ func (s *Server) Start(ctx context.Context) error { return s.Jobs.Start(ctx) }
 // Close stops the job workers (letting running jobs finish within
 // ShutdownTimeout) and releases the queue; the database stays open.
 func (s *Server) Close() error {
+	if s.Sandbox != nil {
+		s.Sandbox.Close()
+	}
 	s.API.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
