@@ -8,21 +8,27 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/bench"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/server"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/store"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp/sandbox"
 )
 
 const usage = `usage: supportwhatsapp <command>
@@ -60,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "bench":
 		return runBench(ctx, args[1:], stdout)
+	case "sandbox":
+		return runSandbox(ctx, args[1:], stdout)
 	case "serve", "migrate", "seed":
 	default:
 		fmt.Fprint(stderr, usage)
@@ -154,4 +162,60 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	_, err := bench.Ingest(ctx, o)
 	return err
+}
+
+// runSandbox serves the simulator standalone, for load tests and for
+// pointing a server at it as if it were Meta (WHATSAPP_GRAPH_URL).
+func runSandbox(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:3100", "listen address")
+	webhook := fs.String("webhook", "http://localhost:3000/api/v1/webhooks/whatsapp", "the helpdesk's webhook URL")
+	secret := fs.String("app-secret", config.SandboxAppSecret, "signs the webhooks (the helpdesk's WHATSAPP_APP_SECRET)")
+	token := fs.String("token", config.SandboxAccessToken, "the access token the Graph endpoints accept (WHATSAPP_ACCESS_TOKEN)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	sb := sandbox.New(sandbox.Options{AppSecret: *secret, AccessToken: *token, WebhookURL: *webhook, AutoStatuses: true, StatusDelay: time.Second})
+	defer sb.Close()
+	sb.SetBaseURL("http://" + ln.Addr().String())
+	srv := &http.Server{Handler: sandboxHandler(sb), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "WhatsApp sandbox on http://%s (phone number id %s, business account %s)\n"+
+		"point the helpdesk at it: WHATSAPP_GRAPH_URL=http://%s WHATSAPP_ACCESS_TOKEN=%s WHATSAPP_PHONE_NUMBER_ID=%s WHATSAPP_BUSINESS_ACCOUNT_ID=%s WHATSAPP_APP_SECRET=%s\n"+
+		"a customer writes: curl -X POST http://%s/customers/5511987654321/messages -d '{\"name\":\"Maria\",\"text\":\"Olá\"}'\n",
+		ln.Addr(), sb.PhoneNumberID(), sandbox.DefaultWABAID, ln.Addr(), *token, sb.PhoneNumberID(), sandbox.DefaultWABAID, *secret, ln.Addr())
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// sandboxHandler is the Graph API plus a small control API: POST
+// /customers/{waId}/messages {"name", "text"} makes a customer write.
+func sandboxHandler(sb *sandbox.Sandbox) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", sb.Handler())
+	mux.HandleFunc("POST /customers/{waId}/messages", func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Name, Text string }
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil || req.Text == "" {
+			http.Error(w, `send {"name": "...", "text": "..."}`, http.StatusBadRequest)
+			return
+		}
+		wamid, err := sb.SendText(context.WithoutCancel(r.Context()), sandbox.Customer{WAID: r.PathValue("waId"), Name: req.Name}, req.Text)
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(http.StatusAccepted) // delivered later by the retry loop
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"waMessageId": wamid, "acknowledged": err == nil})
+	})
+	return mux
 }

@@ -14,9 +14,13 @@ import (
 	"time"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/auth"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/server"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/store"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp/sandbox"
+	"io"
+	"net/http/httptest"
 )
 
 // isolate runs the test in an empty directory (so no .env is read) with the
@@ -331,5 +335,40 @@ func TestRun_SeedRefusedInProduction(t *testing.T) {
 	}
 	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
 		t.Errorf("seed touched the database in production (stat: %v)", err)
+	}
+}
+
+// The standalone sandbox's control API makes a customer write: the
+// helpdesk's webhook receives it, signed.
+func TestSandboxControlAPI(t *testing.T) {
+	got := make(chan string, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if sandbox.Sign(config.SandboxAppSecret, b) != r.Header.Get("X-Hub-Signature-256") {
+			w.WriteHeader(401)
+			return
+		}
+		got <- string(b)
+	}))
+	defer hook.Close()
+	sb := sandbox.New(sandbox.Options{AppSecret: config.SandboxAppSecret, AccessToken: "tok", WebhookURL: hook.URL})
+	defer sb.Close()
+	srv := httptest.NewServer(sandboxHandler(sb))
+	defer srv.Close()
+	res, err := http.Post(srv.URL+"/customers/5511987654321/messages", "application/json", strings.NewReader(`{"name":"Maria","text":"Olá"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	if body := <-got; !strings.Contains(body, `"body":"Olá"`) || !strings.Contains(body, `"wa_id":"5511987654321"`) {
+		t.Errorf("webhook body = %s", body)
+	}
+	bad, _ := http.Post(srv.URL+"/customers/5511987654321/messages", "application/json", strings.NewReader(`{}`))
+	bad.Body.Close()
+	if bad.StatusCode != 400 {
+		t.Errorf("empty message: status %d", bad.StatusCode)
 	}
 }
