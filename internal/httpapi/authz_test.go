@@ -70,6 +70,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return call{"/api/v1/users", map[string]any{"name": "New", "email": fmt.Sprintf("new%d@example.com", n), "password": "Secret123", "role": "agent"}}
 			}, authed(403, 403, 201)},
 			{"GET", "/api/v1/users/online", nil, authed(200, 200, 200)},
+			{"GET", "/api/v1/channels", nil, authed(200, 200, 200)},
+			{"POST", "/api/v1/channels", func(string) call {
+				return call{"/api/v1/channels", map[string]any{"name": "Vendas", "phoneNumberId": fmt.Sprint(300000000000000 + e.seq.Add(1)),
+					"accessToken": "EAAG-token", "appSecret": "app-secret"}}
+			}, authed(403, 403, 201)},
+			{"PATCH", "/api/v1/channels/{id}", func(string) call {
+				chs, _ := e.srv.DB.ListChannels(t.Context())
+				return call{"/api/v1/channels/" + chs[0].ID, map[string]any{"messagesPerSecond": 50}}
+			}, authed(403, 403, 200)},
 			{"POST", "/api/v1/sandbox/messages", func(role string) call {
 				return call{"/api/v1/sandbox/messages", map[string]any{"waId": "5511977770000", "name": role, "text": "oi"}}
 			}, authed(202, 202, 202)},

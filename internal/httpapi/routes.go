@@ -89,6 +89,12 @@ func (a *API) routeTable() []route {
 		{method: http.MethodGet, path: "/api/v1/sandbox/messages", summary: "Sandbox only: one simulated customer's phone — what they sent and received", tag: "sandbox",
 			access: authenticated, query: []queryParam{{"waId", "string", "the customer's number, digits only"}},
 			response: dataList[sandboxMessageDTO]{}, status: http.StatusOK, handler: a.handleSandboxMessages},
+		{method: http.MethodGet, path: "/api/v1/channels", summary: "Connected WhatsApp numbers (credentials are never returned)", tag: "whatsapp",
+			access: authenticated, response: dataList[channelDTO]{}, status: http.StatusOK, handler: a.handleListChannels},
+		{method: http.MethodPost, path: "/api/v1/channels", summary: "Connect another WhatsApp number", tag: "whatsapp",
+			access: adminOnly, request: createChannelRequest{}, response: channelDTO{}, status: http.StatusCreated, handler: a.handleCreateChannel},
+		{method: http.MethodPatch, path: "/api/v1/channels/{id}", summary: "Change a number's settings or credentials (a new token clears 'unhealthy')", tag: "whatsapp",
+			access: adminOnly, request: channelRequest{}, response: channelDTO{}, status: http.StatusOK, handler: a.handleUpdateChannel},
 		{method: http.MethodGet, path: "/api/v1/audit-logs", summary: "Audit log, newest first", tag: "audit", access: supervisorUp,
 			query: append([]queryParam{
 				{"action", "string", "e.g. auth.login_failed"},

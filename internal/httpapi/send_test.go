@@ -1,6 +1,10 @@
 package httpapi_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +187,65 @@ func TestMarkRead(t *testing.T) {
 		e.mustStatus(e.call("PATCH", "/api/v1/messages/"+helpdesk.NewID()+"/read", admin.access, nil), 404)
 		reply := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "oi"}), 202).json(t)
 		e.mustStatus(e.call("PATCH", "/api/v1/messages/"+reply["id"].(string)+"/read", admin.access, nil), 422)
+	})
+}
+
+func TestChannels(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		r := e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
+			"name": "Financeiro", "phoneNumberId": "300000000000001", "displayPhoneNumber": "+55 11 4000-1111",
+			"accessToken": "EAAG-secret-token", "appSecret": "second-app-secret", "defaultDepartmentId": e.depts["Financeiro"],
+		}), 201)
+		ch := r.json(t)
+		if ch["hasAccessToken"] != true || ch["hasAppSecret"] != true || ch["defaultDepartmentId"] != e.depts["Financeiro"] || ch["status"] != "active" {
+			t.Errorf("created channel = %v", ch)
+		}
+		if strings.Contains(string(r.raw), "EAAG-secret-token") || strings.Contains(string(r.raw), "second-app-secret") {
+			t.Errorf("credentials leaked: %s", r.raw)
+		}
+		e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
+			"name": "Outro", "phoneNumberId": "300000000000001", "accessToken": "x", "appSecret": "y"}), 409)
+		for name, body := range map[string]map[string]any{
+			"missing secrets":   {"name": "X", "phoneNumberId": "300000000000002"},
+			"bad number id":     {"name": "X", "phoneNumberId": "+55 11", "accessToken": "t", "appSecret": "s"},
+			"unknown dept":      {"name": "X", "phoneNumberId": "300000000000003", "accessToken": "t", "appSecret": "s", "defaultDepartmentId": helpdesk.NewID()},
+			"pace out of range": {"name": "X", "phoneNumberId": "300000000000004", "accessToken": "t", "appSecret": "s", "messagesPerSecond": 0},
+		} {
+			if r := e.call("POST", "/api/v1/channels", admin.access, body); r.status != 400 {
+				t.Errorf("%s: status %d: %s", name, r.status, r.raw)
+			}
+		}
+
+		// Its webhooks are signed with its own app secret and land in its
+		// default department.
+		body := envelope("300000000000001", map[string]any{
+			"contacts": []any{map[string]any{"profile": map[string]any{"name": "Carlos"}, "wa_id": "5511966660000"}},
+			"messages": []any{map[string]any{"from": "5511966660000", "id": "wamid.ch2", "timestamp": fmt.Sprint(time.Now().Unix()),
+				"type": "text", "text": map[string]any{"body": "segunda via do boleto"}}},
+		})
+		m := hmac.New(sha256.New, []byte("second-app-secret"))
+		m.Write(body)
+		e.mustStatus(e.postWebhook(body, "sha256="+hex.EncodeToString(m.Sum(nil))), 200)
+		convs := e.mustStatus(e.call("GET", "/api/v1/conversations", admin.access, nil), 200).json(t)["data"].([]any)
+		if len(convs) != 1 || convs[0].(map[string]any)["channelId"] != ch["id"] || convs[0].(map[string]any)["departmentId"] != e.depts["Financeiro"] {
+			t.Errorf("conversation on the new number = %v", convs)
+		}
+
+		// An unhealthy channel comes back with a new token.
+		id := ch["id"].(string)
+		if err := e.srv.DB.SetChannelStatus(t.Context(), id, helpdesk.ChannelUnhealthy, "token expired", helpdesk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		upd := e.mustStatus(e.call("PATCH", "/api/v1/channels/"+id, admin.access, map[string]any{"accessToken": "EAAG-new"}), 200).json(t)
+		if upd["status"] != "active" || upd["statusReason"] != "" {
+			t.Errorf("after new token = %v", upd)
+		}
+		e.mustStatus(e.call("PATCH", "/api/v1/channels/"+id, admin.access, map[string]any{"phoneNumberId": "399"}), 400)
+		e.mustStatus(e.call("PATCH", "/api/v1/channels/"+helpdesk.NewID(), admin.access, map[string]any{"name": "x"}), 404)
+		list := e.mustStatus(e.call("GET", "/api/v1/channels", admin.access, nil), 200).json(t)["data"].([]any)
+		if len(list) != 2 {
+			t.Errorf("channels = %d, want 2", len(list))
+		}
 	})
 }

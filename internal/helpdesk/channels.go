@@ -1,0 +1,187 @@
+package helpdesk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Audit actions of channel changes.
+const (
+	AuditChannelCreate = "channel.create"
+	AuditChannelUpdate = "channel.update"
+)
+
+var phoneNumberIDPattern = regexp.MustCompile(`^[0-9]{5,20}$`)
+
+// ChannelParams are the fields of a WhatsApp number; nil fields stay as
+// they are on update. Secrets are write-only: they are never read back.
+type ChannelParams struct {
+	Name                *string
+	PhoneNumberID       *string // fixed once created
+	DisplayPhoneNumber  *string
+	BusinessAccountID   *string
+	AccessToken         *string
+	AppSecret           *string
+	VerifyToken         *string
+	DefaultDepartmentID *string // "" clears it
+	MessagesPerSecond   *int
+	Status              *ChannelStatus // active or disabled; a fixed token clears "unhealthy"
+}
+
+// CreateChannel connects another WhatsApp number. Only admins may.
+// Errors: forbidden, validation_failed, conflict (number already connected).
+func (s *Service) CreateChannel(ctx context.Context, actor Actor, p ChannelParams) (Channel, error) {
+	if actor.User.Role != RoleAdmin {
+		return Channel{}, errForbidden()
+	}
+	fields := map[string]string{}
+	for name, v := range map[string]*string{"name": p.Name, "phoneNumberId": p.PhoneNumberID, "accessToken": p.AccessToken, "appSecret": p.AppSecret} {
+		if v == nil || strings.TrimSpace(*v) == "" {
+			fields[name] = "is required"
+		}
+	}
+	now := s.now()
+	ch := Channel{ID: NewID(), Status: ChannelActive, MessagesPerSecond: 80, CreatedAt: now, UpdatedAt: now}
+	s.applyChannelParams(ctx, &ch, p, fields)
+	if len(fields) > 0 {
+		return Channel{}, ValidationError(fields)
+	}
+	if _, err := s.store.GetChannelByPhoneNumberID(ctx, ch.PhoneNumberID); err == nil {
+		return Channel{}, &Error{Code: CodeConflict, Message: "this number is already connected", Fields: map[string]string{"phoneNumberId": "is already in use"}}
+	}
+	var out Channel
+	err := s.store.InTx(ctx, func(tx Store) error {
+		var err error
+		if out, err = tx.UpsertChannel(ctx, ch); err != nil {
+			return err
+		}
+		return tx.InsertAuditLog(ctx, s.audit(actor, AuditChannelCreate, "channel", out.ID, map[string]any{"phoneNumberId": ch.PhoneNumberID}))
+	})
+	if err != nil {
+		return Channel{}, fmt.Errorf("create channel: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateChannel changes a number's settings or credentials. Only admins may.
+func (s *Service) UpdateChannel(ctx context.Context, actor Actor, id string, p ChannelParams) (Channel, error) {
+	if actor.User.Role != RoleAdmin {
+		return Channel{}, errForbidden()
+	}
+	ch, err := s.GetChannel(ctx, id)
+	if err != nil {
+		return Channel{}, err
+	}
+	fields := map[string]string{}
+	if p.PhoneNumberID != nil && *p.PhoneNumberID != ch.PhoneNumberID {
+		fields["phoneNumberId"] = "cannot change; connect the other number as a new channel"
+	}
+	for name, v := range map[string]*string{"name": p.Name, "accessToken": p.AccessToken, "appSecret": p.AppSecret} {
+		if v != nil && strings.TrimSpace(*v) == "" {
+			fields[name] = "must not be empty"
+		}
+	}
+	s.applyChannelParams(ctx, &ch, p, fields)
+	if len(fields) > 0 {
+		return Channel{}, ValidationError(fields)
+	}
+	ch.UpdatedAt = s.now()
+	if p.AccessToken != nil && ch.Status == ChannelUnhealthy && p.Status == nil {
+		ch.Status = ChannelActive // a new token is the fix for an unhealthy channel
+	}
+	var out Channel
+	err = s.store.InTx(ctx, func(tx Store) error {
+		var err error
+		if out, err = tx.UpsertChannel(ctx, ch); err != nil {
+			return err
+		}
+		if out.Status != ch.Status {
+			if err := tx.SetChannelStatus(ctx, ch.ID, ch.Status, "", ch.UpdatedAt); err != nil {
+				return err
+			}
+			out.Status, out.StatusReason = ch.Status, ""
+		}
+		return tx.InsertAuditLog(ctx, s.audit(actor, AuditChannelUpdate, "channel", ch.ID, map[string]any{"changed": changedChannelFields(p)}))
+	})
+	if err != nil {
+		return Channel{}, fmt.Errorf("update channel: %w", err)
+	}
+	return out, nil
+}
+
+// GetChannel returns a channel or a not_found error.
+func (s *Service) GetChannel(ctx context.Context, id string) (Channel, error) {
+	if !ValidID(id) {
+		return Channel{}, errNotFound("channel")
+	}
+	ch, err := s.store.GetChannel(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Channel{}, errNotFound("channel")
+	}
+	return ch, err
+}
+
+// ListChannels returns every connected number.
+func (s *Service) ListChannels(ctx context.Context) ([]Channel, error) {
+	return s.store.ListChannels(ctx)
+}
+
+func (s *Service) applyChannelParams(ctx context.Context, ch *Channel, p ChannelParams, fields map[string]string) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	set(&ch.Name, p.Name)
+	set(&ch.PhoneNumberID, p.PhoneNumberID)
+	set(&ch.DisplayPhoneNumber, p.DisplayPhoneNumber)
+	set(&ch.BusinessAccountID, p.BusinessAccountID)
+	set(&ch.AccessToken, p.AccessToken)
+	set(&ch.AppSecret, p.AppSecret)
+	set(&ch.VerifyToken, p.VerifyToken)
+	if p.Name != nil {
+		setIf(fields, "name", ValidateName(ch.Name, maxNameLength))
+	}
+	if p.PhoneNumberID != nil && fields["phoneNumberId"] == "" && !phoneNumberIDPattern.MatchString(ch.PhoneNumberID) {
+		fields["phoneNumberId"] = "must be the numeric Phone number ID from Meta's API Setup page"
+	}
+	if p.MessagesPerSecond != nil {
+		if *p.MessagesPerSecond < 1 || *p.MessagesPerSecond > 1000 {
+			fields["messagesPerSecond"] = "must be between 1 and 1000"
+		}
+		ch.MessagesPerSecond = *p.MessagesPerSecond
+	}
+	if p.Status != nil {
+		if *p.Status != ChannelActive && *p.Status != ChannelDisabled {
+			fields["status"] = "must be active or disabled"
+		}
+		ch.Status = *p.Status
+	}
+	if p.DefaultDepartmentID != nil {
+		ch.DefaultDepartmentID = *p.DefaultDepartmentID
+		if ch.DefaultDepartmentID != "" {
+			if _, err := s.GetDepartment(ctx, ch.DefaultDepartmentID); err != nil {
+				fields["defaultDepartmentId"] = "is not a department"
+			}
+		}
+	}
+}
+
+func changedChannelFields(p ChannelParams) []string {
+	var out []string
+	for name, set := range map[string]bool{
+		"name": p.Name != nil, "displayPhoneNumber": p.DisplayPhoneNumber != nil, "businessAccountId": p.BusinessAccountID != nil,
+		"accessToken": p.AccessToken != nil, "appSecret": p.AppSecret != nil, "verifyToken": p.VerifyToken != nil,
+		"defaultDepartmentId": p.DefaultDepartmentID != nil, "messagesPerSecond": p.MessagesPerSecond != nil, "status": p.Status != nil,
+	} {
+		if set {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
