@@ -117,6 +117,8 @@ type IngestStore interface {
 	// OpenConversation returns the customer's non-closed conversation on
 	// the channel of c, creating c when there is none. created tells which.
 	OpenConversation(ctx context.Context, c Conversation) (conv Conversation, created bool, err error)
+	// StoredWAMIDs returns which of wamids are stored already.
+	StoredWAMIDs(ctx context.Context, wamids []string) (map[string]bool, error)
 	// MessageIDByWAMID returns our id of the message Meta knows as wamid.
 	MessageIDByWAMID(ctx context.Context, wamid string) (string, error)
 	// InsertMessage stores m unless its WAMessageID is already stored;

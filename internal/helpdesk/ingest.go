@@ -211,11 +211,18 @@ func (in *Ingester) commit(batch []*ingestRequest) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	results := make([]IngestResult, len(batch))
+	deliveries := make([]WebhookDelivery, len(batch))
+	for i, req := range batch {
+		deliveries[i] = req.d
+	}
 	err := in.store.InTx(ctx, func(tx Store) error {
-		channels := map[string]Channel{} // one lookup per number per batch
+		bc, err := newBatchCache(ctx, tx, deliveries)
+		if err != nil {
+			return err
+		}
 		for i, req := range batch {
 			results[i] = IngestResult{}
-			if err := in.apply(ctx, tx, req.d, &results[i], channels); err != nil {
+			if err := in.apply(ctx, tx, req.d, &results[i], bc); err != nil {
 				return err
 			}
 		}
@@ -237,7 +244,13 @@ func (in *Ingester) commit(batch []*ingestRequest) {
 	// (PostgreSQL aborts the transaction); a retry sees its rows.
 	for attempt := 0; attempt < 2 && errors.Is(err, ErrConflict); attempt++ {
 		results[0] = IngestResult{}
-		err = in.store.InTx(ctx, func(tx Store) error { return in.apply(ctx, tx, batch[0].d, &results[0], map[string]Channel{}) })
+		err = in.store.InTx(ctx, func(tx Store) error {
+			bc, err := newBatchCache(ctx, tx, deliveries)
+			if err != nil {
+				return err
+			}
+			return in.apply(ctx, tx, batch[0].d, &results[0], bc)
+		})
 	}
 	batch[0].done <- ingestReply{res: results[0], err: err}
 }
@@ -257,9 +270,37 @@ func laneOf(d WebhookDelivery, lanes int) int {
 	return int(h.Sum32() % uint32(lanes))
 }
 
-// apply writes one delivery inside tx. channels caches the numbers looked
-// up so far in this transaction (a zero Channel: no such number).
-func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res *IngestResult, channels map[string]Channel) error {
+// batchCache is what one group transaction looked up once for all its
+// deliveries: the business numbers (a zero Channel: no such number) and the
+// wamids already stored.
+type batchCache struct {
+	channels map[string]Channel
+	known    map[string]bool
+}
+
+// newBatchCache reads, in one statement, which of the batch's messages are
+// stored already.
+func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*batchCache, error) {
+	var ids []string
+	for _, d := range batch {
+		for _, b := range d.Batches {
+			for _, m := range b.Messages {
+				if m.WAMessageID != "" {
+					ids = append(ids, m.WAMessageID)
+				}
+			}
+		}
+	}
+	known, err := tx.StoredWAMIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return &batchCache{channels: map[string]Channel{}, known: known}, nil
+}
+
+// apply writes one delivery inside tx.
+func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res *IngestResult, bc *batchCache) error {
+	channels := bc.channels
 	now := in.now()
 	for _, b := range d.Batches {
 		ch, seen := channels[b.PhoneNumberID]
@@ -300,7 +341,7 @@ func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res 
 			continue
 		}
 		for _, m := range b.Messages {
-			if err := in.applyMessage(ctx, tx, ch, m, now, res); err != nil {
+			if err := in.applyMessage(ctx, tx, ch, m, now, res, bc.known); err != nil {
 				return err
 			}
 		}
@@ -313,16 +354,17 @@ func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res 
 	return nil
 }
 
-func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m InboundMessage, now time.Time, res *IngestResult) error {
+// applyMessage stores one message. known holds the wamids already stored
+// (looked up once for the whole batch) and those stored by this batch.
+func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m InboundMessage, now time.Time, res *IngestResult, known map[string]bool) error {
 	if m.WAMessageID == "" || len(m.FromWAIDs) == 0 {
 		return nil // nothing to key it on; the raw body stays in the inbox
 	}
 	// A redelivered message must not reopen a conversation closed since.
-	if _, err := tx.MessageIDByWAMID(ctx, m.WAMessageID); err == nil {
+	if known[m.WAMessageID] {
 		return nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
 	}
+	known[m.WAMessageID] = true
 	at := m.Timestamp.UTC().Truncate(time.Millisecond)
 	if at.IsZero() || at.Before(now.Add(-maxWebhookAge)) || at.After(now.Add(maxFutureSkew)) {
 		at = now

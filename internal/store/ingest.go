@@ -370,3 +370,29 @@ func (d *DB) SetMessageMediaID(ctx context.Context, id, mediaID string) error {
 	}
 	return nil
 }
+
+// StoredWAMIDs returns which of wamids are already stored, in one
+// statement.
+func (d *DB) StoredWAMIDs(ctx context.Context, wamids []string) (map[string]bool, error) {
+	found := map[string]bool{}
+	if len(wamids) == 0 {
+		return found, nil
+	}
+	var p params
+	rows, err := d.q.QueryContext(ctx, "SELECT wa_message_id FROM messages WHERE wa_message_id IN ("+p.list(wamids)+")", p...)
+	if err != nil {
+		return nil, fmt.Errorf("stored wamids: %w", d.translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("stored wamids: %w", err)
+		}
+		found[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stored wamids: %w", d.translate(err))
+	}
+	return found, nil
+}
