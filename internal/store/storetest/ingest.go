@@ -181,6 +181,13 @@ func testIngest(t *testing.T, open Opener) {
 		if err != nil || m.Reaction != "👍" || m.Text != "m1" {
 			t.Errorf("GetMessage = %+v, %v", m, err)
 		}
+		stored, err := s.StoredWAMIDs(ctx, []string{"wamid.0", "wamid.2", "wamid.none"})
+		if err != nil || len(stored) != 2 || !stored["wamid.0"] || !stored["wamid.2"] {
+			t.Errorf("StoredWAMIDs = %v, %v", stored, err)
+		}
+		if none, err := s.StoredWAMIDs(ctx, nil); err != nil || len(none) != 0 {
+			t.Errorf("StoredWAMIDs(nil) = %v, %v", none, err)
+		}
 		if _, err := s.MessageIDByWAMID(ctx, "wamid.none"); !errors.Is(err, helpdesk.ErrNotFound) {
 			t.Errorf("unknown wamid: %v", err)
 		}
