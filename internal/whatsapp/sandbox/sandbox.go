@@ -1,26 +1,9 @@
-// Package sandbox simulates the WhatsApp Cloud API for development and
-// tests: the Graph endpoints a business calls (send, media, templates,
-// mark as read) with Meta's validation and error codes, and the customers
-// on the other side, whose messages it delivers as signed webhooks and who
-// "receive" what the business sends, with sent → delivered → read statuses.
-//
-// It imports nothing from the rest of the project on purpose: it plays
-// Meta, so it must not share code (or bugs) with the client it checks. Its
-// wire formats follow whatsapp-cloud-api.md.
 package sandbox
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -33,48 +16,109 @@ const (
 	DefaultPhoneNumberID      = "100000000000001"
 	DefaultDisplayPhoneNumber = "+55 11 4000-0000"
 	DefaultWABAID             = "200000000000001"
+	DefaultVerifiedName       = "SupportWhatsApp Sandbox"
 )
 
-// Options configures a Sandbox.
+// Defaults of the delivery and rate-limit knobs.
+const (
+	DefaultRetryBase         = time.Second
+	DefaultMaxRetryDelay     = time.Hour
+	DefaultRetryHorizon      = 7 * 24 * time.Hour // Meta drops unacknowledged webhooks after 7 days
+	DefaultMessagesPerSecond = 80                 // Meta's default throughput per number
+	DefaultPairRefill        = 6 * time.Second    // one message per 6 s to the same user
+	DefaultTemplatePageSize  = 2
+)
+
+// ServiceWindow is WhatsApp's customer service window (§9).
+const ServiceWindow = 24 * time.Hour
+
+// Options configures a Sandbox. The zero value of every knob is the safe
+// default: no fault injection, Meta's limits.
 type Options struct {
-	AppSecret          string // signs webhooks
-	AccessToken        string // the bearer token the Graph endpoints accept
-	PhoneNumberID      string
-	DisplayPhoneNumber string
-	WABAID             string
+	AppSecret string // signs webhooks (X-Hub-Signature-256)
+	// AccessToken is the bearer token the Graph endpoints accept (header or
+	// access_token query parameter). "" accepts any non-empty token.
+	AccessToken        string
+	PhoneNumberID      string // default DefaultPhoneNumberID
+	DisplayPhoneNumber string // default DefaultDisplayPhoneNumber; webhooks carry its digits
+	WABAID             string // default DefaultWABAID
+	VerifiedName       string // default DefaultVerifiedName (GET /{phone-number-id})
 	// WebhookURL receives the webhooks (SetWebhookURL may set it later).
 	WebhookURL string
 	// HTTPClient posts the webhooks (nil: a client with a 10 s timeout).
 	HTTPClient *http.Client
-	// AutoStatuses emits sent → delivered → read for every accepted message,
-	// StatusDelay apart.
+	// Now is the clock of timestamps, the 24 h window, rate limits and media
+	// expiry (nil: time.Now). Delays and retries use real timers.
+	Now func() time.Time
+	Log *slog.Logger // nil: discard
+
+	// AutoStatuses emits a status webhook sequence for every accepted
+	// message (default sent → delivered → read; see SetStatusPlan),
+	// StatusDelay before each. Reactions only get sent; voice notes also
+	// get played.
 	AutoStatuses bool
 	StatusDelay  time.Duration
-	// RetryBase is the first redelivery delay of an unacknowledged webhook;
-	// it doubles up to MaxRetries times (Meta retries for days; tests use
-	// milliseconds).
-	RetryBase  time.Duration
-	MaxRetries int
-	// MessagesPerSecond is the throughput limit per number (130429 above).
+
+	// Redelivery of a webhook not answered 200: immediately, then after
+	// RetryBase, doubling up to MaxRetryDelay, until MaxRetries redeliveries
+	// (0: no count limit) or until the delays add up to RetryHorizon.
+	// Defaults: 1 s, 1 h, 7 days. Tests use milliseconds.
+	RetryBase     time.Duration
+	MaxRetryDelay time.Duration
+	MaxRetries    int
+	RetryHorizon  time.Duration
+
+	// MessagesPerSecond is the throughput token bucket of the number
+	// (130429 beyond it): 0 → 80, negative → unlimited. See Throughput.
 	MessagesPerSecond int
-	Now               func() time.Time
-	Log               *slog.Logger
+	// PairBurst enables the per-recipient bucket (131056): PairBurst
+	// messages at once (Meta: 45), refilled one per PairRefill (default
+	// 6 s). 0 disables it.
+	PairBurst  int
+	PairRefill time.Duration
+
+	// SyncWindowErrors answers a free-form message outside the 24 h window
+	// with a synchronous 400 / 131047 instead of the default 200 followed by
+	// a failed status carrying 131047.
+	SyncWindowErrors bool
+	// LegacyConversation adds the conversation object to statuses, as
+	// webhooks before v24.0 did.
+	LegacyConversation bool
+	// EscapeNonASCII writes non-ASCII characters of webhook bodies as
+	// \uXXXX (and signs those bytes), catching receivers that verify a
+	// re-encoded body.
+	EscapeNonASCII bool
+	// InboundMediaURL adds the url field to inbound media objects (Meta
+	// began sending it in Nov 2025; it may be absent).
+	InboundMediaURL bool
+
+	// Templates are the WhatsApp Business Account's templates (nil:
+	// DefaultTemplates()). TemplatePageSize is the default page of
+	// GET /message_templates (default 2, smaller than Meta's 25 so clients
+	// exercise paging; the limit parameter overrides it).
+	Templates        []Template
+	TemplatePageSize int
 }
 
 // Customer is a simulated WhatsApp user.
 type Customer struct {
-	WAID string // digits only, e.g. 5511987654321
-	Name string
+	WAID string // digits with country code, e.g. 5511987654321
+	Name string // WhatsApp profile name, sent in contacts[].profile.name
 }
 
-// Sent is a message the business sent, as the sandbox accepted it.
+// Sent is a message the business sent and the sandbox accepted (answered
+// 200 with a wamid).
 type Sent struct {
 	WAMID string
 	To    string // as given in the request
-	WAID  string // digits
+	WAID  string // digits of To
 	Type  string
-	Body  map[string]any
+	Body  map[string]any // the decoded request; shared, do not modify
 	At    time.Time
+	// Status is the last status emitted for it ("" before any), and
+	// ErrorCode the code of a failed one.
+	Status    string
+	ErrorCode int
 }
 
 // Received is a message a customer sent through the sandbox.
@@ -82,41 +126,86 @@ type Received struct {
 	WAMID string
 	WAID  string
 	Type  string
-	Text  string
+	Text  string // body, caption, button or row title, emoji, place name…
 	At    time.Time
 }
 
-// Sandbox is the simulator. It is safe for concurrent use.
+// Request is one Graph API call the sandbox answered.
+type Request struct {
+	Method string
+	Path   string // without the query
+	Status int    // HTTP status
+	Code   int    // Graph error code, 0 on success
+	At     time.Time
+}
+
+// Delivery is one webhook POST attempt.
+type Delivery struct {
+	Body    []byte // the exact bytes signed and posted
+	Attempt int    // 1 for the first delivery, 2… for redeliveries
+	Status  int    // HTTP status answered, 0 on a transport error
+	Err     error  // transport error, or nil
+	At      time.Time
+}
+
+// ReadReceipt is a mark-as-read call of the business.
+type ReadReceipt struct {
+	WAMID  string
+	Typing bool // a typing indicator came with it
+	At     time.Time
+}
+
+// maxLog bounds the Requests and Deliveries logs (oldest dropped).
+const maxLog = 10000
+
+// defaultStatusPlan is what a customer's phone reports for a message.
+var defaultStatusPlan = []string{"sent", "delivered", "read"}
+
+// Sandbox is the simulator. It is safe for concurrent use. Close stops its
+// background goroutines (redeliveries, status emitters).
 type Sandbox struct {
-	opts Options
+	opts   Options
+	urlKey []byte // signs media download URLs
 
-	mu         sync.Mutex
-	webhookURL string
-	lastIn     map[string]time.Time // wa_id → last inbound message (opens the 24 h window)
-	names      map[string]string
-	sent       []Sent
-	received   []Received
-	media      map[string]mediaObject
-	failures   []graphFailure
-	duplicates int
-	window     []time.Time // send timestamps inside the last second
-	sentCond   chan struct{}
-	publicURL  string // where Handler is reachable (media URLs, paging)
-
+	// ctx ends at Close; every background goroutine runs under it and is
+	// counted in wg.
+	ctx    context.Context
+	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	closed chan struct{}
-	once   sync.Once
+
+	// mu guards everything below.
+	mu          sync.Mutex
+	closed      bool
+	webhookURL  string
+	publicURL   string               // where Handler is reachable; "" → taken from each request
+	lastIn      map[string]time.Time // wa_id → last inbound message (opens the 24 h window)
+	names       map[string]string    // wa_id → profile name
+	unreachable map[string]bool
+	sent        []Sent
+	sentIdx     map[string]int      // wamid → index in sent
+	meta        map[string]*outMeta // wamid → what its statuses need
+	convs       map[string]conversation
+	sentCond    chan struct{} // closed and replaced whenever sent grows
+	deliveredC  chan struct{} // closed and replaced whenever a delivery attempt ends
+	attempts    int           // delivery attempts ever made
+	received    []Received
+	inbound     map[string]string // wamid → wa_id of every inbound message
+	media       map[string]*mediaObject
+	templates   []Template
+	failures    []graphError
+	duplicates  int
+	hold        int
+	held        [][]byte
+	statusPlan  []string
+	throughput  *bucket
+	pairs       map[string]*bucket
+	latency     time.Duration
+	requests    []Request
+	deliveries  []Delivery
+	reads       []ReadReceipt
 }
 
-type mediaObject struct {
-	data     []byte
-	mimeType string
-	created  time.Time
-}
-
-type graphFailure struct{ status, code int }
-
-// New returns a Sandbox; Close stops its background deliveries.
+// New returns a Sandbox configured by o (see Options for the defaults).
 func New(o Options) *Sandbox {
 	if o.PhoneNumberID == "" {
 		o.PhoneNumberID = DefaultPhoneNumberID
@@ -127,17 +216,11 @@ func New(o Options) *Sandbox {
 	if o.WABAID == "" {
 		o.WABAID = DefaultWABAID
 	}
+	if o.VerifiedName == "" {
+		o.VerifiedName = DefaultVerifiedName
+	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if o.RetryBase <= 0 {
-		o.RetryBase = time.Second
-	}
-	if o.MaxRetries <= 0 {
-		o.MaxRetries = 8
-	}
-	if o.MessagesPerSecond <= 0 {
-		o.MessagesPerSecond = 80
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -145,9 +228,83 @@ func New(o Options) *Sandbox {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Sandbox{
-		opts: o, webhookURL: o.WebhookURL, lastIn: map[string]time.Time{}, names: map[string]string{},
-		media: map[string]mediaObject{}, sentCond: make(chan struct{}), closed: make(chan struct{}),
+	if o.RetryBase <= 0 {
+		o.RetryBase = DefaultRetryBase
+	}
+	if o.MaxRetryDelay <= 0 {
+		o.MaxRetryDelay = DefaultMaxRetryDelay
+	}
+	if o.RetryHorizon <= 0 {
+		o.RetryHorizon = DefaultRetryHorizon
+	}
+	if o.MessagesPerSecond == 0 {
+		o.MessagesPerSecond = DefaultMessagesPerSecond
+	}
+	if o.PairRefill <= 0 {
+		o.PairRefill = DefaultPairRefill
+	}
+	if o.TemplatePageSize <= 0 {
+		o.TemplatePageSize = DefaultTemplatePageSize
+	}
+	templates := o.Templates
+	if templates == nil {
+		templates = DefaultTemplates()
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Sandbox{
+		opts: o, urlKey: key, ctx: ctx, cancel: cancel,
+		webhookURL: o.WebhookURL, lastIn: map[string]time.Time{}, names: map[string]string{},
+		unreachable: map[string]bool{}, sentIdx: map[string]int{}, meta: map[string]*outMeta{},
+		sentCond: make(chan struct{}), deliveredC: make(chan struct{}), inbound: map[string]string{}, media: map[string]*mediaObject{},
+		templates: append([]Template(nil), templates...), pairs: map[string]*bucket{},
+	}
+	s.throughput = newRateBucket(o.MessagesPerSecond, o.Now())
+	return s
+}
+
+// Close stops redeliveries and status emitters, cancels their in-flight
+// webhook posts and waits for them. Held webhooks are dropped. Customer
+// methods still work after Close but nothing is retried.
+func (s *Sandbox) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.held = nil
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// goAsync runs f in a background goroutine under the sandbox's context,
+// unless the sandbox is closed. Adding to wg under mu, after checking
+// closed, keeps Add from racing with Close's Wait.
+func (s *Sandbox) goAsync(f func(ctx context.Context)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f(s.ctx)
+	}()
+	return true
+}
+
+// sleep waits d or until ctx ends; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -158,48 +315,125 @@ func (s *Sandbox) SetWebhookURL(u string) {
 	s.mu.Unlock()
 }
 
-// Close stops redeliveries and status emitters and waits for them.
-func (s *Sandbox) Close() {
-	s.once.Do(func() { close(s.closed) })
-	s.wg.Wait()
+// SetBaseURL tells the sandbox the absolute URL its Handler is served at,
+// for the media download and paging URLs it hands out. Without it they are
+// built from each request's Host.
+func (s *Sandbox) SetBaseURL(u string) {
+	s.mu.Lock()
+	s.publicURL = strings.TrimRight(u, "/")
+	s.mu.Unlock()
 }
 
 // PhoneNumberID is the simulated business number's id.
 func (s *Sandbox) PhoneNumberID() string { return s.opts.PhoneNumberID }
 
-// FailNext makes the next n send calls fail with the given HTTP status and
-// Graph error code (e.g. 500 and 1, then recovery).
+// WABAID is the simulated WhatsApp Business Account's id.
+func (s *Sandbox) WABAID() string { return s.opts.WABAID }
+
+// DisplayPhoneNumberDigits is the business number as webhooks carry it
+// (metadata.display_phone_number and context.from): digits only.
+func (s *Sandbox) DisplayPhoneNumberDigits() string { return digits(s.opts.DisplayPhoneNumber) }
+
+// ---- Fault injection and customer behaviour ----
+
+// FailNext makes the next n message sends (POST /messages, not mark-as-read)
+// fail with httpStatus and Graph error code (e.g. 500 and 1), after which
+// the sandbox recovers. Calls add up.
 func (s *Sandbox) FailNext(n, httpStatus, code int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
-		s.failures = append(s.failures, graphFailure{httpStatus, code})
+		s.failures = append(s.failures, graphError{status: httpStatus, code: code,
+			details: "failure injected by the sandbox"})
 	}
 }
 
-// DuplicateNext delivers each of the next n webhooks twice, as Meta may.
+// DuplicateNext delivers each of the next n webhooks twice (same bytes), as
+// Meta may.
 func (s *Sandbox) DuplicateNext(n int) {
 	s.mu.Lock()
 	s.duplicates += n
 	s.mu.Unlock()
 }
 
+// HoldNext keeps the next n webhooks instead of posting them; the customer
+// methods return at once with a nil error. ReleaseHeld or ReleaseHeldBatch
+// posts them later, reordered or batched.
+func (s *Sandbox) HoldNext(n int) {
+	s.mu.Lock()
+	s.hold += n
+	s.mu.Unlock()
+}
+
+// Held reports how many webhooks are held.
+func (s *Sandbox) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.held)
+}
+
+// Throughput sets the number's throughput limit to perSecond messages per
+// second (a token bucket of that size, full now); perSecond ≤ 0 removes it.
+func (s *Sandbox) Throughput(perSecond int) {
+	if perSecond <= 0 {
+		perSecond = -1
+	}
+	s.mu.Lock()
+	s.throughput = newRateBucket(perSecond, s.opts.Now())
+	s.mu.Unlock()
+}
+
+// SetLatency delays every Graph API answer by d (slow responses); 0 turns
+// it off.
+func (s *Sandbox) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.latency = d
+	s.mu.Unlock()
+}
+
+// SetStatusPlan sets the statuses AutoStatuses emits for later messages, in
+// order: e.g. ("sent", "read") skips delivered, ("sent", "read",
+// "delivered") reorders, ("sent", "delivered") leaves messages unread until
+// ReadChat. No arguments restores sent → delivered → read.
+func (s *Sandbox) SetStatusPlan(statuses ...string) {
+	s.mu.Lock()
+	s.statusPlan = append([]string(nil), statuses...)
+	s.mu.Unlock()
+}
+
 // OpenWindow records an inbound message from waID now, without a webhook,
-// so free-form messages to it are accepted.
+// so free-form messages to it are accepted for 24 h.
 func (s *Sandbox) OpenWindow(waID string) {
 	s.mu.Lock()
 	s.lastIn[waID] = s.opts.Now()
 	s.mu.Unlock()
 }
 
-// Sent returns every message the business sent, in order.
+// CloseWindow forgets waID's last inbound message: only templates reach it.
+func (s *Sandbox) CloseWindow(waID string) {
+	s.mu.Lock()
+	delete(s.lastIn, waID)
+	s.mu.Unlock()
+}
+
+// Unreachable makes waID a number that is not on WhatsApp (or has blocked
+// the business): sends to it are accepted, then fail with 131026.
+func (s *Sandbox) Unreachable(waID string) {
+	s.mu.Lock()
+	s.unreachable[waID] = true
+	s.mu.Unlock()
+}
+
+// ---- What happened ----
+
+// Sent returns every message the business sent, in order of acceptance.
 func (s *Sandbox) Sent() []Sent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Sent(nil), s.sent...)
 }
 
-// SentTo returns what the business sent to one customer.
+// SentTo returns what the business sent to one customer (by wa_id).
 func (s *Sandbox) SentTo(waID string) []Sent {
 	var out []Sent
 	for _, m := range s.Sent() {
@@ -223,7 +457,28 @@ func (s *Sandbox) ReceivedFrom(waID string) []Received {
 	return out
 }
 
-// WaitSent blocks until at least n messages were sent or ctx ends.
+// Requests returns the Graph API calls answered (the last 10000).
+func (s *Sandbox) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Deliveries returns the webhook POST attempts (the last 10000).
+func (s *Sandbox) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.deliveries...)
+}
+
+// ReadReceipts returns the business's mark-as-read calls.
+func (s *Sandbox) ReadReceipts() []ReadReceipt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]ReadReceipt(nil), s.reads...)
+}
+
+// WaitSent blocks until at least n messages were accepted or ctx ends.
 func (s *Sandbox) WaitSent(ctx context.Context, n int) error {
 	for {
 		s.mu.Lock()
@@ -240,221 +495,29 @@ func (s *Sandbox) WaitSent(ctx context.Context, n int) error {
 	}
 }
 
-// SendText delivers a text message from c as a webhook and returns its
-// wamid. The error reports a delivery the receiver did not acknowledge
-// (the sandbox keeps retrying it in the background, as Meta does).
-func (s *Sandbox) SendText(ctx context.Context, c Customer, body string) (string, error) {
-	return s.SendInbound(ctx, c, map[string]any{"type": "text", "text": map[string]any{"body": body}})
-}
-
-// Reply sends text quoting the business message toWAMID.
-func (s *Sandbox) Reply(ctx context.Context, c Customer, toWAMID, body string) (string, error) {
-	return s.SendInbound(ctx, c, map[string]any{"type": "text", "text": map[string]any{"body": body},
-		"context": map[string]any{"from": strings.TrimPrefix(s.opts.DisplayPhoneNumber, "+"), "id": toWAMID}})
-}
-
-// React reacts to a message with emoji ("" removes the reaction).
-func (s *Sandbox) React(ctx context.Context, c Customer, toWAMID, emoji string) (string, error) {
-	return s.SendInbound(ctx, c, map[string]any{"type": "reaction", "reaction": map[string]any{"message_id": toWAMID, "emoji": emoji}})
-}
-
-// TapButton answers an interactive button message.
-func (s *Sandbox) TapButton(ctx context.Context, c Customer, toWAMID, id, title string) (string, error) {
-	return s.SendInbound(ctx, c, map[string]any{"type": "interactive", "context": map[string]any{"id": toWAMID},
-		"interactive": map[string]any{"type": "button_reply", "button_reply": map[string]any{"id": id, "title": title}}})
-}
-
-// ChooseListItem answers an interactive list message.
-func (s *Sandbox) ChooseListItem(ctx context.Context, c Customer, toWAMID, id, title, description string) (string, error) {
-	return s.SendInbound(ctx, c, map[string]any{"type": "interactive", "context": map[string]any{"id": toWAMID},
-		"interactive": map[string]any{"type": "list_reply", "list_reply": map[string]any{"id": id, "title": title, "description": description}}})
-}
-
-// SendMedia sends a file from c (type image, audio, video, document or
-// sticker); the file is downloadable through the media endpoints.
-func (s *Sandbox) SendMedia(ctx context.Context, c Customer, kind, mimeType, filename, caption string, data []byte) (string, error) {
-	id := s.storeMedia(data, mimeType)
-	sum := sha256.Sum256(data)
-	obj := map[string]any{"id": id, "mime_type": mimeType, "sha256": base64.StdEncoding.EncodeToString(sum[:])}
-	if caption != "" && (kind == "image" || kind == "video" || kind == "document") {
-		obj["caption"] = caption
-	}
-	if filename != "" && kind == "document" {
-		obj["filename"] = filename
-	}
-	return s.SendInbound(ctx, c, map[string]any{"type": kind, kind: obj})
-}
-
-// SendInbound delivers any inbound message of the contract (§4): msg holds
-// "type" and the type's object (and optionally "context"); the sandbox adds
-// from, id and timestamp, and the contact's profile name.
-func (s *Sandbox) SendInbound(ctx context.Context, c Customer, msg map[string]any) (string, error) {
-	wamid := newWAMID()
-	now := s.opts.Now()
-	m := map[string]any{"from": c.WAID, "id": wamid, "timestamp": fmt.Sprint(now.Unix())}
-	for k, v := range msg {
-		m[k] = v
-	}
-	typ, _ := m["type"].(string)
-	text := ""
-	if t, ok := m["text"].(map[string]any); ok {
-		text, _ = t["body"].(string)
-	}
-	s.mu.Lock()
-	s.lastIn[c.WAID] = now
-	s.names[c.WAID] = c.Name
-	s.received = append(s.received, Received{WAMID: wamid, WAID: c.WAID, Type: typ, Text: text, At: now})
-	s.mu.Unlock()
-	body := s.envelope(map[string]any{
-		"contacts": []any{map[string]any{"profile": map[string]any{"name": c.Name}, "wa_id": c.WAID}},
-		"messages": []any{m},
-	})
-	return wamid, s.deliver(ctx, body)
-}
-
-// EmitStatus posts a status webhook (§5) for a sent message. errs are
-// Graph error objects for a failed status ({"code": …, "title": …}).
-func (s *Sandbox) EmitStatus(ctx context.Context, wamid, status string, errs ...map[string]any) error {
-	s.mu.Lock()
-	var to string
-	for _, m := range s.sent {
-		if m.WAMID == wamid {
-			to = m.WAID
+// WaitDeliveries blocks until at least n webhook delivery attempts (first
+// deliveries, duplicates and redeliveries, whatever the answer) have
+// finished, or ctx ends.
+func (s *Sandbox) WaitDeliveries(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		count, ch := s.attempts, s.deliveredC
+		s.mu.Unlock()
+		if count >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d webhook deliveries, have %d: %w", n, count, ctx.Err())
 		}
 	}
-	s.mu.Unlock()
-	st := map[string]any{"id": wamid, "status": status, "timestamp": fmt.Sprint(s.opts.Now().Unix()), "recipient_id": to}
-	if len(errs) > 0 {
-		list := make([]any, len(errs))
-		for i, e := range errs {
-			list[i] = e
-		}
-		st["errors"] = list
-	}
-	if status == "sent" || status == "delivered" {
-		st["pricing"] = map[string]any{"billable": true, "pricing_model": "PMP", "category": "service", "type": "free_customer_service"}
-	}
-	return s.deliver(ctx, s.envelope(map[string]any{"statuses": []any{st}}))
 }
 
-// PostRaw signs body and posts it to the webhook URL once, without retries
-// (tests of malformed input).
-func (s *Sandbox) PostRaw(ctx context.Context, body []byte) (*http.Response, error) {
-	return s.post(ctx, body, Sign(s.opts.AppSecret, body))
-}
-
-// Sign is the X-Hub-Signature-256 value of body under secret.
-func Sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
-func (s *Sandbox) envelope(value map[string]any) []byte {
-	value["messaging_product"] = "whatsapp"
-	value["metadata"] = map[string]any{
-		"display_phone_number": strings.NewReplacer("+", "", " ", "", "-", "").Replace(s.opts.DisplayPhoneNumber),
-		"phone_number_id":      s.opts.PhoneNumberID,
+// appendLog appends v to a log bounded by maxLog. Callers hold mu.
+func appendLog[T any](log []T, v T) []T {
+	if len(log) >= maxLog {
+		log = append(log[:0], log[len(log)-maxLog+1:]...)
 	}
-	b, _ := json.Marshal(map[string]any{
-		"object": "whatsapp_business_account",
-		"entry": []any{map[string]any{
-			"id":      s.opts.WABAID,
-			"changes": []any{map[string]any{"field": "messages", "value": value}},
-		}},
-	})
-	return b
-}
-
-// deliver posts body; when the receiver does not answer 200 it keeps
-// retrying in the background with doubling delays, the same bytes each
-// time, and returns the first attempt's failure.
-func (s *Sandbox) deliver(ctx context.Context, body []byte) error {
-	s.mu.Lock()
-	dup := s.duplicates > 0
-	if dup {
-		s.duplicates--
-	}
-	s.mu.Unlock()
-	err := s.attempt(ctx, body)
-	if dup {
-		_ = s.attempt(ctx, body)
-	}
-	if err == nil {
-		return nil
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		delay := s.opts.RetryBase
-		for range s.opts.MaxRetries {
-			select {
-			case <-s.closed:
-				return
-			case <-time.After(delay):
-			}
-			if s.attempt(context.Background(), body) == nil {
-				return
-			}
-			delay *= 2
-		}
-		s.opts.Log.Warn("sandbox: webhook never acknowledged; giving up", "bytes", len(body))
-	}()
-	return err
-}
-
-func (s *Sandbox) attempt(ctx context.Context, body []byte) error {
-	res, err := s.post(ctx, body, Sign(s.opts.AppSecret, body))
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("webhook answered %d", res.StatusCode)
-	}
-	return nil
-}
-
-func (s *Sandbox) post(ctx context.Context, body []byte, signature string) (*http.Response, error) {
-	s.mu.Lock()
-	u := s.webhookURL
-	s.mu.Unlock()
-	if u == "" {
-		return nil, errors.New("sandbox: no webhook URL")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Hub-Signature-256", signature)
-	return s.opts.HTTPClient.Do(req)
-}
-
-func (s *Sandbox) storeMedia(data []byte, mimeType string) string {
-	id := newDigits(16)
-	s.mu.Lock()
-	s.media[id] = mediaObject{data: data, mimeType: mimeType, created: s.opts.Now()}
-	s.mu.Unlock()
-	return id
-}
-
-// newWAMID returns an id shaped like Meta's: "wamid." + base64.
-func newWAMID() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return "wamid." + base64.StdEncoding.EncodeToString(b)
-}
-
-func newDigits(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = '0' + b[i]%10
-	}
-	if b[0] == '0' {
-		b[0] = '1'
-	}
-	return string(b)
+	return append(log, v)
 }
