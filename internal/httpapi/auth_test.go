@@ -292,6 +292,14 @@ func TestUsersPagination(t *testing.T) {
 		if len(seen) != 5 || pages != 3 {
 			t.Errorf("saw %d users on %d pages, want 5 on 3", len(seen), pages)
 		}
+		// The largest page still says whether more follow.
+		for i := 0; i < 100; i++ {
+			mustCreateUser(t, e, fmt.Sprintf("bulk%03d@example.com", i))
+		}
+		full := e.mustStatus(e.call("GET", "/api/v1/users?limit=100", admin.access, nil), 200).json(t)
+		if len(full["data"].([]any)) != 100 || full["nextCursor"] == nil {
+			t.Errorf("limit=100 over 105 users: %d rows, nextCursor %v", len(full["data"].([]any)), full["nextCursor"])
+		}
 		q := e.mustStatus(e.call("GET", "/api/v1/users?q=USER%203", admin.access, nil), 200).json(t)["data"].([]any)
 		if len(q) != 1 {
 			t.Errorf("search found %d", len(q))

@@ -385,10 +385,11 @@ func (p *params) list(vs []string) string {
 }
 
 // Page sizes of the List methods: Limit 0 (or less) means defaultLimit, more
-// than maxLimit means maxLimit.
+// than maxLimit means maxLimit. The API pages at most 100 rows and asks for
+// one more to know whether a next page exists, hence 101.
 const (
 	defaultLimit = 50
-	maxLimit     = 100
+	maxLimit     = 101
 )
 
 func pageLimit(n int) int {
