@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 )
 
@@ -172,16 +171,9 @@ func (s *Service) applyChannelParams(ctx context.Context, ch *Channel, p Channel
 }
 
 func changedChannelFields(p ChannelParams) []string {
-	var out []string
-	for name, set := range map[string]bool{
+	return changedFields(map[string]bool{
 		"name": p.Name != nil, "displayPhoneNumber": p.DisplayPhoneNumber != nil, "businessAccountId": p.BusinessAccountID != nil,
 		"accessToken": p.AccessToken != nil, "appSecret": p.AppSecret != nil, "verifyToken": p.VerifyToken != nil,
 		"defaultDepartmentId": p.DefaultDepartmentID != nil, "messagesPerSecond": p.MessagesPerSecond != nil, "status": p.Status != nil,
-	} {
-		if set {
-			out = append(out, name)
-		}
-	}
-	slices.Sort(out)
-	return out
+	})
 }

@@ -528,25 +528,24 @@ func validateMaxConversations(n int) string {
 }
 
 func changedUserFields(p UpdateUserParams) []string {
-	var out []string
-	for name, set := range map[string]bool{
+	return changedFields(map[string]bool{
 		"name": p.Name != nil, "email": p.Email != nil, "password": p.Password != nil, "role": p.Role != nil,
 		"active": p.Active != nil, "maxConversations": p.MaxConversations != nil, "departmentIds": p.DepartmentIDs != nil,
-	} {
-		if set {
-			out = append(out, name)
-		}
-	}
-	slices.Sort(out)
-	return out
+	})
 }
 
 func changedDepartmentFields(p DepartmentParams) []string {
-	var out []string
-	for name, set := range map[string]bool{
+	return changedFields(map[string]bool{
 		"name": p.Name != nil, "description": p.Description != nil, "active": p.Active != nil, "autoAssign": p.AutoAssign != nil,
-	} {
-		if set {
+	})
+}
+
+// changedFields lists, sorted, the names whose flag is set: what an update
+// touched, for its audit row.
+func changedFields(set map[string]bool) []string {
+	var out []string
+	for name, ok := range set {
+		if ok {
 			out = append(out, name)
 		}
 	}

@@ -152,12 +152,10 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	out := page[conversationDTO]{Data: make([]conversationDTO, 0, len(convs))}
-	if len(convs) > limit {
-		convs = convs[:limit]
-		last := convs[limit-1]
+	convs, out.NextCursor = trimPage(convs, limit, func(last helpdesk.Conversation) string {
 		b, _ := json.Marshal(conversationCursor{At: last.LastMessageAt, ID: last.ID})
-		out.NextCursor = encodeCursor(string(b))
-	}
+		return string(b)
+	})
 	for _, c := range convs {
 		out.Data = append(out.Data, toConversationDTO(c))
 	}
@@ -212,12 +210,10 @@ func (a *API) handleListMessages(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := page[messageDTO]{Data: make([]messageDTO, 0, len(msgs))}
-	if len(msgs) > limit {
-		msgs = msgs[:limit]
-		oldest := msgs[limit-1]
+	msgs, out.NextCursor = trimPage(msgs, limit, func(oldest helpdesk.Message) string {
 		b, _ := json.Marshal(messageCursor{At: oldest.CreatedAt, ID: oldest.ID})
-		out.NextCursor = encodeCursor(string(b))
-	}
+		return string(b)
+	})
 	for _, m := range slices.Backward(msgs) {
 		out.Data = append(out.Data, toMessageDTO(m))
 	}

@@ -100,6 +100,16 @@ type page[T any] struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// trimPage cuts a listing fetched with limit+1 rows to limit, and returns
+// the cursor of the last row kept when the extra row shows more follow.
+func trimPage[T any](rows []T, limit int, cursor func(T) string) ([]T, *string) {
+	if len(rows) <= limit {
+		return rows, nil
+	}
+	rows = rows[:limit]
+	return rows, encodeCursor(cursor(rows[limit-1]))
+}
+
 // dataList is the shape of short lists that are never paginated.
 type dataList[T any] struct {
 	Data []T `json:"data"`

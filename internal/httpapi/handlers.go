@@ -124,10 +124,7 @@ func (a *API) handleListUsers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := page[userDTO]{Data: make([]userDTO, 0, len(users))}
-	if len(users) > limit {
-		users = users[:limit]
-		out.NextCursor = encodeCursor(users[limit-1].ID)
-	}
+	users, out.NextCursor = trimPage(users, limit, func(u helpdesk.User) string { return u.ID })
 	for _, u := range users {
 		out.Data = append(out.Data, toUserDTO(u))
 	}
@@ -258,10 +255,7 @@ func (a *API) handleListAuditLogs(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	out := page[auditLogDTO]{Data: make([]auditLogDTO, 0, len(logs))}
-	if len(logs) > limit {
-		logs = logs[:limit]
-		out.NextCursor = encodeCursor(logs[limit-1].ID)
-	}
+	logs, out.NextCursor = trimPage(logs, limit, func(l helpdesk.AuditLog) string { return l.ID })
 	for _, l := range logs {
 		out.Data = append(out.Data, toAuditLogDTO(l))
 	}
