@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -264,7 +265,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next stri
 		return Session{}, helpdesk.ValidationError(fields)
 	}
 	if !CheckPassword(u.PasswordHash, current) {
-		return Session{}, helpdesk.ValidationError(map[string]string{"currentPassword": "is incorrect"})
+		return Session{}, errWrongPassword
 	}
 	hash, err := HashPassword(next, s.cost)
 	if err != nil {
@@ -300,16 +301,26 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next stri
 	return sess, nil
 }
 
+// errWrongPassword is the validation error of a wrong current password;
+// IsWrongPassword tells it apart from the other validation errors.
+var errWrongPassword = helpdesk.ValidationError(map[string]string{"currentPassword": "is incorrect"})
+
+// IsWrongPassword reports whether err is ChangePassword's answer to a wrong
+// current password, which rate limiting counts like a failed login.
+func IsWrongPassword(err error) bool {
+	return errors.Is(err, errWrongPassword)
+}
+
 // Authenticate returns the active user an access token belongs to. Any
 // problem — bad signature, expiry, unknown or deactivated user — is an
 // invalid_token error.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (helpdesk.User, error) {
-	id, err := s.access.Verify(accessToken)
+	claims, err := s.access.VerifyClaims(accessToken)
 	if err != nil {
 		return helpdesk.User{}, &helpdesk.Error{Code: helpdesk.CodeInvalidToken, Message: "access token is invalid or expired"}
 	}
-	u, err := s.store.GetUser(ctx, id)
-	if errors.Is(err, helpdesk.ErrNotFound) || (err == nil && !u.Active) {
+	u, err := s.store.GetUser(ctx, claims.Subject)
+	if errors.Is(err, helpdesk.ErrNotFound) || (err == nil && (!u.Active || claims.PasswordStamp != PasswordStamp(u.PasswordHash))) {
 		return helpdesk.User{}, &helpdesk.Error{Code: helpdesk.CodeInvalidToken, Message: "access token is invalid or expired"}
 	}
 	if err != nil {
@@ -320,7 +331,13 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (helpdes
 
 // IssueAccessToken signs an access token for userID; tests and the
 // WebSocket hub use it.
-func (s *Service) IssueAccessToken(userID string) (string, error) { return s.access.Issue(userID) }
+func (s *Service) IssueAccessToken(userID string) (string, error) {
+	u, err := s.store.GetUser(context.Background(), userID)
+	if err != nil {
+		return "", fmt.Errorf("issue access token: %w", err)
+	}
+	return s.access.IssueStamped(u.ID, PasswordStamp(u.PasswordHash))
+}
 
 func (s *Service) newRefreshToken(userID, familyID string, client ClientInfo) (string, helpdesk.RefreshToken) {
 	token := NewRefreshToken()
@@ -332,22 +349,24 @@ func (s *Service) newRefreshToken(userID, familyID string, client ClientInfo) (s
 		TokenHash: HashRefreshToken(s.refreshSecret, token),
 		ExpiresAt: now.Add(s.refreshTTL),
 		CreatedAt: now,
-		UserAgent: truncate(client.UserAgent, 255),
+		UserAgent: storableText(client.UserAgent, 255),
 		IP:        client.IP,
 	}
 }
 
 func (s *Service) session(u helpdesk.User, refresh string) (Session, error) {
-	access, err := s.access.Issue(u.ID)
+	access, err := s.access.IssueStamped(u.ID, PasswordStamp(u.PasswordHash))
 	if err != nil {
 		return Session{}, err
 	}
 	return Session{AccessToken: access, RefreshToken: refresh, ExpiresIn: s.access.TTL(), User: u}, nil
 }
 
-// truncate cuts s to at most n bytes without splitting a character, since
-// PostgreSQL refuses invalid UTF-8.
-func truncate(s string, n int) string {
+// storableText makes a client-supplied string that is only recorded (a
+// User-Agent) storable by both engines: NUL bytes dropped, invalid UTF-8
+// replaced with U+FFFD, cut to n bytes on a rune boundary.
+func storableText(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 	if len(s) <= n {
 		return s
 	}

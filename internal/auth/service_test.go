@@ -614,8 +614,21 @@ func TestService_Authenticate(t *testing.T) {
 			}
 			return s.AccessToken
 		}, false},
-		{"unknown user", func(t *testing.T, f fixture, _ helpdesk.User, _ auth.Session) string {
-			tok, err := f.svc.IssueAccessToken(helpdesk.NewID())
+		{"unknown user", func(t *testing.T, _ fixture, u helpdesk.User, _ auth.Session) string {
+			tok, err := auth.NewAccessTokens(testAccessSecret, accessTTL, fixedClock(t0)).IssueStamped(helpdesk.NewID(), auth.PasswordStamp(u.PasswordHash))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}, false},
+		{"issued before a password change", func(t *testing.T, f fixture, u helpdesk.User, s auth.Session) string {
+			if _, err := f.svc.ChangePassword(context.Background(), u.ID, password, "Another-pass-123", auth.ClientInfo{}); err != nil {
+				t.Fatal(err)
+			}
+			return s.AccessToken
+		}, false},
+		{"without a password stamp", func(t *testing.T, _ fixture, u helpdesk.User, _ auth.Session) string {
+			tok, err := auth.NewAccessTokens(testAccessSecret, accessTTL, fixedClock(t0)).Issue(u.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

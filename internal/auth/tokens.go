@@ -20,6 +20,18 @@ const issuer = "supportwhatsapp"
 // a deactivation takes effect at once; the token only proves identity.
 type AccessClaims struct {
 	jwt.RegisteredClaims
+	// PasswordStamp ties the token to the password it was issued under (see
+	// PasswordStamp), so changing the password ends every access token
+	// issued before, not only the refresh tokens.
+	PasswordStamp string `json:"pws,omitempty"`
+}
+
+// PasswordStamp is a short fingerprint of a password hash: it changes
+// whenever the password does (bcrypt salts every hash) and, being a digest
+// of a salted hash, tells nothing about the password.
+func PasswordStamp(passwordHash string) string {
+	sum := sha256.Sum256([]byte(passwordHash))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
 // AccessTokens issues and verifies HS256 access tokens.
@@ -37,8 +49,12 @@ func NewAccessTokens(secret string, ttl time.Duration, now func() time.Time) *Ac
 // TTL is the lifetime of the tokens issued.
 func (a *AccessTokens) TTL() time.Duration { return a.ttl }
 
-// Issue returns a signed token for userID.
-func (a *AccessTokens) Issue(userID string) (string, error) {
+// Issue returns a signed token for userID with no password stamp.
+func (a *AccessTokens) Issue(userID string) (string, error) { return a.IssueStamped(userID, "") }
+
+// IssueStamped returns a signed token for userID carrying stamp (see
+// AccessClaims.PasswordStamp).
+func (a *AccessTokens) IssueStamped(userID, stamp string) (string, error) {
 	now := a.now()
 	claims := AccessClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    issuer,
@@ -46,7 +62,7 @@ func (a *AccessTokens) Issue(userID string) (string, error) {
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(a.ttl)),
-	}}
+	}, PasswordStamp: stamp}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(a.secret)
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
@@ -60,6 +76,12 @@ var ErrInvalidToken = errors.New("invalid token")
 
 // Verify returns the user id of a valid token.
 func (a *AccessTokens) Verify(token string) (string, error) {
+	claims, err := a.VerifyClaims(token)
+	return claims.Subject, err
+}
+
+// VerifyClaims returns the claims of a valid token.
+func (a *AccessTokens) VerifyClaims(token string) (AccessClaims, error) {
 	var claims AccessClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return a.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -68,9 +90,9 @@ func (a *AccessTokens) Verify(token string) (string, error) {
 		jwt.WithTimeFunc(a.now),
 	)
 	if err != nil || claims.Subject == "" {
-		return "", ErrInvalidToken
+		return AccessClaims{}, ErrInvalidToken
 	}
-	return claims.Subject, nil
+	return claims, nil
 }
 
 // NewRefreshToken returns a new opaque refresh token: 32 random bytes,
