@@ -153,7 +153,10 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, p CreateUserParam
 			"email": u.Email, "role": u.Role, "departmentIds": u.DepartmentIDs,
 		}))
 	})
+	var apiErr *Error
 	switch {
+	case errors.As(err, &apiErr):
+		return User{}, apiErr
 	case errors.Is(err, ErrConflict):
 		return User{}, &Error{Code: CodeEmailTaken, Message: "a user with this e-mail already exists", Fields: map[string]string{"email": "is already in use"}}
 	case errors.Is(err, ErrNotFound):
@@ -238,17 +241,23 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, p Upda
 	if len(fields) > 0 {
 		return User{}, ValidationError(fields)
 	}
-	losesAdmin := target.Role == RoleAdmin && target.Active &&
-		((p.Role != nil && *p.Role != RoleAdmin) || (p.Active != nil && !*p.Active))
-	if losesAdmin {
-		if err := s.ensureAnotherAdmin(ctx, target.ID); err != nil {
-			return User{}, err
-		}
+	if p.Active != nil && !*p.Active && id == actor.User.ID {
+		return User{}, errSelfDeactivation()
 	}
+	if changedUserFields(p) == nil {
+		return target, nil // nothing to change: no write, no audit row
+	}
+	losesAdmin := target.Role == RoleAdmin &&
+		((p.Role != nil && *p.Role != RoleAdmin) || (p.Active != nil && !*p.Active))
 
 	now := s.now()
 	var out User
 	err = s.store.InTx(ctx, func(tx Store) error {
+		if losesAdmin {
+			if err := ensureAnotherAdmin(ctx, tx, target.ID); err != nil {
+				return err
+			}
+		}
 		var err error
 		if out, err = tx.UpdateUser(ctx, id, upd, now); err != nil {
 			return err
@@ -260,7 +269,10 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, p Upda
 		}
 		return tx.InsertAuditLog(ctx, s.audit(actor, AuditUserUpdate, "user", id, map[string]any{"changed": changedUserFields(p)}))
 	})
+	var apiErr *Error
 	switch {
+	case errors.As(err, &apiErr):
+		return User{}, apiErr
 	case errors.Is(err, ErrConflict):
 		return User{}, &Error{Code: CodeEmailTaken, Message: "a user with this e-mail already exists", Fields: map[string]string{"email": "is already in use"}}
 	case errors.Is(err, ErrNotFound):
@@ -283,19 +295,19 @@ func (s *Service) DeactivateUser(ctx context.Context, actor Actor, id string) er
 		return err
 	}
 	if target.ID == actor.User.ID {
-		return &Error{Code: CodeUnprocessable, Message: "you cannot deactivate your own account"}
+		return errSelfDeactivation()
 	}
 	if !target.Active {
 		return nil
 	}
-	if target.Role == RoleAdmin {
-		if err := s.ensureAnotherAdmin(ctx, target.ID); err != nil {
-			return err
-		}
-	}
 	now := s.now()
 	inactive := false
 	return s.store.InTx(ctx, func(tx Store) error {
+		if target.Role == RoleAdmin {
+			if err := ensureAnotherAdmin(ctx, tx, target.ID); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.UpdateUser(ctx, id, UserUpdate{Active: &inactive}, now); err != nil {
 			return err
 		}
@@ -306,14 +318,21 @@ func (s *Service) DeactivateUser(ctx context.Context, actor Actor, id string) er
 	})
 }
 
-func (s *Service) ensureAnotherAdmin(ctx context.Context, exceptID string) error {
-	active := true
-	admins, err := s.store.ListUsers(ctx, UserFilter{Role: RoleAdmin, Active: &active, Limit: 2})
+func errSelfDeactivation() *Error {
+	return &Error{Code: CodeUnprocessable, Message: "you cannot deactivate your own account"}
+}
+
+// ensureAnotherAdmin refuses, inside tx, a change that would leave no active
+// admin besides exceptID. The check and the change share the transaction and
+// LockActiveAdmins' row locks, so concurrent demotions are decided one after
+// the other.
+func ensureAnotherAdmin(ctx context.Context, tx Store, exceptID string) error {
+	admins, err := tx.LockActiveAdmins(ctx)
 	if err != nil {
 		return fmt.Errorf("count admins: %w", err)
 	}
-	for _, a := range admins {
-		if a.ID != exceptID {
+	for _, id := range admins {
+		if id != exceptID {
 			return nil
 		}
 	}
@@ -394,12 +413,16 @@ func (s *Service) UpdateDepartment(ctx context.Context, actor Actor, id string, 
 	if actor.User.Role != RoleAdmin {
 		return Department{}, errForbidden()
 	}
-	if _, err := s.GetDepartment(ctx, id); err != nil {
+	current, err := s.GetDepartment(ctx, id)
+	if err != nil {
 		return Department{}, err
 	}
 	fields := map[string]string{}
 	if validateDepartment(p, fields) {
 		return Department{}, ValidationError(fields)
+	}
+	if changedDepartmentFields(p) == nil {
+		return current, nil // nothing to change: no write, no audit row
 	}
 	upd := DepartmentUpdate{Active: p.Active, AutoAssign: p.AutoAssign}
 	if p.Name != nil {
@@ -411,7 +434,7 @@ func (s *Service) UpdateDepartment(ctx context.Context, actor Actor, id string, 
 		upd.Description = &desc
 	}
 	var out Department
-	err := s.store.InTx(ctx, func(tx Store) error {
+	err = s.store.InTx(ctx, func(tx Store) error {
 		var err error
 		if out, err = tx.UpdateDepartment(ctx, id, upd, s.now()); err != nil {
 			return err

@@ -117,6 +117,11 @@ type Store interface {
 	// user or department.
 	UpdateUser(ctx context.Context, id string, upd UserUpdate, now time.Time) (User, error)
 	CountUsers(ctx context.Context) (int, error)
+	// LockActiveAdmins returns the ids of the active admins and, inside a
+	// transaction on PostgreSQL, locks their rows until it ends, so two
+	// admins demoting each other at once cannot both see the other still
+	// active (SQLite transactions are serialised already).
+	LockActiveAdmins(ctx context.Context) ([]string, error)
 
 	CreateDepartment(ctx context.Context, d Department) error // ErrConflict: name taken
 	GetDepartment(ctx context.Context, id string) (Department, error)

@@ -60,6 +60,9 @@ type User struct {
 	UpdatedAt          time.Time
 }
 
+// MaxEmailLength is the longest address RFC 5321 allows in a path.
+const MaxEmailLength = 254
+
 // NormalizeEmail trims and lower-cases an address so that lookups and the
 // uniqueness check ignore case.
 func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
@@ -69,7 +72,7 @@ func ValidateEmail(s string) string {
 	if s == "" {
 		return "is required"
 	}
-	if len(s) > 254 {
+	if len(s) > MaxEmailLength {
 		return "must be at most 254 characters"
 	}
 	a, err := mail.ParseAddress(s)

@@ -273,3 +273,30 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// LockActiveAdmins implements helpdesk.Store. FOR UPDATE makes a concurrent
+// caller wait for this transaction and then re-check active, so it sees a
+// deactivation committed meanwhile.
+func (d *DB) LockActiveAdmins(ctx context.Context) ([]string, error) {
+	q := "SELECT id FROM users WHERE role = 'admin' AND active = TRUE ORDER BY id"
+	if d.dialect == DialectPostgres {
+		q += " FOR UPDATE"
+	}
+	rows, err := d.q.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("lock admins: %w", d.translate(err))
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("lock admins: %w", d.translate(err))
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lock admins: %w", d.translate(err))
+	}
+	return ids, nil
+}
