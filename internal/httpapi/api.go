@@ -76,6 +76,8 @@ type API struct {
 
 	handlerOnce sync.Once
 	handler     http.Handler
+	openAPIOnce sync.Once
+	openAPIDoc  map[string]any
 	presence    presence
 	templates   templateCache
 }
@@ -127,8 +129,13 @@ type route struct {
 	response     any // zero value of the success body type, or nil for no body
 	status       int
 	bodyLimit    int64 // overrides Options.MaxBodyBytes when set
-	query        []queryParam
-	handler      handlerFunc
+	// probe marks a public route that monitors poll (health checks, metric
+	// scrapes): it is counted in its own, larger per-IP budget, so a load
+	// balancer polling every few seconds neither gets 429s nor spends the
+	// budget of the people behind the same address.
+	probe   bool
+	query   []queryParam
+	handler handlerFunc
 }
 
 type queryParam struct {
@@ -154,6 +161,7 @@ func (a *API) buildHandler() http.Handler {
 		middleware.Recoverer(a.log),
 		middleware.SecurityHeaders(a.opts.Production),
 		middleware.CORS(a.opts.AllowedOrigins),
+		middleware.TextURL,
 	)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		if isAPIPath(r.URL.Path) || a.opts.Index == nil {
@@ -167,6 +175,7 @@ func (a *API) buildHandler() http.Handler {
 	})
 
 	publicLimit := middleware.RateLimit(a.opts.RateLimitMax, a.opts.RateLimitWindow, middleware.KeyByUserOrIP)
+	probeLimit := middleware.RateLimit(probeBudget*a.opts.RateLimitMax, a.opts.RateLimitWindow, middleware.KeyByIP)
 	bodyLimit := middleware.MaxBody(a.opts.MaxBodyBytes)
 	for _, rt := range a.routes {
 		var chain []func(http.Handler) http.Handler
@@ -175,12 +184,16 @@ func (a *API) buildHandler() http.Handler {
 			// Meta delivers bursts from a few addresses; the signature
 			// authenticates it, so it is never throttled.
 		case public:
-			chain = append(chain, publicLimit)
+			if rt.probe {
+				chain = append(chain, probeLimit)
+			} else {
+				chain = append(chain, publicLimit)
+			}
 		default:
 			// The limiter runs after authentication so that it keys on the
 			// user: twenty agents behind one office NAT are not throttled
 			// together.
-			chain = append(chain, a.authenticate(rt.access), publicLimit)
+			chain = append(chain, a.authenticate(rt.access, publicLimit), publicLimit)
 		}
 		switch {
 		case rt.bodyLimit > 0:
@@ -195,6 +208,10 @@ func (a *API) buildHandler() http.Handler {
 	}
 	return r
 }
+
+// probeBudget is how many times the public budget a monitored route
+// (route.probe) gets per address.
+const probeBudget = 10
 
 func isAPIPath(p string) bool {
 	return strings.HasPrefix(p, "/api/") || p == "/api" || p == "/health" || p == "/metrics" || p == "/ws"
@@ -218,20 +235,27 @@ func clientInfo(r *http.Request) auth.ClientInfo {
 
 // authenticate checks the bearer token, loads the user (so deactivation and
 // role changes take effect at once), enforces the password-change lock and
-// the route's minimum role.
-func (a *API) authenticate(level access) func(http.Handler) http.Handler {
+// the route's minimum role. Refusals of a missing or bad token pass through
+// limit (keyed by IP, as there is no user), so guessing tokens is throttled
+// like any other anonymous traffic.
+func (a *API) authenticate(level access, limit func(http.Handler) http.Handler) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
+		noToken := limit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="supportwhatsapp"`)
+			middleware.WriteError(w, r, http.StatusUnauthorized, helpdesk.CodeUnauthorized, "send Authorization: Bearer <access token>", nil)
+		}))
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			token, ok := bearerToken(r)
 			if !ok {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="supportwhatsapp"`)
-				middleware.WriteError(w, r, http.StatusUnauthorized, helpdesk.CodeUnauthorized, "send Authorization: Bearer <access token>", nil)
+				noToken.ServeHTTP(w, r)
 				return
 			}
 			u, err := a.auth.Authenticate(r.Context(), token)
 			if err != nil {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="supportwhatsapp", error="invalid_token"`)
-				a.writeError(w, r, err)
+				limit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="supportwhatsapp", error="invalid_token"`)
+					a.writeError(w, r, err)
+				})).ServeHTTP(w, r)
 				return
 			}
 			middleware.SetUserID(r.Context(), u.ID)

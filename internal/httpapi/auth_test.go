@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
@@ -182,9 +184,60 @@ func TestDeactivatedUserIsLockedOut(t *testing.T) {
 		}
 		e.mustStatus(e.call("PATCH", "/api/v1/users/"+admin.userID, admin.access, map[string]any{"role": "agent"}), 422)
 		second, _ := e.newUser(admin.access, helpdesk.RoleAdmin)
+		// PATCH is not a way round the self-deactivation rule either.
+		e.mustStatus(e.call("PATCH", "/api/v1/users/"+admin.userID, admin.access, map[string]any{"active": false}), 422)
 		e.mustStatus(e.call("PATCH", "/api/v1/users/"+admin.userID, second.access, map[string]any{"role": "supervisor"}), 200)
 		// The demotion applies at the next request, without a new token.
 		e.mustStatus(e.call("POST", "/api/v1/departments", admin.access, map[string]any{"name": "Nope"}), 403)
+	})
+}
+
+// Two admins demoting or deactivating each other at the same moment: one
+// wins, the other is refused, and an active admin always remains.
+func TestLastAdminRace(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		newAdmin := func(name string) (string, string) {
+			u := mustCreateUser(t, e, name+"@example.com")
+			admin := helpdesk.RoleAdmin
+			if _, err := e.srv.DB.UpdateUser(t.Context(), u.ID, helpdesk.UserUpdate{Role: &admin}, helpdesk.Now()); err != nil {
+				t.Fatal(err)
+			}
+			tok, err := e.srv.Auth.IssueAccessToken(u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u.ID, tok
+		}
+		aID, aTok := newAdmin("first")
+		bootstrap := e.admin()
+		e.mustStatus(e.call("PATCH", "/api/v1/users/"+bootstrap.userID, aTok, map[string]any{"role": "agent"}), 200)
+
+		for round := 0; round < 6; round++ {
+			bID, bTok := newAdmin(fmt.Sprintf("round%d", round))
+			method, body := "PATCH", any(map[string]any{"role": "supervisor"})
+			if round%2 == 1 {
+				method, body = "DELETE", nil
+			}
+			var aRes, bRes resp
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() { defer wg.Done(); aRes = e.call(method, "/api/v1/users/"+bID, aTok, body) }()
+			go func() { defer wg.Done(); bRes = e.call(method, "/api/v1/users/"+aID, bTok, body) }()
+			wg.Wait()
+			ok := func(r resp) bool { return r.status == 200 || r.status == 204 }
+			if ok(aRes) == ok(bRes) {
+				t.Fatalf("round %d: %s answered %d and %d, want exactly one success: %s / %s", round, method, aRes.status, bRes.status, aRes.raw, bRes.raw)
+			}
+			active := true
+			admins, err := e.srv.DB.ListUsers(t.Context(), helpdesk.UserFilter{Role: helpdesk.RoleAdmin, Active: &active, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(admins) != 1 {
+				t.Fatalf("round %d: %d active admins, want 1", round, len(admins))
+			}
+			aID, aTok = admins[0].ID, map[string]string{aID: aTok, bID: bTok}[admins[0].ID]
+		}
 	})
 }
 
@@ -336,6 +389,45 @@ func TestLoginGuard(t *testing.T) {
 		e.mustStatus(login("other@example.com", "Wrong1234", "10.0.1.1"), 429)
 		// Another address and another e-mail are unaffected.
 		e.mustStatus(login("other@example.com", "Wrong1234", "10.0.1.2"), 401)
+
+		// A parallel burst gets no more password checks than the limit:
+		// each attempt is counted before its password is hashed.
+		var wrong, limited atomic.Int32
+		var wg sync.WaitGroup
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				switch login("burst@example.com", "Wrong1234", fmt.Sprintf("10.0.2.%d", i)).status {
+				case 401:
+					wrong.Add(1)
+				case 429:
+					limited.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if wrong.Load() != 3 || limited.Load() != 17 {
+			t.Errorf("burst: %d wrong-password answers and %d refusals, want 3 and 17", wrong.Load(), limited.Load())
+		}
+
+		// A stolen access token is no way round it: wrong current passwords
+		// on change-password count as failed logins of that account.
+		u := mustCreateUser(t, e, "victim@example.com")
+		tok, err := e.srv.Auth.IssueAccessToken(u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		change := func() resp {
+			return e.call("POST", "/api/v1/auth/change-password", tok,
+				map[string]string{"currentPassword": "Guess-1234", "newPassword": "Mine-12345"}, from("10.0.3.1"))
+		}
+		for i := 0; i < 3; i++ {
+			if r := e.mustStatus(change(), 400); r.errFields(t)["currentPassword"] == nil {
+				t.Errorf("wrong current password: %s", r.raw)
+			}
+		}
+		e.mustStatus(change(), 429)
 	})
 }
 
@@ -362,10 +454,22 @@ func TestRequestRateLimitPerUser(t *testing.T) {
 		// Same address, other user: a separate budget.
 		e.mustStatus(e.call("GET", "/api/v1/auth/me", b, nil), 200)
 		// Anonymous callers share their address's budget.
-		for i := 0; i < 5; i++ {
+		// Requests with a bad token are anonymous too: guessing tokens
+		// spends the address's budget.
+		for i := 0; i < 3; i++ {
+			e.mustStatus(e.call("GET", "/api/v1/auth/me", "not-a-token", nil), 401)
+		}
+		for i := 0; i < 2; i++ {
+			e.mustStatus(e.call("GET", "/api/v1/openapi.json", "", nil), 200)
+		}
+		e.mustStatus(e.call("GET", "/api/v1/openapi.json", "", nil), 429)
+		e.mustStatus(e.call("GET", "/api/v1/users", "not-a-token", nil), 429)
+		e.mustStatus(e.call("GET", "/api/v1/users", "", nil), 429)
+		// Health checks and scrapes have their own, larger budget: a load
+		// balancer polling them is not locked out with the people.
+		for i := 0; i < 20; i++ {
 			e.mustStatus(e.call("GET", "/health", "", nil), 200)
 		}
-		e.mustStatus(e.call("GET", "/health", "", nil), 429)
 	})
 }
 

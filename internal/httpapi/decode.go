@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-
 	"io"
 	"mime"
 	"net/http"
@@ -34,7 +33,11 @@ func decode(r *http.Request, dst any) error {
 		err = errors.New("trailing data")
 	}
 	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
+		switch _, extra := dec.Token(); {
+		case extra == io.EOF:
+		case middleware.IsTooLarge(extra):
+			err = extra // an object that fits, padded past the limit
+		default:
 			err = errors.New("trailing data")
 		}
 	}
@@ -44,7 +47,50 @@ func decode(r *http.Request, dst any) error {
 	if missing := missingRequired(dst); len(missing) > 0 {
 		return helpdesk.ValidationError(missing)
 	}
+	// encoding/json already replaces invalid UTF-8 and lone surrogates with
+	// U+FFFD, but it lets "\u0000" through, and PostgreSQL refuses NUL in
+	// text: without this check such a name would be a 500.
+	if bad := stringsWithNUL(reflect.ValueOf(dst)); len(bad) > 0 {
+		return helpdesk.ValidationError(bad)
+	}
 	return nil
+}
+
+// stringsWithNUL returns "must not contain NUL characters" for every string
+// reachable from v that holds a NUL byte, keyed by the JSON name of the
+// struct field it is in (slice and map elements count for their field).
+func stringsWithNUL(v reflect.Value) map[string]string {
+	out := map[string]string{}
+	var walk func(v reflect.Value, name string)
+	walk = func(v reflect.Value, name string) {
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if !v.IsNil() {
+				walk(v.Elem(), name)
+			}
+		case reflect.String:
+			if strings.IndexByte(v.String(), 0) >= 0 {
+				out[name] = "must not contain NUL characters"
+			}
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				if f := v.Type().Field(i); f.IsExported() {
+					walk(v.Field(i), jsonName(f))
+				}
+			}
+		case reflect.Slice, reflect.Array:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i), name)
+			}
+		case reflect.Map:
+			for it := v.MapRange(); it.Next(); {
+				walk(it.Key(), name)
+				walk(it.Value(), name)
+			}
+		}
+	}
+	walk(v, "")
+	return out
 }
 
 func decodeError(err error) error {

@@ -33,6 +33,7 @@ func TestBadInput(t *testing.T) {
 			{"name too long", "POST", "/api/v1/departments", `{"name":"` + strings.Repeat("x", 121) + `"}`, nil, 400, helpdesk.CodeValidation, "name"},
 			{"not JSON", "POST", "/api/v1/departments", `name=A`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, helpdesk.CodeUnsupportedMediaType, ""},
 			{"too large", "POST", "/api/v1/departments", big, nil, 413, helpdesk.CodeTooLarge, ""},
+			{"padded past the limit", "POST", "/api/v1/departments", `{"name":"Padded"}` + strings.Repeat(" ", 1<<20), nil, 413, helpdesk.CodeTooLarge, ""},
 			{"unknown user", "GET", "/api/v1/users/" + helpdesk.NewID(), "", nil, 404, helpdesk.CodeNotFound, ""},
 			{"malformed user id", "GET", "/api/v1/users/abc", "", nil, 404, helpdesk.CodeNotFound, ""},
 			{"unknown department", "PATCH", "/api/v1/departments/" + helpdesk.NewID(), `{"name":"X"}`, nil, 404, helpdesk.CodeNotFound, ""},
@@ -47,6 +48,17 @@ func TestBadInput(t *testing.T) {
 			{"bad role filter", "GET", "/api/v1/users?role=root", "", nil, 400, helpdesk.CodeValidation, "role"},
 			{"bad active filter", "GET", "/api/v1/users?active=maybe", "", nil, 400, helpdesk.CodeValidation, "active"},
 			{"audit limit", "GET", "/api/v1/audit-logs?limit=-1", "", nil, 400, helpdesk.CodeValidation, "limit"},
+			// PostgreSQL refuses NUL in text and invalid UTF-8 anywhere:
+			// each of these was a 500 there before being refused up front.
+			{"NUL in a name", "POST", "/api/v1/departments", `{"name":"Sup\u0000orte"}`, nil, 400, helpdesk.CodeValidation, "name"},
+			{"NUL in a list", "POST", "/api/v1/users", `{"name":"Ana","email":"ana@x.com","password":"Secret-123","role":"agent","departmentIds":["a\u0000"]}`, nil, 400, helpdesk.CodeValidation, "departmentIds"},
+			{"NUL in a login e-mail", "POST", "/api/v1/auth/login", `{"email":"a\u0000@x.com","password":"x"}`, nil, 400, helpdesk.CodeValidation, "email"},
+			{"login e-mail too long", "POST", "/api/v1/auth/login", `{"email":"` + strings.Repeat("a", 300) + `@x.com","password":"x"}`, nil, 400, helpdesk.CodeValidation, "email"},
+			{"NUL in a search", "GET", "/api/v1/users?q=%00", "", nil, 400, helpdesk.CodeValidation, "q"},
+			{"invalid UTF-8 in a search", "GET", "/api/v1/users?q=%FF", "", nil, 400, helpdesk.CodeValidation, "q"},
+			{"invalid UTF-8 in an audit filter", "GET", "/api/v1/audit-logs?action=%C3", "", nil, 400, helpdesk.CodeValidation, "action"},
+			{"NUL in a conversation filter", "GET", "/api/v1/messages?conversationId=%00", "", nil, 400, helpdesk.CodeValidation, "conversationId"},
+			{"invalid UTF-8 in a path", "GET", "/api/v1/users/%FF%FE", "", nil, 400, helpdesk.CodeBadRequest, ""},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -97,6 +109,13 @@ func TestBadInput(t *testing.T) {
 			if res.StatusCode != 413 {
 				t.Errorf("status %d, want 413", res.StatusCode)
 			}
+		})
+		// A User-Agent is recorded, not interpreted: a broken one is cleaned,
+		// and logging in and refreshing still work on both engines.
+		t.Run("broken user agent", func(t *testing.T) {
+			ua := withHeader("User-Agent", "curl\xff\xfe/8 \xc3")
+			m := e.mustStatus(e.call("POST", "/api/v1/auth/login", "", map[string]string{"email": helpdesk.BootstrapAdminEmail, "password": "NewAdmin@2024"}, ua), 200).json(t)
+			e.mustStatus(e.call("POST", "/api/v1/auth/refresh-token", "", map[string]string{"refreshToken": m["refreshToken"].(string)}, ua), 200)
 		})
 		// None of the refused requests created a department.
 		ds := e.mustStatus(e.call("GET", "/api/v1/departments", admin.access, nil), 200).json(t)["data"].([]any)

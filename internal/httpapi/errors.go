@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -49,12 +50,13 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *helpdesk.Error
 	if errors.As(err, &e) {
-		status, ok := statusByCode[e.Code]
-		if !ok {
-			status = http.StatusBadRequest
+		if status, ok := statusByCode[e.Code]; ok {
+			middleware.WriteError(w, r, status, e.Code, e.Message, e.Fields)
+			return
 		}
-		middleware.WriteError(w, r, status, e.Code, e.Message, e.Fields)
-		return
+		// A code missing from the table is our bug, not the client's: say
+		// so in the log and do not blame the request with a 4xx.
+		err = fmt.Errorf("error code %q has no HTTP status: %w", e.Code, err)
 	}
 	a.log.ErrorContext(r.Context(), "request failed", "err", err,
 		slog.String("request_id", middleware.RequestIDFrom(r.Context())), slog.String("path", r.URL.Path))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/supportwhatsapp/supportwhatsapp/internal/auth"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/httpapi/middleware"
 )
@@ -34,19 +35,34 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
+	if len(req.Email) > helpdesk.MaxEmailLength {
+		// Refused before the guard and the audit log, so a megabyte of
+		// "e-mail" is neither a guard key nor an audit row.
+		return helpdesk.ValidationError(map[string]string{"email": "is too long"})
+	}
 	ip, email := middleware.ClientIP(r), helpdesk.NormalizeEmail(req.Email)
-	if retry, blocked := a.guard.Check(ip, email); blocked {
+	attempt, retry, blocked := a.guard.Begin(ip, email)
+	if blocked {
 		return a.tooManyLogins(w, retry)
 	}
 	sess, err := a.auth.Login(r.Context(), email, req.Password, clientInfo(r))
-	if helpdesk.ErrorCode(err) == helpdesk.CodeInvalidCredentials {
-		a.guard.Fail(ip, email)
-	}
+	settle(attempt, err, helpdesk.ErrorCode(err) == helpdesk.CodeInvalidCredentials)
 	if err != nil {
 		return err
 	}
-	a.guard.Succeed(ip, email)
 	return writeJSON(w, http.StatusOK, toSessionDTO(sess))
+}
+
+// settle ends a guarded password check: a success refunds it, a wrong
+// password leaves it counted as a failure, and any other error (the
+// database, a validation problem) refunds it too.
+func settle(attempt *middleware.LoginAttempt, err error, wrongPassword bool) {
+	switch {
+	case err == nil:
+		attempt.Succeed()
+	case !wrongPassword:
+		attempt.Abandon()
+	}
 }
 
 func (a *API) tooManyLogins(w http.ResponseWriter, retry time.Duration) error {
@@ -91,7 +107,15 @@ func (a *API) handleChangePassword(w http.ResponseWriter, r *http.Request) error
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	sess, err := a.auth.ChangePassword(r.Context(), currentUser(r.Context()).ID, req.CurrentPassword, req.NewPassword, clientInfo(r))
+	// A stolen access token must not become a way to guess the password, so
+	// wrong current passwords count against the same guard as logins.
+	u := currentUser(r.Context())
+	attempt, retry, blocked := a.guard.Begin(middleware.ClientIP(r), u.Email)
+	if blocked {
+		return a.tooManyLogins(w, retry)
+	}
+	sess, err := a.auth.ChangePassword(r.Context(), u.ID, req.CurrentPassword, req.NewPassword, clientInfo(r))
+	settle(attempt, err, auth.IsWrongPassword(err))
 	if err != nil {
 		return err
 	}

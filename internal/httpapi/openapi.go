@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -16,14 +15,9 @@ import (
 // required:"true" (requests) or without omitempty (responses) are required;
 // pointer fields are nullable; enum:"a,b" lists allowed values.
 
-var (
-	openAPIOnce sync.Once
-	openAPIDoc  map[string]any
-)
-
 func (a *API) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
-	openAPIOnce.Do(func() { openAPIDoc = a.OpenAPI() })
-	return writeJSON(w, http.StatusOK, openAPIDoc)
+	a.openAPIOnce.Do(func() { a.openAPIDoc = a.OpenAPI() })
+	return writeJSON(w, http.StatusOK, a.openAPIDoc)
 }
 
 var pathParam = regexp.MustCompile(`\{([a-zA-Z]+)\}`)

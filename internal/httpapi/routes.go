@@ -11,9 +11,9 @@ func (a *API) routeTable() []route {
 	}
 	return []route{
 		{method: http.MethodGet, path: "/health", summary: "Process and database health", tag: "system",
-			access: public, response: healthDTO{}, status: http.StatusOK, handler: a.handleHealth},
+			access: public, probe: true, response: healthDTO{}, status: http.StatusOK, handler: a.handleHealth},
 		{method: http.MethodGet, path: "/metrics", summary: "Prometheus metrics (text exposition format)", tag: "system",
-			access: public, status: http.StatusOK, handler: a.handleMetrics},
+			access: public, probe: true, status: http.StatusOK, handler: a.handleMetrics},
 		{method: http.MethodGet, path: "/api/v1/openapi.json", summary: "This OpenAPI document", tag: "system",
 			access: public, response: map[string]any{}, status: http.StatusOK, handler: a.handleOpenAPI},
 

@@ -25,13 +25,15 @@ const defaultLoginGuardEntries = 50_000
 // starts at the key's first failure. Per-IP stops one machine guessing many
 // accounts; per-e-mail stops many machines guessing one account.
 //
-// It lives in memory, one per process, safe for concurrent use. Check and Fail
-// are separate calls, so a burst of concurrent attempts may overshoot max by
-// the number in flight; that is the price of not holding a lock across the
-// password hash. The login handler uses it directly:
+// It lives in memory, one per process, safe for concurrent use. Handlers use
+// Begin, which counts the attempt before the password hash is checked so a
+// parallel burst cannot overshoot max:
 //
-//	if wait, blocked := guard.Check(ip, email); blocked { 429, Retry-After: wait }
-//	if passwordWrong { guard.Fail(ip, email) } else { guard.Succeed(ip, email) }
+//	attempt, wait, blocked := guard.Begin(ip, email)
+//	if blocked { 429, Retry-After: wait }
+//	passwordRight → attempt.Succeed(); other error → attempt.Abandon()
+//
+// Check, Fail and Succeed are the lower-level steps.
 type LoginGuard struct {
 	max        int
 	window     time.Duration
@@ -104,18 +106,25 @@ func (g *LoginGuard) Fail(ip, email string) {
 	now := g.now()
 	g.maybeSweep(now)
 	for _, k := range g.keys(ip, email) {
-		e, ok := g.entries[k]
-		switch {
-		case ok && !g.expired(e, now):
-			e.failures++
-		case !ok && len(g.entries) >= g.maxEntries:
-			g.makeRoom(now)
-			fallthrough
-		default:
-			e = guardEntry{failures: 1, start: now}
-		}
-		g.entries[k] = e
+		g.failLocked(k, now)
 	}
+}
+
+// failLocked counts one failure against k and returns the start of the
+// window it was counted in. g.mu is held.
+func (g *LoginGuard) failLocked(k guardKey, now time.Time) time.Time {
+	e, ok := g.entries[k]
+	switch {
+	case ok && !g.expired(e, now):
+		e.failures++
+	case !ok && len(g.entries) >= g.maxEntries:
+		g.makeRoom(now)
+		fallthrough
+	default:
+		e = guardEntry{failures: 1, start: now}
+	}
+	g.entries[k] = e
+	return e.start
 }
 
 // Succeed clears email's failures after a successful login. The IP's count is
@@ -188,5 +197,77 @@ func (g *LoginGuard) makeRoom(now time.Time) {
 	}
 	if len(g.entries) == before && haveOld {
 		delete(g.entries, oldest)
+	}
+}
+
+// LoginAttempt is one password check in flight, counted as a failure from
+// the moment Begin admits it; Succeed or Abandon take that count back.
+type LoginAttempt struct {
+	g         *LoginGuard
+	ip, email string
+	keys      []guardKey
+	starts    []time.Time // window start of each key when it was counted
+}
+
+// Begin admits a login attempt or refuses it like Check, but counts the
+// attempt as a failure before the password is looked at, in the same
+// critical section as the check. Concurrent attempts therefore cannot all
+// pass a check that only the failures already finished would have tripped:
+// a burst of 100 parallel guesses gets max password checks, not 100.
+func (g *LoginGuard) Begin(ip, email string) (attempt *LoginAttempt, retryAfter time.Duration, blocked bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	g.maybeSweep(now)
+	keys := g.keys(ip, email)
+	for _, k := range keys {
+		e, ok := g.entries[k]
+		if !ok || g.expired(e, now) || e.failures < g.max {
+			continue
+		}
+		blocked = true
+		if wait := e.start.Add(g.window).Sub(now); wait > retryAfter {
+			retryAfter = wait
+		}
+	}
+	if blocked {
+		return nil, retryAfter, true
+	}
+	attempt = &LoginAttempt{g: g, ip: ip, email: email, keys: keys, starts: make([]time.Time, len(keys))}
+	for i, k := range keys {
+		attempt.starts[i] = g.failLocked(k, now)
+	}
+	return attempt, 0, false
+}
+
+// Succeed ends an attempt whose password was right: the e-mail's failures
+// are cleared and the IP's provisional failure is refunded (its earlier
+// failures stay, as with LoginGuard.Succeed).
+func (a *LoginAttempt) Succeed() {
+	a.g.Succeed(a.ip, a.email)
+	a.refund(func(k guardKey) bool { return !k.email })
+}
+
+// Abandon ends an attempt that failed for a reason other than the password
+// (a database error): nothing is counted against the client.
+func (a *LoginAttempt) Abandon() {
+	a.refund(func(guardKey) bool { return true })
+}
+
+// refund takes back the provisional failure of the keys selected, unless the
+// key's window has restarted since (the count then no longer holds it).
+func (a *LoginAttempt) refund(selected func(guardKey) bool) {
+	a.g.mu.Lock()
+	defer a.g.mu.Unlock()
+	for i, k := range a.keys {
+		if !selected(k) {
+			continue
+		}
+		e, ok := a.g.entries[k]
+		if !ok || !e.start.Equal(a.starts[i]) || e.failures == 0 {
+			continue
+		}
+		e.failures--
+		a.g.entries[k] = e
 	}
 }
