@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -127,8 +128,12 @@ func (g *graphFake) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		sum := sha256.Sum256(data)
-		fmt.Fprintf(w, `{"messaging_product":"whatsapp","url":%q,"mime_type":"image/jpeg","sha256":%q,"file_size":%d,"id":%q}`,
-			g.srv.URL+"/files/"+parts[1], fmt.Sprintf("%x", sum), len(data), parts[1])
+		mimeType := "image/jpeg"
+		if bytes.HasPrefix(data, []byte("<svg")) {
+			mimeType = "image/svg+xml"
+		}
+		fmt.Fprintf(w, `{"messaging_product":"whatsapp","url":%q,"mime_type":%q,"sha256":%q,"file_size":%d,"id":%q}`,
+			g.srv.URL+"/files/"+parts[1], mimeType, fmt.Sprintf("%x", sum), len(data), parts[1])
 	case r.Method == "GET" && len(parts) == 2 && parts[0] == "files":
 		g.mu.Lock()
 		data := g.media[parts[1]]
@@ -308,6 +313,9 @@ func TestInboundMediaIsDownloaded(t *testing.T) {
 	if r.status != 200 || string(r.raw) != string(photo) || r.header.Get("Content-Type") != "image/jpeg" {
 		t.Fatalf("media download = %d %q %q", r.status, r.header.Get("Content-Type"), r.raw)
 	}
+	if d := r.header.Get("Content-Disposition"); !strings.HasPrefix(d, "inline") {
+		t.Errorf("a photo is shown in the page, got Content-Disposition %q", d)
+	}
 	files, _ := filepath.Glob(filepath.Join(env["MEDIA_DIR"], "*", "*", "*"))
 	if len(files) != 1 {
 		t.Errorf("files under MEDIA_DIR = %v", files)
@@ -315,6 +323,38 @@ func TestInboundMediaIsDownloaded(t *testing.T) {
 		t.Errorf("stored file differs")
 	}
 	e.mustStatus(e.call("GET", url, "", nil), 401)
+
+	// A document that is really an SVG with script is downloaded, never
+	// rendered as a page of the dashboard's origin.
+	svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>`)
+	g.media["1002"] = svg
+	svgSum := sha256.Sum256(svg)
+	body = envelope("100000000000001", map[string]any{
+		"contacts": []any{map[string]any{"profile": map[string]any{"name": "Maria"}, "wa_id": "5511944440005"}},
+		"messages": []any{map[string]any{"from": "5511944440005", "id": "wamid.svg", "timestamp": fmt.Sprint(time.Now().Unix()), "type": "document",
+			"document": map[string]any{"id": "1002", "mime_type": "image/svg+xml", "sha256": base64.StdEncoding.EncodeToString(svgSum[:]), "filename": "nota.svg"}}},
+	})
+	e.mustStatus(e.postWebhook(body, sign(body)), 200)
+	var svgURL string
+	for _, m := range e.mustStatus(e.call("GET", "/api/v1/messages?conversationId="+conv, admin.access, nil), 200).json(t)["data"].([]any) {
+		if m := m.(map[string]any); m["waMessageId"] == "wamid.svg" {
+			svgURL = m["media"].(map[string]any)["url"].(string)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if r = e.call("GET", svgURL, admin.access, nil); r.status != 409 {
+			break
+		}
+	}
+	if r.status != 200 || string(r.raw) != string(svg) {
+		t.Fatalf("svg download = %d %q", r.status, r.raw)
+	}
+	if d := r.header.Get("Content-Disposition"); !strings.HasPrefix(d, "attachment") {
+		t.Errorf("an SVG must be downloaded, got Content-Disposition %q", d)
+	}
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "sandbox") || !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("media CSP = %q", csp)
+	}
 }
 
 func TestTemplatesAreSyncedAndCached(t *testing.T) {

@@ -2,10 +2,9 @@ package jobs
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"os"
@@ -76,16 +75,14 @@ func (w *MediaWorker) Work(ctx context.Context, job *river.Job[MediaDownloadArgs
 	if info.SHA256 != "" {
 		want = info.SHA256
 	}
-	data, err := w.Client.DownloadMedia(ctx, ch.AccessToken, info.URL, limit, want)
+	mimeType := firstNonEmpty(info.MimeType, m.Media.MimeType)
+	rel, size, err := w.download(ctx, m, mimeType, func(dst io.Writer) (int64, error) {
+		return w.Client.DownloadMediaTo(ctx, ch.AccessToken, info.URL, limit, want, dst)
+	})
 	if err != nil {
 		return w.retryOrDrop(ctx, m, err)
 	}
-	mimeType := firstNonEmpty(info.MimeType, m.Media.MimeType)
-	rel, err := w.write(m, mimeType, data)
-	if err != nil {
-		return err
-	}
-	if err := w.Store.SetMessageMedia(ctx, m.ID, rel, mimeType, int64(len(data))); err != nil {
+	if err := w.Store.SetMessageMedia(ctx, m.ID, rel, mimeType, size); err != nil {
 		_ = os.Remove(filepath.Join(w.Dir, rel))
 		return err
 	}
@@ -108,9 +105,12 @@ func (w *MediaWorker) drop(ctx context.Context, m helpdesk.Message, err error) e
 	return river.JobCancel(err)
 }
 
-// write stores data as Dir/YYYY/MM/<message id><ext> and returns the path
-// relative to Dir.
-func (w *MediaWorker) write(m helpdesk.Message, mimeType string, data []byte) (string, error) {
+// download streams fetch's output into Dir/YYYY/MM/<message id><ext> and
+// returns the path relative to Dir and the size. The bytes go to a
+// temporary file that is renamed into place only once complete and
+// checked, so a partial or corrupt file is never visible, and memory stays
+// flat whatever the file's size.
+func (w *MediaWorker) download(ctx context.Context, m helpdesk.Message, mimeType string, fetch func(io.Writer) (int64, error)) (string, int64, error) {
 	ext := ""
 	if exts, _ := mime.ExtensionsByType(strings.TrimSpace(strings.Split(mimeType, ";")[0])); len(exts) > 0 {
 		ext = exts[0]
@@ -118,19 +118,40 @@ func (w *MediaWorker) write(m helpdesk.Message, mimeType string, data []byte) (s
 	rel := filepath.Join(m.CreatedAt.Format("2006"), m.CreatedAt.Format("01"), m.ID+ext)
 	full := filepath.Join(w.Dir, rel)
 	if err := os.MkdirAll(filepath.Dir(full), 0o750); err != nil {
-		return "", fmt.Errorf("media dir: %w", err)
+		return "", 0, fmt.Errorf("media dir: %w", err)
 	}
-	suffix := make([]byte, 6)
-	_, _ = rand.Read(suffix)
-	tmp := full + ".tmp-" + hex.EncodeToString(suffix)
-	if err := os.WriteFile(tmp, data, 0o640); err != nil {
-		return "", fmt.Errorf("write media: %w", err)
+	tmp, err := os.CreateTemp(filepath.Dir(full), m.ID+".tmp-*")
+	if err != nil {
+		return "", 0, fmt.Errorf("write media: %w", err)
 	}
-	if err := os.Rename(tmp, full); err != nil {
-		_ = os.Remove(tmp)
-		return "", fmt.Errorf("write media: %w", err)
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	size, err := fetch(tmp)
+	if err != nil {
+		return "", 0, err
 	}
-	return rel, nil
+	// Synced before the rename and the database row that points at it, so a
+	// power cut cannot leave a recorded path to an empty file.
+	if err := tmp.Sync(); err != nil {
+		return "", 0, fmt.Errorf("write media: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", 0, fmt.Errorf("write media: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
+		return "", 0, fmt.Errorf("write media: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), full); err != nil {
+		return "", 0, fmt.Errorf("write media: %w", err)
+	}
+	committed = true
+	w.Log.DebugContext(ctx, "inbound media stored", "message_id", m.ID, "bytes", size)
+	return rel, size, nil
 }
 
 // EnqueueMediaDownload schedules the download of an inbound message's file.

@@ -506,7 +506,19 @@ func (c *Client) DeleteMedia(ctx context.Context, token, mediaID string) error {
 }
 
 // DownloadMedia GETs rawURL (a MediaInfo.URL or Media.URL) with the bearer
-// token and returns the body.
+// token and returns the body; DownloadMediaTo streams it instead, and its
+// rules apply.
+func (c *Client) DownloadMedia(ctx context.Context, token, rawURL string, maxBytes int64, wantSHA256 string) ([]byte, error) {
+	var buf bytes.Buffer
+	if _, err := c.DownloadMediaTo(ctx, token, rawURL, maxBytes, wantSHA256, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// DownloadMediaTo GETs rawURL (a MediaInfo.URL or Media.URL) with the bearer
+// token and copies the body to dst as it arrives, returning its length, so a
+// 100 MB document never sits in memory.
 //
 // The token is only sent to the BaseURL's host or, over HTTPS, to
 // MediaHosts; any other URL fails with ErrInvalidRequest before a request is
@@ -515,8 +527,10 @@ func (c *Client) DeleteMedia(ctx context.Context, token, mediaID string) error {
 // empty — hex (64 digits) or base64 of the 32-byte digest, as webhooks send
 // it — the body must hash to it, else ErrChecksumMismatch; a wantSHA256 that
 // is neither fails with ErrInvalidRequest. An HTTP failure is an *APIError;
-// 404 usually means the URL expired (5 min): GetMedia again and retry.
-func (c *Client) DownloadMedia(ctx context.Context, token, rawURL string, maxBytes int64, wantSHA256 string) ([]byte, error) {
+// 404 usually means the URL expired (5 min): GetMedia again and retry. On
+// any error dst may hold part of the body: write to a temporary file and
+// keep it only when the call succeeds.
+func (c *Client) DownloadMediaTo(ctx context.Context, token, rawURL string, maxBytes int64, wantSHA256 string, dst io.Writer) (int64, error) {
 	if maxBytes <= 0 {
 		maxBytes = MaxMediaSize
 	}
@@ -524,42 +538,42 @@ func (c *Client) DownloadMedia(ctx context.Context, token, rawURL string, maxByt
 	if wantSHA256 != "" {
 		var ok bool
 		if want, ok = decodeDigest(wantSHA256); !ok {
-			return nil, fmt.Errorf("download media: %w", invalid("sha256 %q is neither hex nor base64 of 32 bytes", wantSHA256))
+			return 0, fmt.Errorf("download media: %w", invalid("sha256 %q is neither hex nor base64 of 32 bytes", wantSHA256))
 		}
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || !c.mediaHostAllowed(u) {
-		return nil, fmt.Errorf("download media: %w", invalid("refusing to send the token to %q", redactURL(rawURL)))
+		return 0, fmt.Errorf("download media: %w", invalid("refusing to send the token to %q", redactURL(rawURL)))
 	}
 	req, err := c.newRequest(ctx, http.MethodGet, u.String(), token, nil)
 	if err != nil {
-		return nil, fmt.Errorf("download media: %w", err)
+		return 0, fmt.Errorf("download media: %w", err)
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("download media: %w", err)
+		return 0, fmt.Errorf("download media: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, fmt.Errorf("download media: %w", newAPIError(resp, readCapped(resp.Body, 64<<10)))
+		return 0, fmt.Errorf("download media: %w", newAPIError(resp, readCapped(resp.Body, 64<<10)))
 	}
 	if resp.ContentLength > maxBytes {
-		return nil, fmt.Errorf("download media: %w: %d bytes, cap %d", ErrMediaTooLarge, resp.ContentLength, maxBytes)
+		return 0, fmt.Errorf("download media: %w: %d bytes, cap %d", ErrMediaTooLarge, resp.ContentLength, maxBytes)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
+	hash := sha256.New()
+	n, err := io.Copy(io.MultiWriter(dst, hash), io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("download media: %w", err)
+		return n, fmt.Errorf("download media: %w", err)
 	}
-	if int64(len(data)) > maxBytes {
-		return nil, fmt.Errorf("download media: %w: over %d bytes", ErrMediaTooLarge, maxBytes)
+	if n > maxBytes {
+		return n, fmt.Errorf("download media: %w: over %d bytes", ErrMediaTooLarge, maxBytes)
 	}
 	if want != nil {
-		got := sha256.Sum256(data)
-		if subtle.ConstantTimeCompare(got[:], want) != 1 {
-			return nil, fmt.Errorf("download media: %w: got %s", ErrChecksumMismatch, hex.EncodeToString(got[:]))
+		if got := hash.Sum(nil); subtle.ConstantTimeCompare(got, want) != 1 {
+			return n, fmt.Errorf("download media: %w: got %s", ErrChecksumMismatch, hex.EncodeToString(got))
 		}
 	}
-	return data, nil
+	return n, nil
 }
 
 // decodeDigest reads a sha256 written as hex or as any base64 flavour.
