@@ -99,6 +99,7 @@ type Store interface {
 	IngestStore
 	ConversationReadStore
 	OutboundStore
+	WorkflowStore
 
 	// InTx runs fn with a Store bound to one transaction: it commits when fn
 	// returns nil and rolls back otherwise.

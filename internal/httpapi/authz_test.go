@@ -110,6 +110,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", "/api/v1/conversations", nil, authed(200, 200, 200)},
 			{"GET", "/api/v1/conversations/{id}", func(string) call { return call{"/api/v1/conversations/" + conv, nil} }, authed(200, 200, 200)},
 			{"GET", "/api/v1/messages", func(string) call { return call{"/api/v1/messages?conversationId=" + conv, nil} }, authed(200, 200, 200)},
+			{"POST", "/api/v1/conversations/{id}/takeover", func(string) call {
+				return call{"/api/v1/conversations/" + mustInsertConversation(t, e, suporte) + "/takeover", nil}
+			}, authed(200, 200, 200)},
+			{"POST", "/api/v1/conversations/{id}/transfer", func(string) call {
+				return call{"/api/v1/conversations/" + mustInsertConversation(t, e, suporte) + "/transfer", map[string]any{"toDepartmentId": e.depts["Vendas"]}}
+			}, authed(200, 200, 200)},
+			{"POST", "/api/v1/conversations/{id}/close", func(string) call {
+				return call{"/api/v1/conversations/" + mustInsertConversation(t, e, suporte) + "/close", nil}
+			}, authed(200, 200, 200)},
+			{"POST", "/api/v1/conversations/{id}/reopen", func(string) call {
+				closed := mustInsertConversation(t, e, suporte)
+				if _, err := e.srv.DB.SQL().Exec("UPDATE conversations SET status = 'closed', closed_at = updated_at WHERE id = $1", closed); err != nil {
+					t.Fatal(err)
+				}
+				return call{"/api/v1/conversations/" + closed + "/reopen", nil}
+			}, authed(200, 200, 200)},
 			// A template goes whatever the customer service window says.
 			{"POST", "/api/v1/messages", func(string) call {
 				return call{"/api/v1/messages", map[string]any{"conversationId": conv, "template": map[string]any{"name": "hello_world", "language": "en_US"}}}

@@ -93,6 +93,21 @@ func stringsWithNUL(v reflect.Value) map[string]string {
 	return out
 }
 
+// errEmptyBody answers a request with no body where one is required.
+var errEmptyBody = errBadRequest("the request body is empty; send a JSON object")
+
+// decodeOptional is decode for routes whose body may be left out entirely
+// (dst then keeps its zero value).
+func decodeOptional(r *http.Request, dst any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	if err := decode(r, dst); err != errEmptyBody {
+		return err
+	}
+	return nil
+}
+
 func decodeError(err error) error {
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
@@ -100,7 +115,7 @@ func decodeError(err error) error {
 	case middleware.IsTooLarge(err):
 		return &helpdesk.Error{Code: helpdesk.CodeTooLarge, Message: "the request body is too large"}
 	case errors.Is(err, io.EOF):
-		return errBadRequest("the request body is empty; send a JSON object")
+		return errEmptyBody
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
 		return errBadRequest("the request body is not valid JSON")
 	case errors.As(err, &typeErr):

@@ -200,7 +200,7 @@ func mustInsertConversation(t *testing.T, e *testEnv, deptID string) string {
 	}{
 		{`INSERT INTO channels (id, name, phone_number_id, display_phone_number, business_account_id, access_token, created_at, updated_at)
 		  VALUES ($1, 'Main', $2, '+55 11 4000-0000', 'waba', 'token', $3, $3)`, []any{ch, "pn-" + ch, now}},
-		{`INSERT INTO customers (id, wa_id, name, profile_name, created_at, updated_at) VALUES ($1, $2, 'João', 'João', $3, $3)`, []any{cu, "5511" + cu[:8], now}},
+		{`INSERT INTO customers (id, wa_id, name, profile_name, created_at, updated_at) VALUES ($1, $2, 'João', 'João', $3, $3)`, []any{cu, "5511" + cu[len(cu)-12:], now}},
 		{`INSERT INTO conversations (id, channel_id, customer_id, department_id, status, created_at, updated_at)
 		  VALUES ($1, $2, $3, $4, 'waiting', $5, $5)`, []any{cv, ch, cu, deptID, now}},
 	} {

@@ -22,6 +22,7 @@ var statusByCode = map[string]int{
 	helpdesk.CodeNotFound:               http.StatusNotFound,
 	helpdesk.CodeConflict:               http.StatusConflict,
 	helpdesk.CodeEmailTaken:             http.StatusConflict,
+	helpdesk.CodeAlreadyAssigned:        http.StatusConflict,
 	helpdesk.CodeTooLarge:               http.StatusRequestEntityTooLarge,
 	helpdesk.CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
 	helpdesk.CodeUnprocessable:          http.StatusUnprocessableEntity,

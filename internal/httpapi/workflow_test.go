@@ -1,0 +1,184 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+// agentIn stores an active agent of dept directly (no bcrypt, no HTTP) and
+// returns their id and an access token.
+func agentIn(t *testing.T, e *testEnv, dept string) (string, string) {
+	t.Helper()
+	u := mustCreateUser(t, e, fmt.Sprintf("agent%d@example.com", e.seq.Add(1)))
+	ids := []string{dept}
+	if _, err := e.srv.DB.UpdateUser(t.Context(), u.ID, helpdesk.UserUpdate{DepartmentIDs: &ids}, helpdesk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := e.srv.Auth.IssueAccessToken(u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID, tok
+}
+
+// Fifty agents of the queue press "take over" at once: one gets the
+// conversation, the other 49 are told it is taken.
+func TestTakeoverRace(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		suporte := e.depts["Suporte"]
+		conv := mustInsertConversation(t, e, suporte)
+		const n = 50
+		ids, toks := make([]string, n), make([]string, n)
+		for i := range n {
+			ids[i], toks[i] = agentIn(t, e, suporte)
+		}
+		results := make([]resp, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = e.call("POST", "/api/v1/conversations/"+conv+"/takeover", toks[i], nil)
+			}()
+		}
+		wg.Wait()
+		winner := -1
+		for i, r := range results {
+			switch r.status {
+			case 200:
+				if winner >= 0 {
+					t.Fatalf("two winners: %s and %s", ids[winner], ids[i])
+				}
+				winner = i
+			case 409:
+				if code := r.errCode(t); code != helpdesk.CodeAlreadyAssigned {
+					t.Errorf("loser %d: code %q, want already_assigned", i, code)
+				}
+			default:
+				t.Fatalf("caller %d: status %d: %s", i, r.status, r.raw)
+			}
+		}
+		if winner < 0 {
+			t.Fatal("nobody won the takeover")
+		}
+		got := e.mustStatus(e.call("GET", "/api/v1/conversations/"+conv, toks[winner], nil), 200).json(t)
+		if got["assigneeId"] != ids[winner] || got["status"] != "open" || got["waitingSince"] != nil {
+			t.Errorf("after takeover: %v", got)
+		}
+		// The losers no longer see it: it is someone else's now.
+		e.mustStatus(e.call("GET", "/api/v1/conversations/"+conv, toks[(winner+1)%n], nil), 404)
+		// Taking one's own conversation again changes nothing.
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+conv+"/takeover", toks[winner], nil), 200)
+		events, err := e.srv.DB.ListConversationEvents(t.Context(), conv)
+		if err != nil || len(events) != 1 || events[0].Type != helpdesk.EventTakeover || events[0].ActorID != ids[winner] {
+			t.Errorf("events = %+v, %v; want one takeover by the winner", events, err)
+		}
+	})
+}
+
+// Transfer to a queue and to an agent, close, reopen, with the rights and
+// the bad inputs of each.
+func TestTransferCloseReopen(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		suporte, vendas := e.depts["Suporte"], e.depts["Vendas"]
+		conv := mustInsertConversation(t, e, suporte)
+		path := func(action string) string { return "/api/v1/conversations/" + conv + "/" + action }
+		ana, anaTok := agentIn(t, e, suporte)
+		bruno, brunoTok := agentIn(t, e, vendas)
+		_, carlaTok := agentIn(t, e, suporte)
+		_, outsiderTok := agentIn(t, e, vendas)
+
+		// An agent of another department does not see the conversation.
+		e.mustStatus(e.call("POST", path("takeover"), brunoTok, nil), 404)
+		e.mustStatus(e.call("POST", path("takeover"), anaTok, nil), 200)
+
+		// Bad transfers: nowhere to go, unknown targets, a long reason.
+		for _, c := range []struct {
+			body  map[string]any
+			field string
+		}{
+			{map[string]any{}, "toUserId"},
+			{map[string]any{"toUserId": helpdesk.NewID()}, "toUserId"},
+			{map[string]any{"toDepartmentId": "nope"}, "toDepartmentId"},
+			{map[string]any{"toDepartmentId": vendas, "reason": string(make([]byte, 501))}, "reason"},
+		} {
+			r := e.mustStatus(e.call("POST", path("transfer"), anaTok, c.body), 400)
+			if r.errFields(t)[c.field] == nil {
+				t.Errorf("%v: no error for %s: %s", c.body, c.field, r.raw)
+			}
+		}
+		// A colleague of the same department cannot act on Ana's conversation.
+		e.mustStatus(e.call("POST", path("transfer"), carlaTok, map[string]any{"toDepartmentId": vendas}), 404)
+		e.mustStatus(e.call("POST", path("close"), carlaTok, nil), 404)
+
+		// To the Vendas queue: waiting, unassigned, visible to Vendas.
+		m := e.mustStatus(e.call("POST", path("transfer"), anaTok, map[string]any{"toDepartmentId": vendas, "reason": "é sobre preço"}), 200).json(t)
+		if m["status"] != "waiting" || m["assigneeId"] != nil || m["departmentId"] != vendas || m["waitingSince"] == nil {
+			t.Errorf("after transfer to a queue: %v", m)
+		}
+		e.mustStatus(e.call("GET", "/api/v1/conversations/"+conv, anaTok, nil), 404)
+		e.mustStatus(e.call("GET", "/api/v1/conversations/"+conv, outsiderTok, nil), 200)
+
+		// To an agent: open and theirs.
+		m = e.mustStatus(e.call("POST", path("transfer"), outsiderTok, map[string]any{"toUserId": bruno}), 200).json(t)
+		if m["status"] != "open" || m["assigneeId"] != bruno {
+			t.Errorf("after transfer to an agent: %v", m)
+		}
+		e.mustStatus(e.call("POST", path("transfer"), brunoTok, map[string]any{"toUserId": bruno}), 422)
+
+		// A supervisor may take it from Bruno.
+		supervisor, _ := e.newUser(admin.access, helpdesk.RoleSupervisor)
+		m = e.mustStatus(e.call("POST", path("takeover"), supervisor.access, nil), 200).json(t)
+		if m["assigneeId"] != supervisor.userID {
+			t.Errorf("supervisor takeover: %v", m)
+		}
+		e.mustStatus(e.call("POST", path("transfer"), supervisor.access, map[string]any{"toUserId": ana, "toDepartmentId": suporte}), 200)
+
+		// Close (body optional), then nothing but reopen works.
+		m = e.mustStatus(e.call("POST", path("close"), anaTok, map[string]any{"sendSurvey": true}), 200).json(t)
+		if m["status"] != "closed" || m["closedAt"] == nil {
+			t.Errorf("after close: %v", m)
+		}
+		for _, action := range []string{"close", "takeover"} {
+			if r := e.mustStatus(e.call("POST", path(action), anaTok, nil), 422); r.errCode(t) != helpdesk.CodeConversationClosed {
+				t.Errorf("%s on a closed conversation: %s", action, r.raw)
+			}
+		}
+		e.mustStatus(e.call("POST", path("transfer"), anaTok, map[string]any{"toDepartmentId": vendas}), 422)
+		e.mustStatus(e.call("POST", path("close"), anaTok, `{"sendSurvey":"yes"}`), 400)
+		m = e.mustStatus(e.call("POST", path("reopen"), anaTok, nil), 200).json(t)
+		if m["status"] != "open" || m["assigneeId"] != ana || m["closedAt"] != nil {
+			t.Errorf("after reopen: %v", m)
+		}
+		e.mustStatus(e.call("POST", path("reopen"), anaTok, nil), 422)
+
+		// Unknown and malformed ids are 404.
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+helpdesk.NewID()+"/takeover", anaTok, nil), 404)
+		e.mustStatus(e.call("POST", "/api/v1/conversations/abc/close", anaTok, nil), 404)
+
+		// The timeline and the transfer log hold every step.
+		events, err := e.srv.DB.ListConversationEvents(t.Context(), conv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, ev := range events {
+			types = append(types, ev.Type)
+		}
+		want := []string{"takeover", "transfer", "transfer", "takeover", "transfer", "close", "reopen"}
+		if fmt.Sprint(types) != fmt.Sprint(want) {
+			t.Errorf("events = %v, want %v", types, want)
+		}
+		if events[1].Data["reason"] != "é sobre preço" || events[5].Data["sendSurvey"] != true {
+			t.Errorf("event data: %v / %v", events[1].Data, events[5].Data)
+		}
+		var transfers int
+		if err := e.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM conversation_transfers WHERE conversation_id = $1", conv).Scan(&transfers); err != nil || transfers != 3 {
+			t.Errorf("conversation_transfers rows = %d, %v; want 3", transfers, err)
+		}
+	})
+}
