@@ -38,7 +38,17 @@ type StatusEvent struct {
 // ConversationFilter selects conversations for ListConversations, newest
 // activity first. Zero fields do not filter.
 type ConversationFilter struct {
-	Statuses []ConversationStatus
+	Statuses     []ConversationStatus
+	DepartmentID string
+	// AssigneeID keeps the conversations of one user; Unassigned keeps
+	// those of nobody.
+	AssigneeID string
+	Unassigned bool
+	ChannelID  string
+	UnreadOnly bool
+	// Query keeps conversations whose customer's name or number, or any of
+	// whose messages, match (see SearchTerms and SearchDigits).
+	Query string
 	// Viewer limits the list to what an agent may see; nil sees everything.
 	Viewer *Viewer
 	Limit  int

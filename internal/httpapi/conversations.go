@@ -127,7 +127,36 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	f := helpdesk.ConversationFilter{Limit: limit + 1, Viewer: helpdesk.ViewerFor(currentUser(r.Context()))}
+	me := currentUser(r.Context())
+	q := r.URL.Query()
+	f := helpdesk.ConversationFilter{Limit: limit + 1, Viewer: helpdesk.ViewerFor(me),
+		DepartmentID: q.Get("departmentId"), ChannelID: q.Get("channelId"), Query: strings.TrimSpace(q.Get("q"))}
+	fields := map[string]string{}
+	switch a := q.Get("assigneeId"); a {
+	case "":
+	case "me":
+		f.AssigneeID = me.ID
+	case "none":
+		f.Unassigned = true
+	default:
+		f.AssigneeID = a
+	}
+	for name, id := range map[string]string{"departmentId": f.DepartmentID, "channelId": f.ChannelID, "assigneeId": f.AssigneeID} {
+		if id != "" && !helpdesk.ValidID(id) {
+			fields[name] = "is not a valid id"
+		}
+	}
+	if unread, err := queryBool(r, "unread"); err != nil {
+		return err
+	} else if unread != nil {
+		f.UnreadOnly = *unread
+	}
+	if len(f.Query) > 200 {
+		fields["q"] = "must be at most 200 characters"
+	}
+	if len(fields) > 0 {
+		return helpdesk.ValidationError(fields)
+	}
 	for _, s := range r.URL.Query()["status"] {
 		for _, part := range strings.Split(s, ",") {
 			st := helpdesk.ConversationStatus(strings.TrimSpace(part))

@@ -66,7 +66,14 @@ func (a *API) routeTable() []route {
 			access: webhook, status: http.StatusOK, bodyLimit: webhookBodyLimit, handler: a.handleWebhook},
 
 		{method: http.MethodGet, path: "/api/v1/conversations", summary: "Conversations, newest activity first", tag: "conversations", access: authenticated,
-			query:    append([]queryParam{{"status", "string", "bot, waiting, open or closed; repeat or comma-separate for several"}}, pageParams...),
+			query: append([]queryParam{
+				{"status", "string", "bot, waiting, open or closed; repeat or comma-separate for several"},
+				{"departmentId", "string", "only this department's conversations"},
+				{"assigneeId", "string", "a user id, me, or none (unassigned)"},
+				{"channelId", "string", "only this WhatsApp number's conversations"},
+				{"unread", "boolean", "true: only conversations with unread customer messages"},
+				{"q", "string", "search: customer name or number fragment, or words of any message (case- and accent-insensitive)"},
+			}, pageParams...),
 			response: page[conversationDTO]{}, status: http.StatusOK, handler: a.handleListConversations},
 		{method: http.MethodGet, path: "/api/v1/conversations/{id}", summary: "A conversation", tag: "conversations", access: authenticated,
 			response: conversationDTO{}, status: http.StatusOK, handler: a.handleGetConversation},

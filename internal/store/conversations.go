@@ -50,6 +50,24 @@ func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilte
 		}
 		where = append(where, "v.status IN ("+p.list(ss)+")")
 	}
+	if f.DepartmentID != "" {
+		where = append(where, "v.department_id = "+p.add(f.DepartmentID))
+	}
+	if f.AssigneeID != "" {
+		where = append(where, "v.assignee_id = "+p.add(f.AssigneeID))
+	}
+	if f.Unassigned {
+		where = append(where, "v.assignee_id IS NULL")
+	}
+	if f.ChannelID != "" {
+		where = append(where, "v.channel_id = "+p.add(f.ChannelID))
+	}
+	if f.UnreadOnly {
+		where = append(where, "v.unread_count > 0")
+	}
+	if cond := d.searchCondition(&p, f.Query); cond != "" {
+		where = append(where, cond)
+	}
 	if v := f.Viewer; v != nil {
 		visible := "(v.assignee_id IS NULL AND v.department_id IS NULL)"
 		if len(v.DepartmentIDs) > 0 {
@@ -147,4 +165,47 @@ func (d *DB) ListMessages(ctx context.Context, f helpdesk.MessageFilter) ([]help
 		return nil, fmt.Errorf("list messages: %w", d.translate(err))
 	}
 	return out, nil
+}
+
+// searchCondition is the WHERE clause of a conversation search, "" for an
+// empty one: the customer's number contains the digits of a phone-like
+// query, or the customer's folded name contains the folded query, or a
+// message's text holds every word of it (as word prefixes) — through FTS5
+// on SQLite and the GIN full-text index on PostgreSQL, so it stays an index
+// lookup at a million messages.
+func (d *DB) searchCondition(p *params, q string) string {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return ""
+	}
+	terms := helpdesk.SearchTerms(q)
+	var or []string
+	if digits := helpdesk.SearchDigits(q); digits != "" {
+		or = append(or, "c.wa_id LIKE "+p.add("%"+digits+"%"))
+	}
+	name := p.add("%" + escapeLike(helpdesk.Fold(q)) + "%")
+	or = append(or, "swa_fold(c.name) LIKE "+name+" ESCAPE '\\'", "swa_fold(c.profile_name) LIKE "+name+" ESCAPE '\\'")
+	switch {
+	case len(terms) == 0: // punctuation only: names can still hold it
+	case d.dialect == DialectPostgres:
+		words := make([]string, len(terms))
+		for i, t := range terms {
+			words[i] = t + ":*"
+		}
+		or = append(or, "v.id IN (SELECT m.conversation_id FROM messages m WHERE to_tsvector('simple', swa_fold(m.text)) @@ to_tsquery('simple', "+
+			p.add(strings.Join(words, " & "))+"))")
+	default:
+		words := make([]string, len(terms))
+		for i, t := range terms {
+			words[i] = `"` + t + `"*`
+		}
+		or = append(or, "v.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH "+
+			p.add(strings.Join(words, " "))+"))")
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
+}
+
+// escapeLike escapes LIKE's wildcards (and the escape character) in s.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }

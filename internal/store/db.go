@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -20,7 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/migrations"
@@ -412,4 +413,23 @@ func uniqueSorted(ids []string) []string {
 	copy(out, ids)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// swa_fold on SQLite is helpdesk.Fold, the same folding PostgreSQL's
+// swa_fold (migration 00004) does with unaccent, so searches behave alike.
+func init() {
+	err := sqlite.RegisterDeterministicScalarFunction("swa_fold", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return helpdesk.Fold(v), nil
+		case []byte:
+			return helpdesk.Fold(string(v)), nil
+		case nil:
+			return nil, nil
+		}
+		return args[0], nil
+	})
+	if err != nil {
+		panic(err)
+	}
 }
