@@ -39,6 +39,7 @@ type StatusEvent struct {
 // activity first. Zero fields do not filter.
 type ConversationFilter struct {
 	Statuses     []ConversationStatus
+	CustomerID   string
 	DepartmentID string
 	// AssigneeID keeps the conversations of one user; Unassigned keeps
 	// those of nobody.
@@ -91,6 +92,8 @@ type ConversationCursor struct {
 type MessageFilter struct {
 	ConversationID string
 	Limit          int
+	// NoPageCap lets Limit exceed the API's page size (for the history).
+	NoPageCap bool
 	// Before continues to older messages: the (created_at, id) of the oldest
 	// message of the previous page.
 	Before *MessageCursor

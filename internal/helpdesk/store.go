@@ -100,6 +100,7 @@ type Store interface {
 	ConversationReadStore
 	OutboundStore
 	WorkflowStore
+	StatsStore
 
 	// InTx runs fn with a Store bound to one transaction: it commits when fn
 	// returns nil and rolls back otherwise.

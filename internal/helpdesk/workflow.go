@@ -279,3 +279,126 @@ func (s *Service) act(ctx context.Context, actor Actor, id string, fromQueue boo
 	}
 	return res, nil
 }
+
+// ConversationCounts is one group of live conversations for the stats.
+type ConversationCounts struct {
+	Status       ConversationStatus
+	DepartmentID string
+	Count        int
+}
+
+// StatsStore reads what the live dashboard's figures are computed from.
+type StatsStore interface {
+	// CountLiveConversations counts the non-closed conversations by status
+	// and department.
+	CountLiveConversations(ctx context.Context) ([]ConversationCounts, error)
+	// WaitingSince returns when each waiting conversation joined its queue.
+	WaitingSince(ctx context.Context) ([]time.Time, error)
+	// ClosedSince returns (created, closed) of the conversations closed at
+	// or after since.
+	ClosedSince(ctx context.Context, since time.Time) ([][2]time.Time, error)
+}
+
+// Stats are the live dashboard's figures.
+type Stats struct {
+	ByStatus     map[ConversationStatus]int
+	ByDepartment map[string]map[ConversationStatus]int // "" is no department
+	Waiting      int
+	OldestWait   time.Duration // of the conversations waiting now
+	AverageWait  time.Duration
+	ClosedToday  int
+	// AverageHandleTime is the mean time from opening to closing of the
+	// conversations closed today (TMA, tempo médio de atendimento).
+	AverageHandleTime time.Duration
+}
+
+// Stats computes the live figures; today starts at midnight of loc.
+func (s *Service) Stats(ctx context.Context, loc *time.Location) (Stats, error) {
+	now := s.now()
+	out := Stats{ByStatus: map[ConversationStatus]int{StatusBot: 0, StatusWaiting: 0, StatusOpen: 0, StatusClosed: 0},
+		ByDepartment: map[string]map[ConversationStatus]int{}}
+	counts, err := s.store.CountLiveConversations(ctx)
+	if err != nil {
+		return Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	for _, c := range counts {
+		out.ByStatus[c.Status] += c.Count
+		if out.ByDepartment[c.DepartmentID] == nil {
+			out.ByDepartment[c.DepartmentID] = map[ConversationStatus]int{}
+		}
+		out.ByDepartment[c.DepartmentID][c.Status] += c.Count
+	}
+	waits, err := s.store.WaitingSince(ctx)
+	if err != nil {
+		return Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	var total time.Duration
+	for _, since := range waits {
+		d := max(now.Sub(since), 0)
+		total += d
+		out.OldestWait = max(out.OldestWait, d)
+	}
+	if out.Waiting = len(waits); out.Waiting > 0 {
+		out.AverageWait = total / time.Duration(out.Waiting)
+	}
+	local := now.In(loc)
+	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+	closed, err := s.store.ClosedSince(ctx, midnight)
+	if err != nil {
+		return Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	total = 0
+	for _, c := range closed {
+		total += max(c[1].Sub(c[0]), 0)
+	}
+	if out.ClosedToday = len(closed); out.ClosedToday > 0 {
+		out.AverageHandleTime = total / time.Duration(out.ClosedToday)
+		out.ByStatus[StatusClosed] = out.ClosedToday
+	}
+	return out, nil
+}
+
+// HistoryLimit is how many of the latest messages a history holds.
+const HistoryLimit = 1000
+
+// History is a conversation's timeline: its latest messages and all its
+// events, plus the customer's other conversations the caller may see.
+type History struct {
+	Conversation Conversation
+	Messages     []Message // oldest first
+	Truncated    bool      // older messages exist beyond HistoryLimit
+	Events       []ConversationEvent
+	Others       []Conversation // newest first
+}
+
+// History returns what the caller may see of a conversation's timeline.
+func (s *Service) History(ctx context.Context, u User, id string) (History, error) {
+	c, err := s.VisibleConversation(ctx, u, id)
+	if err != nil {
+		return History{}, err
+	}
+	msgs, err := s.store.ListMessages(ctx, MessageFilter{ConversationID: c.ID, Limit: HistoryLimit + 1, NoPageCap: true})
+	if err != nil {
+		return History{}, fmt.Errorf("history: %w", err)
+	}
+	h := History{Conversation: c}
+	if len(msgs) > HistoryLimit {
+		msgs, h.Truncated = msgs[:HistoryLimit], true
+	}
+	for i := len(msgs) - 1; i >= 0; i-- { // the store returns newest first
+		h.Messages = append(h.Messages, msgs[i])
+	}
+	if h.Events, err = s.store.ListConversationEvents(ctx, c.ID); err != nil {
+		return History{}, fmt.Errorf("history: %w", err)
+	}
+	others, err := s.store.ListConversations(ctx, ConversationFilter{CustomerID: c.Customer.ID, Viewer: ViewerFor(u), Limit: 50})
+	if err != nil {
+		return History{}, fmt.Errorf("history: %w", err)
+	}
+	for _, o := range others {
+		if o.ID != c.ID {
+			h.Others = append(h.Others, o)
+		}
+	}
+	return h, nil
+}

@@ -110,6 +110,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", "/api/v1/conversations", nil, authed(200, 200, 200)},
 			{"GET", "/api/v1/conversations/{id}", func(string) call { return call{"/api/v1/conversations/" + conv, nil} }, authed(200, 200, 200)},
 			{"GET", "/api/v1/messages", func(string) call { return call{"/api/v1/messages?conversationId=" + conv, nil} }, authed(200, 200, 200)},
+			{"GET", "/api/v1/conversations/stats", nil, authed(403, 200, 200)},
+			{"GET", "/api/v1/conversations/{id}/history", func(string) call { return call{"/api/v1/conversations/" + conv + "/history", nil} }, authed(200, 200, 200)},
 			{"POST", "/api/v1/conversations/{id}/takeover", func(string) call {
 				return call{"/api/v1/conversations/" + mustInsertConversation(t, e, suporte) + "/takeover", nil}
 			}, authed(200, 200, 200)},

@@ -77,6 +77,10 @@ func (a *API) routeTable() []route {
 			response: page[conversationDTO]{}, status: http.StatusOK, handler: a.handleListConversations},
 		{method: http.MethodGet, path: "/api/v1/conversations/{id}", summary: "A conversation", tag: "conversations", access: authenticated,
 			response: conversationDTO{}, status: http.StatusOK, handler: a.handleGetConversation},
+		{method: http.MethodGet, path: "/api/v1/conversations/stats", summary: "Live figures: conversations per status and department, waiting times, today's closed and handle time",
+			tag: "conversations", access: supervisorUp, response: statsDTO{}, status: http.StatusOK, handler: a.handleStats},
+		{method: http.MethodGet, path: "/api/v1/conversations/{id}/history", summary: "The timeline: latest messages and events (takeover, transfers, close, reopen) oldest first, and the customer's other conversations",
+			tag: "conversations", access: authenticated, response: historyDTO{}, status: http.StatusOK, handler: a.handleHistory},
 		{method: http.MethodPost, path: "/api/v1/conversations/{id}/takeover", summary: "Take a conversation from the bot or a queue (supervisors and admins also from another agent); " +
 			"of simultaneous callers one wins, the others get 409 already_assigned", tag: "conversations", access: authenticated,
 			response: conversationDTO{}, status: http.StatusOK, handler: a.handleTakeover},

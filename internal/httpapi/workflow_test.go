@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
@@ -176,9 +177,68 @@ func TestTransferCloseReopen(t *testing.T) {
 		if events[1].Data["reason"] != "é sobre preço" || events[5].Data["sendSurvey"] != true {
 			t.Errorf("event data: %v / %v", events[1].Data, events[5].Data)
 		}
+		// The history interleaves the customer's message with those events.
+		mustInsertMessage(t, e, conv, helpdesk.DirectionInbound, "wamid.hist")
+		h := e.mustStatus(e.call("GET", "/api/v1/conversations/"+conv+"/history", anaTok, nil), 200).json(t)
+		var kinds []string
+		for _, it := range h["items"].([]any) {
+			it := it.(map[string]any)
+			if it["kind"] == "event" {
+				kinds = append(kinds, it["event"].(map[string]any)["type"].(string))
+			} else {
+				kinds = append(kinds, "message:"+it["message"].(map[string]any)["text"].(string))
+			}
+		}
+		if want := append(append([]string{}, want...), "message:pergunta"); fmt.Sprint(kinds) != fmt.Sprint(want) {
+			t.Errorf("history = %v, want %v", kinds, want)
+		}
+		if h["conversation"].(map[string]any)["id"] != conv || h["truncated"] != false {
+			t.Errorf("history header: %v", h)
+		}
+		e.mustStatus(e.call("GET", "/api/v1/conversations/"+conv+"/history", carlaTok, nil), 404)
+		e.mustStatus(e.call("GET", "/api/v1/conversations/"+helpdesk.NewID()+"/history", anaTok, nil), 404)
+
 		var transfers int
 		if err := e.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM conversation_transfers WHERE conversation_id = $1", conv).Scan(&transfers); err != nil || transfers != 3 {
 			t.Errorf("conversation_transfers rows = %d, %v; want 3", transfers, err)
 		}
+	})
+}
+
+// The live figures count what is in each state and how long the queue waits.
+func TestConversationStats(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		suporte, vendas := e.depts["Suporte"], e.depts["Vendas"]
+		for range 3 {
+			mustInsertConversation(t, e, suporte) // waiting
+		}
+		taken := mustInsertConversation(t, e, vendas)
+		closed := mustInsertConversation(t, e, vendas)
+		if _, err := e.srv.DB.SQL().Exec("UPDATE conversations SET waiting_since = $1", helpdesk.Now().Add(-10*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+taken+"/takeover", admin.access, nil), 200)
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+closed+"/close", admin.access, nil), 200)
+
+		st := e.mustStatus(e.call("GET", "/api/v1/conversations/stats", admin.access, nil), 200).json(t)
+		by := st["byStatus"].(map[string]any)
+		if by["waiting"] != 3.0 || by["open"] != 1.0 || by["bot"] != 0.0 || by["closedToday"] != 1.0 {
+			t.Errorf("byStatus = %v", by)
+		}
+		depts := map[string]map[string]any{}
+		for _, d := range st["byDepartment"].([]any) {
+			d := d.(map[string]any)
+			depts[fmt.Sprint(d["departmentId"])] = d
+		}
+		if depts[suporte]["waiting"] != 3.0 || depts[vendas]["open"] != 1.0 || depts[vendas]["waiting"] != 0.0 {
+			t.Errorf("byDepartment = %v", st["byDepartment"])
+		}
+		w := st["waiting"].(map[string]any)
+		if w["count"] != 3.0 || w["oldestSeconds"].(float64) < 590 || w["averageSeconds"].(float64) < 590 {
+			t.Errorf("waiting = %v", w)
+		}
+		agent, _ := e.newUser(admin.access, helpdesk.RoleAgent, "Suporte")
+		e.mustStatus(e.call("GET", "/api/v1/conversations/stats", agent.access, nil), 403)
 	})
 }

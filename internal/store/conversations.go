@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
@@ -49,6 +50,9 @@ func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilte
 			ss[i] = string(s)
 		}
 		where = append(where, "v.status IN ("+p.list(ss)+")")
+	}
+	if f.CustomerID != "" {
+		where = append(where, "v.customer_id = "+p.add(f.CustomerID))
 	}
 	if f.DepartmentID != "" {
 		where = append(where, "v.department_id = "+p.add(f.DepartmentID))
@@ -147,7 +151,11 @@ func (d *DB) ListMessages(ctx context.Context, f helpdesk.MessageFilter) ([]help
 		t := p.add(dbTime(b.CreatedAt))
 		q += " AND (created_at < " + t + " OR (created_at = " + t + " AND id < " + p.add(b.ID) + "))"
 	}
-	q += " ORDER BY created_at DESC, id DESC LIMIT " + p.add(pageLimit(f.Limit))
+	limit := pageLimit(f.Limit)
+	if f.NoPageCap && f.Limit > 0 {
+		limit = f.Limit
+	}
+	q += " ORDER BY created_at DESC, id DESC LIMIT " + p.add(limit)
 	rows, err := d.q.QueryContext(ctx, q, p...)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", d.translate(err))
@@ -208,4 +216,71 @@ func (d *DB) searchCondition(p *params, q string) string {
 // escapeLike escapes LIKE's wildcards (and the escape character) in s.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
+}
+
+// CountLiveConversations implements helpdesk.StatsStore.
+func (d *DB) CountLiveConversations(ctx context.Context) ([]helpdesk.ConversationCounts, error) {
+	rows, err := d.q.QueryContext(ctx, `SELECT status, COALESCE(department_id, ''), COUNT(*) FROM conversations
+		WHERE status <> 'closed' GROUP BY status, department_id`)
+	if err != nil {
+		return nil, fmt.Errorf("count conversations: %w", d.translate(err))
+	}
+	defer rows.Close()
+	var out []helpdesk.ConversationCounts
+	for rows.Next() {
+		var c helpdesk.ConversationCounts
+		if err := rows.Scan(&c.Status, &c.DepartmentID, &c.Count); err != nil {
+			return nil, fmt.Errorf("count conversations: %w", d.translate(err))
+		}
+		out = append(out, c)
+	}
+	return out, d.rowsErr(rows, "count conversations")
+}
+
+// WaitingSince implements helpdesk.StatsStore.
+func (d *DB) WaitingSince(ctx context.Context) ([]time.Time, error) {
+	// Not COALESCE: SQLite would hand back the text, not a timestamp.
+	rows, err := d.q.QueryContext(ctx, `SELECT waiting_since, updated_at FROM conversations WHERE status = 'waiting'`)
+	if err != nil {
+		return nil, fmt.Errorf("waiting conversations: %w", d.translate(err))
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var since *time.Time
+		var updated time.Time
+		if err := rows.Scan(scanNullTime(&since), scanTime(&updated)); err != nil {
+			return nil, fmt.Errorf("waiting conversations: %w", d.translate(err))
+		}
+		if since == nil {
+			since = &updated
+		}
+		out = append(out, *since)
+	}
+	return out, d.rowsErr(rows, "waiting conversations")
+}
+
+// ClosedSince implements helpdesk.StatsStore.
+func (d *DB) ClosedSince(ctx context.Context, since time.Time) ([][2]time.Time, error) {
+	rows, err := d.q.QueryContext(ctx, `SELECT created_at, closed_at FROM conversations WHERE status = 'closed' AND closed_at >= $1`, dbTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("closed conversations: %w", d.translate(err))
+	}
+	defer rows.Close()
+	var out [][2]time.Time
+	for rows.Next() {
+		var c [2]time.Time
+		if err := rows.Scan(scanTime(&c[0]), scanTime(&c[1])); err != nil {
+			return nil, fmt.Errorf("closed conversations: %w", d.translate(err))
+		}
+		out = append(out, c)
+	}
+	return out, d.rowsErr(rows, "closed conversations")
+}
+
+func (d *DB) rowsErr(rows interface{ Err() error }, what string) error {
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", what, d.translate(err))
+	}
+	return nil
 }
