@@ -25,6 +25,7 @@ type Service struct {
 	jobs      Enqueuer
 	now       func() time.Time
 	log       *slog.Logger
+	online    func(userID string) bool // see SetOnline
 }
 
 // NewService returns a Service. now may be nil (the wall clock).

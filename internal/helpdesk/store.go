@@ -101,6 +101,7 @@ type Store interface {
 	OutboundStore
 	WorkflowStore
 	StatsStore
+	AssignStore
 
 	// InTx runs fn with a Store bound to one transaction: it commits when fn
 	// returns nil and rolls back otherwise.

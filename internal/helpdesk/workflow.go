@@ -148,7 +148,7 @@ func (s *Service) Transfer(ctx context.Context, actor Actor, id string, p Transf
 	if len(fields) > 0 {
 		return ActionResult{}, ValidationError(fields)
 	}
-	return s.act(ctx, actor, id, false, func(tx Store, c Conversation, now time.Time) (ConversationState, ConversationEvent, error) {
+	res, err := s.act(ctx, actor, id, false, func(tx Store, c Conversation, now time.Time) (ConversationState, ConversationEvent, error) {
 		if c.Status == StatusClosed {
 			return ConversationState{}, ConversationEvent{}, errClosed()
 		}
@@ -176,12 +176,50 @@ func (s *Service) Transfer(ctx context.Context, actor Actor, id string, p Transf
 			"fromDepartmentId": c.DepartmentID, "toDepartmentId": st.DepartmentID, "reason": p.Reason,
 		}}, nil
 	})
+	if err != nil {
+		return ActionResult{}, err
+	}
+	if res.Conversation.Status == StatusWaiting {
+		res.Conversation = s.afterQueued(ctx, res.Conversation)
+	}
+	if res.PreviousAssignee != "" && res.PreviousAssignee != res.Conversation.AssigneeID {
+		s.capacityFreed(ctx, res.Event.Data["fromDepartmentId"].(string))
+	}
+	return res, nil
+}
+
+// afterQueued runs when a conversation has joined a queue: an online agent
+// with room gets it at once, or else the customer is told their place. It
+// returns the conversation as it then is. Failures are logged: the action
+// that queued it has succeeded and stays so.
+func (s *Service) afterQueued(ctx context.Context, c Conversation) Conversation {
+	assigned, err := s.AutoAssign(ctx, c.DepartmentID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "auto-assign after queueing failed", "conversation_id", c.ID, "err", err)
+	}
+	for _, a := range assigned {
+		if a.Conversation.ID == c.ID {
+			return a.Conversation
+		}
+	}
+	if err := s.tellQueuePosition(ctx, c); err != nil {
+		s.log.ErrorContext(ctx, "could not tell the customer their place in the queue", "conversation_id", c.ID, "err", err)
+	}
+	return c
+}
+
+// capacityFreed runs when an agent has one conversation fewer: the queue it
+// came from may now be served.
+func (s *Service) capacityFreed(ctx context.Context, departmentID string) {
+	if _, err := s.AutoAssign(ctx, departmentID); err != nil {
+		s.log.ErrorContext(ctx, "auto-assign after freeing capacity failed", "department_id", departmentID, "err", err)
+	}
 }
 
 // Close ends a conversation. sendSurvey is recorded on the event; the
 // satisfaction survey itself is the bot's to send.
 func (s *Service) Close(ctx context.Context, actor Actor, id string, sendSurvey bool) (ActionResult, error) {
-	return s.act(ctx, actor, id, false, func(_ Store, c Conversation, now time.Time) (ConversationState, ConversationEvent, error) {
+	res, err := s.act(ctx, actor, id, false, func(_ Store, c Conversation, now time.Time) (ConversationState, ConversationEvent, error) {
 		if c.Status == StatusClosed {
 			return ConversationState{}, ConversationEvent{}, errClosed()
 		}
@@ -189,6 +227,10 @@ func (s *Service) Close(ctx context.Context, actor Actor, id string, sendSurvey 
 		st.Status, st.WaitingSince, st.ClosedAt, st.ClosedBy = StatusClosed, nil, &now, actor.User.ID
 		return st, ConversationEvent{Type: EventClose, Data: map[string]any{"sendSurvey": sendSurvey}}, nil
 	})
+	if err == nil && res.PreviousAssignee != "" {
+		s.capacityFreed(ctx, res.Conversation.DepartmentID)
+	}
+	return res, err
 }
 
 // Reopen brings a closed conversation back, open and assigned to the

@@ -97,6 +97,8 @@ func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, lo
 		ingest:  helpdesk.NewIngester(store, helpdesk.IngesterOptions{Jobs: opts.Jobs, Lanes: opts.IngestLanes}),
 		sandbox: opts.Sandbox,
 	}
+	// Automatic assignment gives conversations to agents online now.
+	desk.SetOnline(func(userID string) bool { return a.presence.seenSince(userID, a.opts.Now().Add(-onlineWindow)) })
 	a.metrics = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})
 	a.routes = a.routeTable()
 	return a

@@ -29,6 +29,14 @@ func (p *presence) touch(userID string, at time.Time) {
 	p.mu.Unlock()
 }
 
+// seenSince reports whether userID was seen after t.
+func (p *presence) seenSince(userID string, t time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at, ok := p.seen[userID]
+	return ok && at.After(t)
+}
+
 // since returns the users seen after t, forgetting older entries so the map
 // stays the size of the active team.
 func (p *presence) since(t time.Time) map[string]time.Time {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -240,5 +241,93 @@ func TestConversationStats(t *testing.T) {
 		}
 		agent, _ := e.newUser(admin.access, helpdesk.RoleAgent, "Suporte")
 		e.mustStatus(e.call("GET", "/api/v1/conversations/stats", agent.access, nil), 403)
+	})
+}
+
+// A department with auto-assignment hands its queue, oldest first, to its
+// online agents with the fewest open conversations, within their capacity;
+// who does not fit waits and is told their place; closing frees room.
+func TestAutoAssign(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		suporte, vendas := e.depts["Suporte"], e.depts["Vendas"]
+		e.mustStatus(e.call("PATCH", "/api/v1/departments/"+suporte, admin.access, map[string]any{"autoAssign": true}), 200)
+		agent := func(max int, online bool) (string, string) {
+			id, tok := agentIn(t, e, suporte)
+			if _, err := e.srv.DB.UpdateUser(t.Context(), id, helpdesk.UserUpdate{MaxConversations: &max}, helpdesk.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if online {
+				e.mustStatus(e.call("GET", "/api/v1/auth/me", tok, nil), 200)
+			}
+			return id, tok
+		}
+		ana, anaTok := agent(1, true)
+		bruno, _ := agent(2, true)
+		agent(5, false) // offline: never chosen
+
+		toSuporte := func() map[string]any {
+			conv := mustInsertConversation(t, e, vendas)
+			if _, err := e.srv.DB.SQL().Exec("UPDATE customers SET last_inbound_at = $1 WHERE id = (SELECT customer_id FROM conversations WHERE id = $2)",
+				helpdesk.Now(), conv); err != nil {
+				t.Fatal(err)
+			}
+			return e.mustStatus(e.call("POST", "/api/v1/conversations/"+conv+"/transfer", admin.access, map[string]any{"toDepartmentId": suporte}), 200).json(t)
+		}
+		load := map[string]int{}
+		for i := range 3 {
+			m := toSuporte()
+			if m["status"] != "open" {
+				t.Fatalf("transfer %d: %v, want assigned at once", i, m)
+			}
+			load[m["assigneeId"].(string)]++
+		}
+		if load[ana] != 1 || load[bruno] != 2 {
+			t.Fatalf("assignments = %v, want ana 1 and bruno 2 (their capacities)", load)
+		}
+		// Nobody has room: the fourth waits and the customer is told.
+		waiting := toSuporte()
+		if waiting["status"] != "waiting" || waiting["assigneeId"] != nil {
+			t.Fatalf("fourth transfer: %v, want waiting", waiting)
+		}
+		msgs := e.mustStatus(e.call("GET", "/api/v1/messages?conversationId="+waiting["id"].(string), admin.access, nil), 200).json(t)["data"].([]any)
+		if len(msgs) != 1 || msgs[0].(map[string]any)["senderType"] != "system" ||
+			!strings.Contains(msgs[0].(map[string]any)["text"].(string), "1º da fila") {
+			t.Errorf("queue notice = %v", msgs)
+		}
+		// Ana closes hers: the waiting one is hers now.
+		var anasConv string
+		for _, it := range e.mustStatus(e.call("GET", "/api/v1/conversations?assigneeId=me", anaTok, nil), 200).json(t)["data"].([]any) {
+			anasConv = it.(map[string]any)["id"].(string)
+		}
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+anasConv+"/close", anaTok, nil), 200)
+		got := e.mustStatus(e.call("GET", "/api/v1/conversations/"+waiting["id"].(string), admin.access, nil), 200).json(t)
+		if got["status"] != "open" || got["assigneeId"] != ana {
+			t.Errorf("after Ana closed hers: %v", got)
+		}
+		events, _ := e.srv.DB.ListConversationEvents(t.Context(), waiting["id"].(string))
+		if last := events[len(events)-1]; last.Type != helpdesk.EventAssigned || last.Data["toUserId"] != ana {
+			t.Errorf("last event = %+v", last)
+		}
+
+		// The sweep serves what arrived without an action (WhatsApp).
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+waiting["id"].(string)+"/close", anaTok, nil), 200)
+		fresh := mustInsertConversation(t, e, suporte)
+		if _, err := e.srv.Desk.AutoAssignAll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.mustStatus(e.call("GET", "/api/v1/conversations/"+fresh, admin.access, nil), 200).json(t); got["assigneeId"] != ana {
+			t.Errorf("after the sweep: %v", got)
+		}
+		// Without auto-assignment nothing moves.
+		e.mustStatus(e.call("PATCH", "/api/v1/departments/"+suporte, admin.access, map[string]any{"autoAssign": false}), 200)
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+fresh+"/close", anaTok, nil), 200)
+		idle := mustInsertConversation(t, e, suporte)
+		if _, err := e.srv.Desk.AutoAssignAll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.mustStatus(e.call("GET", "/api/v1/conversations/"+idle, admin.access, nil), 200).json(t); got["assigneeId"] != nil {
+			t.Errorf("auto-assignment off, yet: %v", got)
+		}
 	})
 }

@@ -55,7 +55,15 @@ type Server struct {
 	Sandbox *sandbox.Sandbox
 	log     *slog.Logger
 	http    *http.Server
+	// stopSweep ends the auto-assignment sweep Start began.
+	stopSweep context.CancelFunc
+	sweepDone chan struct{}
 }
+
+// AutoAssignInterval is how often every auto-assigning queue is checked for
+// conversations an online agent could take (new WhatsApp conversations, an
+// agent who just came online); actions assign at once without waiting.
+const AutoAssignInterval = 10 * time.Second
 
 // New opens and migrates the database and assembles the process over it.
 // Run (or Serve) owns everything afterwards and closes it on the way out.
@@ -184,7 +192,18 @@ func (s *Server) graphHTTPClient() *http.Client {
 }
 
 // Start begins working background jobs.
-func (s *Server) Start(ctx context.Context) error { return s.Jobs.Start(ctx) }
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.Jobs.Start(ctx); err != nil {
+		return err
+	}
+	sweepCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopSweep, s.sweepDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.sweepDone)
+		s.Desk.RunAutoAssign(sweepCtx, AutoAssignInterval, s.log)
+	}()
+	return nil
+}
 
 // Close stops the job workers (letting running jobs finish within
 // ShutdownTimeout) and releases the queue; the database stays open.
@@ -193,6 +212,10 @@ func (s *Server) Close() error {
 		s.Sandbox.Close()
 	}
 	s.API.Close()
+	if s.stopSweep != nil {
+		s.stopSweep()
+		<-s.sweepDone
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	err := s.Jobs.Stop(ctx)

@@ -93,3 +93,63 @@ func (d *DB) ListConversationEvents(ctx context.Context, conversationID string) 
 	}
 	return out, nil
 }
+
+// LockQueue implements helpdesk.AssignStore with a transaction-scoped
+// advisory lock keyed by the department, so two replicas do not hand the
+// same agent more than their share.
+func (d *DB) LockQueue(ctx context.Context, departmentID string) error {
+	if d.dialect != DialectPostgres {
+		return nil
+	}
+	if _, err := d.q.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('queue:' || $1))", departmentID); err != nil {
+		return fmt.Errorf("lock queue %s: %w", departmentID, d.translate(err))
+	}
+	return nil
+}
+
+// OldestWaiting implements helpdesk.AssignStore.
+func (d *DB) OldestWaiting(ctx context.Context, departmentID string) (helpdesk.Conversation, error) {
+	q := "SELECT " + conversationColumns + conversationFrom + ` WHERE v.department_id = $1 AND v.status = 'waiting'
+		AND v.assignee_id IS NULL ORDER BY v.waiting_since IS NULL, v.waiting_since, v.created_at, v.id LIMIT 1`
+	if d.dialect == DialectPostgres {
+		q += " FOR UPDATE OF v"
+	}
+	v, err := scanConversation(d.q.QueryRowContext(ctx, q, departmentID))
+	if err != nil {
+		return helpdesk.Conversation{}, fmt.Errorf("oldest waiting of %s: %w", departmentID, d.translate(err))
+	}
+	return v, nil
+}
+
+// AgentLoads implements helpdesk.AssignStore.
+func (d *DB) AgentLoads(ctx context.Context, departmentID string) ([]helpdesk.AgentLoad, error) {
+	rows, err := d.q.QueryContext(ctx, `SELECT u.id, u.max_conversations,
+		(SELECT COUNT(*) FROM conversations v WHERE v.assignee_id = u.id AND v.status = 'open')
+		FROM users u JOIN user_departments ud ON ud.user_id = u.id
+		WHERE ud.department_id = $1 AND u.active = TRUE AND u.role = 'agent' ORDER BY u.id`, departmentID)
+	if err != nil {
+		return nil, fmt.Errorf("agent loads: %w", d.translate(err))
+	}
+	defer rows.Close()
+	var out []helpdesk.AgentLoad
+	for rows.Next() {
+		var a helpdesk.AgentLoad
+		if err := rows.Scan(&a.UserID, &a.MaxConversations, &a.Open); err != nil {
+			return nil, fmt.Errorf("agent loads: %w", d.translate(err))
+		}
+		out = append(out, a)
+	}
+	return out, d.rowsErr(rows, "agent loads")
+}
+
+// QueuePosition implements helpdesk.AssignStore.
+func (d *DB) QueuePosition(ctx context.Context, conversationID string) (int, error) {
+	var n int
+	err := d.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations o, conversations v
+		WHERE v.id = $1 AND o.department_id = v.department_id AND o.status = 'waiting' AND o.assignee_id IS NULL
+		AND (o.waiting_since < v.waiting_since OR (o.waiting_since = v.waiting_since AND o.id <= v.id))`, conversationID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("queue position: %w", d.translate(err))
+	}
+	return max(n, 1), nil
+}
