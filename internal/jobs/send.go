@@ -288,6 +288,7 @@ func (p *ChannelPace) Wait(ctx context.Context, ch helpdesk.Channel) error {
 		p.limiters[ch.ID] = l
 	} else if l.Limit() != perSecond {
 		l.SetLimit(perSecond)
+		l.SetBurst(max(ch.MessagesPerSecond, 1))
 	}
 	p.mu.Unlock()
 	return l.Wait(ctx)
