@@ -260,6 +260,15 @@ func (d *DB) JobPool() (pool *sql.DB, owned bool, err error) {
 // Dialect returns DialectSQLite or DialectPostgres.
 func (d *DB) Dialect() string { return d.dialect }
 
+// PostgresURL is the URL the store connected to PostgreSQL with (for
+// connections of their own, such as a LISTEN); "" on SQLite.
+func (d *DB) PostgresURL() string {
+	if d.dialect != DialectPostgres {
+		return ""
+	}
+	return d.target
+}
+
 // SQL returns the connection pool, also for a transaction-bound *DB.
 // Statements run on it bypass the store's error translation.
 func (d *DB) SQL() *sql.DB { return d.db }

@@ -1,0 +1,234 @@
+package fanout_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/fanout"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/store/storetest"
+)
+
+// collector records what one replica's Run delivers.
+type collector struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (c *collector) deliver(p []byte) {
+	c.mu.Lock()
+	c.got = append(c.got, string(p))
+	c.mu.Unlock()
+}
+
+func (c *collector) snapshot() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.got...)
+}
+
+// waitFor polls until every collector holds want (in order, after any
+// warm-up payloads), or fails after a generous deadline.
+func waitFor(t *testing.T, want []string, cs ...*collector) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		done := true
+		for _, c := range cs {
+			if !hasSuffix(c.snapshot(), want) {
+				done = false
+			}
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			for i, c := range cs {
+				t.Errorf("replica %d got %d payloads, ending %v", i, len(c.snapshot()), tail(c.snapshot(), len(want)))
+			}
+			t.Fatalf("want every replica to end with %v", tail(want, 5))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func hasSuffix(got, want []string) bool {
+	if len(got) < len(want) {
+		return false
+	}
+	got = got[len(got)-len(want):]
+	for i := range want {
+		if got[i] != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func tail(s []string, n int) []string {
+	if len(s) > n {
+		s = s[len(s)-n:]
+	}
+	out := make([]string, len(s))
+	for i, x := range s {
+		if len(x) > 40 {
+			x = x[:40] + "…"
+		}
+		out[i] = x
+	}
+	return out
+}
+
+// run starts bus.Run for c until the test ends.
+func run(t *testing.T, bus fanout.Bus, c *collector) context.CancelFunc {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- bus.Run(ctx, c.deliver) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return cancel
+}
+
+// warmUp publishes until every replica delivers, so the test does not race
+// the subscriptions being set up.
+func warmUp(t *testing.T, bus fanout.Bus, cs ...*collector) {
+	t.Helper()
+	for i := 0; ; i++ {
+		p := fmt.Sprintf("warm-up %d", i)
+		if err := bus.Publish(context.Background(), []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		ready := true
+		for _, c := range cs {
+			if len(c.snapshot()) == 0 {
+				ready = false
+			}
+		}
+		if ready {
+			return
+		}
+		if i > 200 {
+			t.Fatal("the replicas never started delivering")
+		}
+	}
+}
+
+// payloads are what the tests send: small ones, and one past NOTIFY's
+// 8000-byte limit with multi-byte characters.
+func payloads() []string {
+	return []string{`{"event":"new_message","n":1}`, `{"event":"new_message","n":2,"text":"Não consigo"}`,
+		`{"event":"big","text":"` + strings.Repeat("ação ", 4000) + `"}`, `{"event":"new_message","n":4}`}
+}
+
+func publishAll(t *testing.T, bus fanout.Bus, ps []string) {
+	t.Helper()
+	for _, p := range ps {
+		if err := bus.Publish(context.Background(), []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLocal(t *testing.T) {
+	bus := fanout.NewLocal(16)
+	var c collector
+	run(t, bus, &c)
+	publishAll(t, bus, payloads())
+	waitFor(t, payloads(), &c)
+}
+
+// Two replicas on one PostgreSQL database: what either publishes reaches
+// both, in order, large payloads included; a replica whose listening
+// connection is killed catches up on what was published meanwhile.
+func TestPostgres(t *testing.T) {
+	db := storetest.OpenPostgres(t)
+	channel := "swa_fanout_test_" + strings.ToLower(rand.Text())
+	log := slog.New(slog.DiscardHandler)
+	withApp := func(name string) string {
+		u, err := url.Parse(db.PostgresURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("application_name", name)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	bName := "fanout_b_" + strings.ToLower(rand.Text())
+	a := fanout.NewPostgres(db.SQL(), withApp("fanout_a"), channel, log)
+	b := fanout.NewPostgres(db.SQL(), withApp(bName), channel, log)
+	var ca, cb collector
+	run(t, a, &ca)
+	run(t, b, &cb)
+	warmUp(t, a, &ca, &cb)
+
+	publishAll(t, a, payloads()[:2])
+	publishAll(t, b, payloads()[2:])
+	waitFor(t, payloads(), &ca, &cb)
+
+	// Kill B's listening connection; publish while it reconnects.
+	res, err := db.SQL().Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", bName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("terminated %d connections of B, want 1", n)
+	}
+	missed := []string{`{"n":"while B was away 1"}`, `{"n":"while B was away 2"}`}
+	publishAll(t, a, missed)
+	waitFor(t, missed, &ca, &cb)
+	for _, p := range cb.snapshot() {
+		if strings.Contains(p, "while B was away") && strings.Count(strings.Join(cb.snapshot(), "\n"), p) != 1 {
+			t.Errorf("B got %q more than once", p)
+		}
+	}
+}
+
+// Two replicas on one Redis: the same through a capped stream.
+func TestRedis(t *testing.T) {
+	u := os.Getenv("TEST_REDIS_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_REDIS_URL is not set (CI=true: the Redis tests must run)")
+		}
+		t.Skip("TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0); skipping the Redis tests")
+	}
+	stream := "swa_fanout_test_" + strings.ToLower(rand.Text())
+	log := slog.New(slog.DiscardHandler)
+	a, err := fanout.NewRedis(u, stream, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := fanout.NewRedis(u, stream, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Ping(context.Background()); err != nil {
+		t.Fatalf("Redis at TEST_REDIS_URL: %v", err)
+	}
+	// Registered first, so it runs after the Runs have stopped.
+	t.Cleanup(func() {
+		_ = a.Delete(context.Background())
+		_ = a.Close()
+		_ = b.Close()
+	})
+	var ca, cb collector
+	run(t, a, &ca)
+	run(t, b, &cb)
+	warmUp(t, a, &ca, &cb)
+	publishAll(t, a, payloads()[:2])
+	publishAll(t, b, payloads()[2:])
+	waitFor(t, payloads(), &ca, &cb)
+}

@@ -1,0 +1,187 @@
+package fanout
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgxlisten"
+)
+
+// DefaultChannel is the NOTIFY channel of the bus.
+const DefaultChannel = "swa_fanout"
+
+// Postgres is the Bus of replicas sharing one PostgreSQL database. A
+// payload is a row of fanout_messages plus a NOTIFY carrying its id (and
+// the payload itself when it fits NOTIFY's 8000-byte limit). The rows let a
+// replica whose listening connection dropped read what it missed when it
+// reconnects; they are deleted after ten minutes.
+type Postgres struct {
+	db      *sql.DB
+	channel string
+	connect func(ctx context.Context) (*pgx.Conn, error)
+	log     *slog.Logger
+}
+
+// NewPostgres returns a bus publishing through db and listening on its own
+// connection to databaseURL, on NOTIFY channel (DefaultChannel unless
+// several installations share one database).
+func NewPostgres(db *sql.DB, databaseURL, channel string, log *slog.Logger) *Postgres {
+	return &Postgres{db: db, channel: channel, log: log, connect: func(ctx context.Context) (*pgx.Conn, error) {
+		return pgx.Connect(ctx, databaseURL)
+	}}
+}
+
+// retention is how long published rows are kept for catching up.
+const retention = 10 * time.Minute
+
+// Publish implements Bus. The row and the notification commit together, so
+// a listener that gets the notification finds the row.
+func (p *Postgres) Publish(ctx context.Context, payload []byte) error {
+	_, err := p.db.ExecContext(ctx, `WITH m AS (INSERT INTO fanout_messages (payload, created_at) VALUES ($1, now()) RETURNING id)
+		SELECT pg_notify($2, CASE WHEN octet_length($1) <= 7000 THEN m.id || ':' || $1 ELSE m.id::text END) FROM m`,
+		string(payload), p.channel)
+	if err != nil {
+		return fmt.Errorf("fanout publish: %w", err)
+	}
+	return nil
+}
+
+// Run implements Bus.
+func (p *Postgres) Run(ctx context.Context, deliver func([]byte)) error {
+	var start int64
+	if err := p.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM fanout_messages").Scan(&start); err != nil {
+		return fmt.Errorf("fanout: %w", err)
+	}
+	r := &pgReceiver{deliver: deliver, maxID: start, seen: newSeenSet(20000)}
+	l := &pgxlisten.Listener{
+		Connect:        p.connect,
+		ReconnectDelay: time.Second,
+		LogError: func(ctx context.Context, err error) {
+			if ctx.Err() == nil {
+				p.log.WarnContext(ctx, "fanout: PostgreSQL listener", "err", err)
+			}
+		},
+	}
+	l.Handle(p.channel, r)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.cleanup(ctx)
+	}()
+	err := l.Listen(ctx)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// cleanup deletes rows older than retention every minute.
+func (p *Postgres) cleanup(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := p.db.ExecContext(ctx, "DELETE FROM fanout_messages WHERE created_at < now() - $1::interval",
+				fmt.Sprintf("%d seconds", int(retention.Seconds()))); err != nil && ctx.Err() == nil {
+				p.log.WarnContext(ctx, "fanout: cleanup", "err", err)
+			}
+		}
+	}
+}
+
+// pgReceiver turns notifications and backlog rows into deliveries, each
+// id once.
+type pgReceiver struct {
+	deliver func([]byte)
+	maxID   int64 // highest id delivered
+	seen    *seenSet
+}
+
+// HandleNotification implements pgxlisten.Handler.
+func (r *pgReceiver) HandleNotification(ctx context.Context, n *pgconn.Notification, conn *pgx.Conn) error {
+	idText, payload, inline := strings.Cut(n.Payload, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil {
+		return fmt.Errorf("fanout: bad notification %.40q", n.Payload)
+	}
+	if r.seen.has(id) {
+		return nil
+	}
+	if !inline {
+		if err := conn.QueryRow(ctx, "SELECT payload FROM fanout_messages WHERE id = $1", id).Scan(&payload); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // cleaned up already: too old to matter
+			}
+			return fmt.Errorf("fanout: read %d: %w", id, err)
+		}
+	}
+	r.take(id, payload)
+	return nil
+}
+
+// HandleBacklog implements pgxlisten.BacklogHandler: after (re)connecting,
+// deliver what was published since the last delivery. Ids come from a
+// sequence and may commit out of order, so the look-back starts a little
+// before the highest id seen; the seen set drops the repeats.
+func (r *pgReceiver) HandleBacklog(ctx context.Context, _ string, conn *pgx.Conn) error {
+	rows, err := conn.Query(ctx, "SELECT id, payload FROM fanout_messages WHERE id > $1 ORDER BY id", r.maxID-1000)
+	if err != nil {
+		return fmt.Errorf("fanout: backlog: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var payload string
+		if err := rows.Scan(&id, &payload); err != nil {
+			return fmt.Errorf("fanout: backlog: %w", err)
+		}
+		if !r.seen.has(id) {
+			r.take(id, payload)
+		}
+	}
+	return rows.Err()
+}
+
+func (r *pgReceiver) take(id int64, payload string) {
+	r.seen.add(id)
+	r.maxID = max(r.maxID, id)
+	r.deliver([]byte(payload))
+}
+
+// seenSet remembers the last n ids.
+type seenSet struct {
+	ids   map[int64]struct{}
+	order []int64
+	next  int
+}
+
+func newSeenSet(n int) *seenSet {
+	return &seenSet{ids: make(map[int64]struct{}, n), order: make([]int64, 0, n)}
+}
+
+func (s *seenSet) has(id int64) bool { _, ok := s.ids[id]; return ok }
+
+func (s *seenSet) add(id int64) {
+	if len(s.order) < cap(s.order) {
+		s.order = append(s.order, id)
+	} else {
+		delete(s.ids, s.order[s.next])
+		s.order[s.next] = id
+		s.next = (s.next + 1) % len(s.order)
+	}
+	s.ids[id] = struct{}{}
+}
