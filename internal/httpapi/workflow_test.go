@@ -158,6 +158,17 @@ func TestTransferCloseReopen(t *testing.T) {
 		}
 		e.mustStatus(e.call("POST", path("reopen"), anaTok, nil), 422)
 
+		// Reopening while the customer has started another conversation on
+		// the same number is a conflict: the agent continues in that one.
+		e.mustStatus(e.call("POST", path("close"), anaTok, nil), 200)
+		if _, err := e.srv.DB.SQL().Exec(`INSERT INTO conversations (id, channel_id, customer_id, department_id, status, created_at, updated_at)
+			SELECT $1, channel_id, customer_id, department_id, 'waiting', updated_at, updated_at FROM conversations WHERE id = $2`, helpdesk.NewID(), conv); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.mustStatus(e.call("POST", path("reopen"), anaTok, nil), 409); r.errCode(t) != helpdesk.CodeConflict {
+			t.Errorf("reopen with another live conversation: %s", r.raw)
+		}
+
 		// Unknown and malformed ids are 404.
 		e.mustStatus(e.call("POST", "/api/v1/conversations/"+helpdesk.NewID()+"/takeover", anaTok, nil), 404)
 		e.mustStatus(e.call("POST", "/api/v1/conversations/abc/close", anaTok, nil), 404)
@@ -171,7 +182,7 @@ func TestTransferCloseReopen(t *testing.T) {
 		for _, ev := range events {
 			types = append(types, ev.Type)
 		}
-		want := []string{"takeover", "transfer", "transfer", "takeover", "transfer", "close", "reopen"}
+		want := []string{"takeover", "transfer", "transfer", "takeover", "transfer", "close", "reopen", "close"}
 		if fmt.Sprint(types) != fmt.Sprint(want) {
 			t.Errorf("events = %v, want %v", types, want)
 		}
