@@ -2,7 +2,13 @@
 -- Message search: a GIN full-text index over the folded text (lower case,
 -- accents removed), so "nao consigo" matches "Não consigo". unaccent is a
 -- trusted extension: the database owner may create it without superuser.
-CREATE EXTENSION IF NOT EXISTS unaccent;
+-- Two databases' migrations (replicas starting together, parallel test
+-- schemas) may race to create it: the lock makes the second wait and then
+-- find it there.
+SELECT pg_advisory_xact_lock(hashtext('supportwhatsapp:create extension unaccent'));
+-- In public, not the current schema: one extension serves every schema of
+-- the database, and dropping an application schema must not take it along.
+CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public;
 
 -- unaccent() is only STABLE (its dictionary could change); pinning the
 -- dictionary makes a wrapper that may be declared IMMUTABLE and indexed.
