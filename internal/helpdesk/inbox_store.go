@@ -130,6 +130,10 @@ type IngestStore interface {
 	// OpenConversation returns the customer's non-closed conversation on
 	// the channel of c, creating c when there is none. created tells which.
 	OpenConversation(ctx context.Context, c Conversation) (conv Conversation, created bool, err error)
+	// RekeyCustomer moves the customer known under oldWAIDs to newWAIDs[0]
+	// (a changed number); false when there is no such customer or the new
+	// number belongs to another one already.
+	RekeyCustomer(ctx context.Context, oldWAIDs, newWAIDs []string, now time.Time) (bool, error)
 	// StoredWAMIDs returns which of wamids are stored already.
 	StoredWAMIDs(ctx context.Context, wamids []string) (map[string]bool, error)
 	// MessageIDByWAMID returns our id of the message Meta knows as wamid.

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("AuditLogs", func(t *testing.T) { t.Parallel(); testAuditLogs(t, open) })
 	t.Run("Schema", func(t *testing.T) { t.Parallel(); testSchema(t, open) })
 	t.Run("Ingest", func(t *testing.T) { t.Parallel(); testIngest(t, open) })
+	t.Run("RekeyCustomer", func(t *testing.T) { t.Parallel(); testRekeyCustomer(t, open) })
 }
 
 var errBoom = errors.New("boom")
