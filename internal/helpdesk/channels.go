@@ -49,17 +49,19 @@ func (s *Service) CreateChannel(ctx context.Context, actor Actor, p ChannelParam
 	if len(fields) > 0 {
 		return Channel{}, ValidationError(fields)
 	}
-	if _, err := s.store.GetChannelByPhoneNumberID(ctx, ch.PhoneNumberID); err == nil {
-		return Channel{}, &Error{Code: CodeConflict, Message: "this number is already connected", Fields: map[string]string{"phoneNumberId": "is already in use"}}
-	}
 	var out Channel
 	err := s.store.InTx(ctx, func(tx Store) error {
 		var err error
-		if out, err = tx.UpsertChannel(ctx, ch); err != nil {
+		if out, err = tx.InsertChannel(ctx, ch); err != nil {
 			return err
 		}
 		return tx.InsertAuditLog(ctx, s.audit(actor, AuditChannelCreate, "channel", out.ID, map[string]any{"phoneNumberId": ch.PhoneNumberID}))
 	})
+	if errors.Is(err, ErrConflict) {
+		// The unique number decides, so two admins connecting it at once
+		// cannot both succeed.
+		return Channel{}, &Error{Code: CodeConflict, Message: "this number is already connected", Fields: map[string]string{"phoneNumberId": "is already in use"}}
+	}
 	if err != nil {
 		return Channel{}, fmt.Errorf("create channel: %w", err)
 	}

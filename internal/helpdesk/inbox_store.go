@@ -111,6 +111,9 @@ type ChannelStore interface {
 	// name, display number, business account, credentials and default
 	// department, and returns it as stored.
 	UpsertChannel(ctx context.Context, c Channel) (Channel, error)
+	// InsertChannel creates a channel; ErrConflict when the number is
+	// already connected.
+	InsertChannel(ctx context.Context, c Channel) (Channel, error)
 	GetChannel(ctx context.Context, id string) (Channel, error)
 	GetChannelByPhoneNumberID(ctx context.Context, phoneNumberID string) (Channel, error)
 	ListChannels(ctx context.Context) ([]Channel, error)

@@ -310,6 +310,9 @@ func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res 
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
+			if ch.Status == ChannelDisabled {
+				ch = Channel{} // a disabled number's messages wait in the inbox, unrouted
+			}
 			channels[b.PhoneNumberID] = ch
 		}
 		if ch.ID == "" && !slices.Contains(res.Unrouted, b.PhoneNumberID) {

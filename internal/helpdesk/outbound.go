@@ -24,6 +24,9 @@ const CodeOutsideWindow = "outside_window"
 // CodeConversationClosed refuses replies to a closed conversation.
 const CodeConversationClosed = "conversation_closed"
 
+// CodeChannelDisabled refuses messages through a number an admin disabled.
+const CodeChannelDisabled = "channel_disabled"
+
 // Enqueuer puts the durable follow-up work of a change in the change's own
 // transaction; package jobs implements it.
 type Enqueuer interface {
@@ -128,6 +131,11 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 	}
 	if conv.Status == StatusClosed {
 		return Message{}, &Error{Code: CodeConversationClosed, Message: "the conversation is closed; reopen it to reply"}
+	}
+	if ch, err := s.store.GetChannel(ctx, conv.ChannelID); err != nil {
+		return Message{}, err
+	} else if ch.Status == ChannelDisabled {
+		return Message{}, &Error{Code: CodeChannelDisabled, Message: "this conversation's WhatsApp number is disabled; an admin can enable it again under channels"}
 	}
 	now := s.now()
 	msg := Message{

@@ -28,6 +28,7 @@ var statusByCode = map[string]int{
 	helpdesk.CodeUnprocessable:          http.StatusUnprocessableEntity,
 	helpdesk.CodeOutsideWindow:          http.StatusUnprocessableEntity,
 	helpdesk.CodeConversationClosed:     http.StatusUnprocessableEntity,
+	helpdesk.CodeChannelDisabled:        http.StatusUnprocessableEntity,
 	helpdesk.CodeRateLimited:            http.StatusTooManyRequests,
 	"upstream_unavailable":              http.StatusBadGateway,
 }

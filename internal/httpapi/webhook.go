@@ -42,7 +42,9 @@ func (a *API) verifyTokenMatches(r *http.Request, token string) bool {
 	candidates := []string{a.opts.WebhookVerifyToken}
 	if channels, err := a.store.ListChannels(r.Context()); err == nil {
 		for _, c := range channels {
-			candidates = append(candidates, c.VerifyToken)
+			if c.Status != helpdesk.ChannelDisabled {
+				candidates = append(candidates, c.VerifyToken)
+			}
 		}
 	}
 	for _, c := range candidates {
@@ -64,7 +66,12 @@ func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 		}
 		return errBadRequest("could not read the body")
 	}
-	if !a.signatureValid(r, body) {
+	channels, err := a.store.ListChannels(r.Context())
+	if err != nil {
+		return err
+	}
+	secret, ok := a.signingSecret(channels, body, r.Header.Get("X-Hub-Signature-256"))
+	if !ok {
 		return &helpdesk.Error{Code: helpdesk.CodeUnauthorized, Message: "missing or invalid X-Hub-Signature-256"}
 	}
 	if !utf8.Valid(body) {
@@ -73,6 +80,10 @@ func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	n, err := whatsapp.ParseWebhook(body)
 	if err != nil {
 		return errBadRequest("the body is not a WhatsApp webhook: " + err.Error())
+	}
+	if id, bound := a.boundToSecret(channels, n, secret); !bound {
+		a.log.WarnContext(r.Context(), "webhook signed with another app's secret than its number's; refused", "phone_number_id", id)
+		return &helpdesk.Error{Code: helpdesk.CodeUnauthorized, Message: "the signature does not belong to the app of phone_number_id " + id}
 	}
 	res, err := a.ingest.Ingest(r.Context(), toDelivery(n, body, a.opts.Now()))
 	if err != nil {
@@ -87,26 +98,47 @@ func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// signatureValid checks the body against the configured app secret and,
-// failing that, each channel's own (numbers may belong to different apps).
-func (a *API) signatureValid(r *http.Request, body []byte) bool {
-	header := r.Header.Get("X-Hub-Signature-256")
+// signingSecret finds the secret that signed body: the configured app
+// secret or an active channel's own (numbers may belong to different
+// apps). A disabled channel's secret signs nothing, so a retired number's
+// credentials, or the sandbox's public ones on a server talking to Meta,
+// cannot be used to forge webhooks.
+func (a *API) signingSecret(channels []helpdesk.Channel, body []byte, header string) (string, bool) {
 	if header == "" {
-		return false
+		return "", false
 	}
 	if a.opts.WebhookAppSecret != "" && whatsapp.VerifySignature(a.opts.WebhookAppSecret, body, header) {
-		return true
-	}
-	channels, err := a.store.ListChannels(r.Context())
-	if err != nil {
-		return false
+		return a.opts.WebhookAppSecret, true
 	}
 	for _, c := range channels {
-		if c.AppSecret != "" && c.AppSecret != a.opts.WebhookAppSecret && whatsapp.VerifySignature(c.AppSecret, body, header) {
-			return true
+		if c.Status != helpdesk.ChannelDisabled && c.AppSecret != "" && whatsapp.VerifySignature(c.AppSecret, body, header) {
+			return c.AppSecret, true
 		}
 	}
-	return false
+	return "", false
+}
+
+// boundToSecret reports whether every connected number the webhook speaks
+// for belongs to the app whose secret signed it; otherwise it returns the
+// first that does not. Without this, whoever holds one channel's secret
+// could write messages into every other channel. Numbers with no channel
+// are kept in the inbox as unrouted, whatever signed them.
+func (a *API) boundToSecret(channels []helpdesk.Channel, n whatsapp.Notification, secret string) (string, bool) {
+	for _, ch := range n.Changes {
+		for _, c := range channels {
+			if c.PhoneNumberID != ch.PhoneNumberID || c.Status == helpdesk.ChannelDisabled {
+				continue
+			}
+			own := c.AppSecret
+			if own == "" {
+				own = a.opts.WebhookAppSecret
+			}
+			if subtle.ConstantTimeCompare([]byte(own), []byte(secret)) != 1 {
+				return ch.PhoneNumberID, false
+			}
+		}
+	}
+	return "", true
 }
 
 // toDelivery maps the Graph API's webhook into helpdesk terms.

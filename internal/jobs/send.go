@@ -80,6 +80,9 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	if m.Status != helpdesk.MessageQueued {
 		return nil
 	}
+	if ch.Status == helpdesk.ChannelDisabled {
+		return w.fail(ctx, m, helpdesk.CodeChannelDisabled, "the WhatsApp number was disabled before this message could be sent")
+	}
 	out, err := w.outbound(ctx, m, conv)
 	if err != nil {
 		return w.fail(ctx, m, "invalid_message", err.Error())

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -230,8 +231,15 @@ func whatsAppMode(cfg config.Config) string {
 	return "cloud"
 }
 
+// sandboxOffReason marks the sandbox's channel disabled because the server
+// talks to Meta: its app secret is public, so it must sign nothing.
+const sandboxOffReason = "the server talks to Meta; the built-in sandbox number is off"
+
 // ensureChannel makes the number configured in the environment (or the
-// sandbox's number) a channel, so webhooks for it are routed.
+// sandbox's number) a channel, so webhooks for it are routed. An existing
+// channel takes the environment's credentials (they are configured there)
+// and keeps what admins set through the API: name, default department,
+// pace and status.
 func (s *Server) ensureChannel(ctx context.Context) error {
 	cfg := s.Config
 	now := helpdesk.Now()
@@ -245,10 +253,74 @@ func (s *Server) ensureChannel(ctx context.Context) error {
 		ch.Name, ch.PhoneNumberID, ch.DisplayPhoneNumber = "Sandbox", config.SandboxPhoneNumberID, "+55 11 4000-0000"
 		ch.AccessToken, ch.BusinessAccountID = config.SandboxAccessToken, config.SandboxBusinessAccountID
 		s.log.Warn("no WHATSAPP_ACCESS_TOKEN: using the built-in WhatsApp sandbox, not Meta")
+	} else if err := s.retireSandboxChannel(ctx, now); err != nil {
+		return err
 	}
-	if _, err := s.DB.UpsertChannel(ctx, ch); err != nil {
+	if ch.PhoneNumberID == "" {
+		return nil
+	}
+	existing, err := s.DB.GetChannelByPhoneNumberID(ctx, ch.PhoneNumberID)
+	if errors.Is(err, helpdesk.ErrNotFound) {
+		_, err = s.DB.InsertChannel(ctx, ch)
+		if err == nil || errors.Is(err, helpdesk.ErrConflict) {
+			return nil // created now, or by another replica starting at the same moment
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("configure channel %s: %w", ch.PhoneNumberID, err)
 	}
+	return s.refreshChannelCredentials(ctx, existing, ch, now)
+}
+
+// refreshChannelCredentials copies the environment's credentials onto the
+// stored channel when they changed, naming (never printing) what changed.
+func (s *Server) refreshChannelCredentials(ctx context.Context, stored, env helpdesk.Channel, now time.Time) error {
+	var changed []string
+	take := func(name string, dst *string, v string) {
+		if v != "" && *dst != v {
+			*dst = v
+			changed = append(changed, name)
+		}
+	}
+	next := stored
+	take("accessToken", &next.AccessToken, env.AccessToken)
+	take("appSecret", &next.AppSecret, env.AppSecret)
+	take("verifyToken", &next.VerifyToken, env.VerifyToken)
+	take("businessAccountId", &next.BusinessAccountID, env.BusinessAccountID)
+	reenable := stored.Status == helpdesk.ChannelDisabled && stored.StatusReason == sandboxOffReason
+	if len(changed) == 0 && !reenable {
+		return nil
+	}
+	next.UpdatedAt = now
+	if _, err := s.DB.UpsertChannel(ctx, next); err != nil {
+		return fmt.Errorf("configure channel %s: %w", stored.PhoneNumberID, err)
+	}
+	if reenable || (stored.Status == helpdesk.ChannelUnhealthy && slices.Contains(changed, "accessToken")) {
+		if err := s.DB.SetChannelStatus(ctx, stored.ID, helpdesk.ChannelActive, "", now); err != nil {
+			return fmt.Errorf("configure channel %s: %w", stored.PhoneNumberID, err)
+		}
+	}
+	s.log.Info("channel updated from the environment", "phone_number_id", stored.PhoneNumberID, "changed", changed)
+	return nil
+}
+
+// retireSandboxChannel disables the sandbox's number on a server that talks
+// to Meta while it still has the public secret.
+func (s *Server) retireSandboxChannel(ctx context.Context, now time.Time) error {
+	sb, err := s.DB.GetChannelByPhoneNumberID(ctx, config.SandboxPhoneNumberID)
+	if errors.Is(err, helpdesk.ErrNotFound) || (err == nil && sb.Status == helpdesk.ChannelDisabled) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check the sandbox channel: %w", err)
+	}
+	if sb.AppSecret != config.SandboxAppSecret {
+		return nil // its secret was changed: not the public one
+	}
+	if err := s.DB.SetChannelStatus(ctx, sb.ID, helpdesk.ChannelDisabled, sandboxOffReason, now); err != nil {
+		return fmt.Errorf("disable the sandbox channel: %w", err)
+	}
+	s.log.Warn("disabled the built-in sandbox's channel: its webhook secret is public and this server talks to Meta")
 	return nil
 }
 

@@ -188,3 +188,91 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Fatal("Serve did not return after the in-flight request finished")
 	}
 }
+
+// TestRestartKeepsChannelEdits: a restart takes the environment's
+// credentials but keeps what admins changed (name, pace, department,
+// status), and a server talking to Meta switches the sandbox's number off,
+// because the sandbox's webhook secret is public.
+func TestRestartKeepsChannelEdits(t *testing.T) {
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "app.db")
+	ctx := context.Background()
+	start := func(env map[string]string) *server.Server {
+		t.Helper()
+		vars := map[string]string{"APP_ENV": "test", "BCRYPT_ROUNDS": "4", "DATABASE_URL": dbURL}
+		for k, v := range env {
+			vars[k] = v
+		}
+		cfg, err := config.Load(vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return srv
+	}
+	stop := func(srv *server.Server) {
+		t.Helper()
+		_ = srv.Close()
+		if err := srv.DB.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	channel := func(srv *server.Server, phoneID string) helpdesk.Channel {
+		t.Helper()
+		ch, err := srv.DB.GetChannelByPhoneNumberID(ctx, phoneID)
+		if err != nil {
+			t.Fatalf("channel %s: %v", phoneID, err)
+		}
+		return ch
+	}
+
+	srv := start(nil)
+	if sb := channel(srv, config.SandboxPhoneNumberID); sb.Status != helpdesk.ChannelActive || sb.AppSecret != config.SandboxAppSecret {
+		t.Fatalf("sandbox channel at first start = %+v", sb)
+	}
+	stop(srv)
+
+	const phoneID = "123456789012345"
+	cloud := map[string]string{"WHATSAPP_ACCESS_TOKEN": "EAAG-first", "WHATSAPP_PHONE_NUMBER_ID": phoneID,
+		"WHATSAPP_APP_SECRET": "real-app-secret", "WHATSAPP_BUSINESS_ACCOUNT_ID": "400000000000001"}
+	srv = start(cloud)
+	if sb := channel(srv, config.SandboxPhoneNumberID); sb.Status != helpdesk.ChannelDisabled || sb.StatusReason == "" {
+		t.Errorf("sandbox channel on a server talking to Meta = %s (%q), want disabled", sb.Status, sb.StatusReason)
+	}
+	ch := channel(srv, phoneID)
+	if ch.AccessToken != "EAAG-first" || ch.AppSecret != "real-app-secret" {
+		t.Fatalf("channel from the environment = %+v", ch)
+	}
+	// An admin renames it, slows it down and gives it a department.
+	ds, err := srv.DB.ListDepartments(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.Name, ch.MessagesPerSecond, ch.DefaultDepartmentID = "Matriz", 20, ds[0].ID
+	if _, err := srv.DB.UpsertChannel(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.DB.SetChannelStatus(ctx, ch.ID, helpdesk.ChannelUnhealthy, "token expired", helpdesk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	stop(srv)
+
+	cloud["WHATSAPP_ACCESS_TOKEN"] = "EAAG-rotated"
+	srv = start(cloud)
+	got := channel(srv, phoneID)
+	if got.Name != "Matriz" || got.MessagesPerSecond != 20 || got.DefaultDepartmentID != ds[0].ID {
+		t.Errorf("after restart the admin's edits are gone: %+v", got)
+	}
+	if got.AccessToken != "EAAG-rotated" || got.Status != helpdesk.ChannelActive {
+		t.Errorf("after restart with a new token: token %q, status %s; want the new token and active", got.AccessToken, got.Status)
+	}
+	stop(srv)
+
+	srv = start(nil)
+	if sb := channel(srv, config.SandboxPhoneNumberID); sb.Status != helpdesk.ChannelActive {
+		t.Errorf("sandbox channel back in sandbox mode = %s, want active", sb.Status)
+	}
+	stop(srv)
+}

@@ -44,6 +44,27 @@ func (d *DB) UpsertChannel(ctx context.Context, c helpdesk.Channel) (helpdesk.Ch
 	return d.GetChannelByPhoneNumberID(ctx, c.PhoneNumberID)
 }
 
+// InsertChannel creates a channel; ErrConflict when its number is already
+// connected (also when another request connected it a moment ago),
+// ErrNotFound when the default department does not exist.
+func (d *DB) InsertChannel(ctx context.Context, c helpdesk.Channel) (helpdesk.Channel, error) {
+	if c.MessagesPerSecond <= 0 {
+		c.MessagesPerSecond = 80
+	}
+	if c.Status == "" {
+		c.Status = helpdesk.ChannelActive
+	}
+	_, err := d.q.ExecContext(ctx, `INSERT INTO channels (id, name, phone_number_id, display_phone_number, business_account_id,
+		access_token, app_secret, verify_token, default_department_id, status, status_reason, messages_per_second, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', $11, $12, $12)`,
+		c.ID, c.Name, c.PhoneNumberID, c.DisplayPhoneNumber, c.BusinessAccountID, c.AccessToken, c.AppSecret, c.VerifyToken,
+		nullString(c.DefaultDepartmentID), c.Status, c.MessagesPerSecond, dbTime(c.CreatedAt))
+	if err != nil {
+		return helpdesk.Channel{}, fmt.Errorf("insert channel %s: %w", c.PhoneNumberID, d.translate(err))
+	}
+	return d.GetChannel(ctx, c.ID)
+}
+
 // GetChannel returns a channel by id; ErrNotFound when there is none.
 func (d *DB) GetChannel(ctx context.Context, id string) (helpdesk.Channel, error) {
 	c, err := scanChannel(d.q.QueryRowContext(ctx, "SELECT "+channelColumns+" FROM channels WHERE id = $1", id))
