@@ -38,6 +38,10 @@ type StatusUpdate struct {
 	Timestamp    time.Time
 	ErrorCode    string
 	ErrorMessage string
+	// CallbackData is biz_opaque_callback_data: the id of our message, which
+	// the send job puts on every request so a status can find its message
+	// even when the send's own answer was never recorded.
+	CallbackData string
 }
 
 // ChannelBatch is what one webhook change carried for one business number.
@@ -436,6 +440,17 @@ func (in *Ingester) applyStatus(ctx context.Context, tx Store, st StatusUpdate, 
 	found, err := tx.ApplyMessageStatus(ctx, ev)
 	if err != nil {
 		return err
+	}
+	if !found && ValidID(st.CallbackData) {
+		claimed, err := tx.ClaimWAMID(ctx, st.CallbackData, st.WAMessageID)
+		if err != nil {
+			return err
+		}
+		if claimed {
+			if found, err = tx.ApplyMessageStatus(ctx, ev); err != nil {
+				return err
+			}
+		}
 	}
 	ev.Known = found
 	if found {

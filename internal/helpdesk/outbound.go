@@ -102,6 +102,14 @@ type OutboundStore interface {
 	// MarkMessageFailed fails a queued message with Meta's reason; false
 	// when the message was no longer queued.
 	MarkMessageFailed(ctx context.Context, id, code, message string) (bool, error)
+	// SendAttemptedAt returns when a send request for the message last left
+	// for Meta without its answer being recorded (nil: none pending).
+	SendAttemptedAt(ctx context.Context, id string) (*time.Time, error)
+	// SetSendAttempt marks a send request as in flight (at set) or answered.
+	SetSendAttempt(ctx context.Context, id string, at *time.Time) error
+	// ClaimWAMID attaches wamid to an outbound message that has none, when
+	// no other message holds it; it reports whether it did.
+	ClaimWAMID(ctx context.Context, id, wamid string) (bool, error)
 	// MarkInboundRead marks the conversation's inbound messages created up
 	// to upTo as read and recounts its unread messages.
 	MarkInboundRead(ctx context.Context, conversationID string, upTo, now time.Time) (int, error)

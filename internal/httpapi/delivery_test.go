@@ -31,6 +31,10 @@ type graphFake struct {
 	sent     chan string
 	media    map[string][]byte
 	srv      *httptest.Server
+	// dropNext sends are accepted (recorded, given a wamid) but the
+	// connection is closed before Meta's answer, as when a process dies or
+	// the network fails between Meta's acceptance and our bookkeeping.
+	dropNext int
 	// templateCalls counts message_templates requests.
 	templateCalls int
 	uploads       []upload
@@ -87,7 +91,18 @@ func (g *graphFake) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		wamid := fmt.Sprintf("wamid.fake%03d", len(g.sends))
 		g.sends = append(g.sends, body)
+		drop := g.dropNext > 0
+		if drop {
+			g.dropNext--
+		}
 		g.mu.Unlock()
+		if drop {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				_ = conn.Close()
+			}
+			g.sent <- wamid
+			return
+		}
 		fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":%q,"wa_id":%q}],"messages":[{"id":%q}]}`, body["to"], strings.TrimPrefix(fmt.Sprint(body["to"]), "+"), wamid)
 		g.sent <- wamid
 	case r.Method == "POST" && len(parts) == 3 && parts[2] == "media":
@@ -468,5 +483,58 @@ func TestSendMediaValidation(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(env["MEDIA_DIR"], "outbound", "*", "*", "*"))
 	if len(files) != 0 {
 		t.Errorf("files left after refused uploads: %v", files)
+	}
+}
+
+// TestUnansweredSendIsClaimedByItsStatus: Meta accepted a reply but its
+// answer never reached us. The job must not send it again blindly; Meta's
+// status webhook names the message in biz_opaque_callback_data, which
+// attaches the wamid and moves the message on.
+func TestUnansweredSendIsClaimedByItsStatus(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraphFake(t)
+			e := newTestEnv(t, eng.open(t), newDeliveryEnv(t, g, nil))
+			if err := e.srv.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			admin := e.admin()
+			conv := e.customerWrites(admin.access, "5511944440009", "wamid.u1", "vocês abrem sábado?", time.Now())
+			g.mu.Lock()
+			g.dropNext = 1
+			g.mu.Unlock()
+			m := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "Abrimos das 9h às 13h."}), 202).json(t)
+			id := m["id"].(string)
+			var wamid string
+			select {
+			case wamid = <-g.sent:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the reply never reached the Graph API")
+			}
+			g.mu.Lock()
+			callback := g.sends[0]["biz_opaque_callback_data"]
+			g.mu.Unlock()
+			if callback != id {
+				t.Fatalf("biz_opaque_callback_data = %v, want the message id %s", callback, id)
+			}
+			// The job's first retry comes about a second later; it must wait
+			// for the status instead of sending a second copy.
+			time.Sleep(2500 * time.Millisecond)
+			if n := g.sendCount(); n != 1 {
+				t.Fatalf("Graph received %d sends before the status came, want 1", n)
+			}
+			st := map[string]any{"id": wamid, "status": "delivered", "timestamp": fmt.Sprint(time.Now().Unix()),
+				"recipient_id": "5511944440009", "biz_opaque_callback_data": id}
+			body := envelope(config.SandboxPhoneNumberID, map[string]any{"statuses": []any{st}})
+			e.mustStatus(e.postWebhook(body, sign(body)), 200)
+			got := waitStatus(t, e, admin.access, conv, id, "delivered")
+			if got["waMessageId"] != wamid || got["deliveredAt"] == nil {
+				t.Errorf("claimed message = %v", got)
+			}
+			if n := g.sendCount(); n != 1 {
+				t.Errorf("Graph received %d sends, want 1", n)
+			}
+		})
 	}
 }

@@ -157,7 +157,7 @@ func toDelivery(n whatsapp.Notification, body []byte, now time.Time) helpdesk.We
 			b.Messages = append(b.Messages, toInbound(m, names))
 		}
 		for _, s := range ch.Statuses {
-			u := helpdesk.StatusUpdate{WAMessageID: s.ID, Status: s.Status, Timestamp: s.Timestamp}
+			u := helpdesk.StatusUpdate{WAMessageID: s.ID, Status: s.Status, Timestamp: s.Timestamp, CallbackData: s.BizOpaqueCallbackData}
 			if len(s.Errors) > 0 {
 				e := s.Errors[0]
 				u.ErrorCode = strconv.Itoa(e.Code)

@@ -83,10 +83,17 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	if ch.Status == helpdesk.ChannelDisabled {
 		return w.fail(ctx, m, helpdesk.CodeChannelDisabled, "the WhatsApp number was disabled before this message could be sent")
 	}
+	if wait, err := w.awaitUnansweredAttempt(ctx, m.ID); err != nil || wait > 0 {
+		if err != nil {
+			return err
+		}
+		return river.JobSnooze(wait)
+	}
 	out, err := w.outbound(ctx, m, conv)
 	if err != nil {
 		return w.fail(ctx, m, "invalid_message", err.Error())
 	}
+	out.BizOpaqueCallbackData = m.ID
 	if m.Media != nil && m.Media.ID == "" {
 		// Files go to Meta's media endpoint first; the id is kept so a retry
 		// does not upload twice.
@@ -100,11 +107,43 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	if err := w.Pace.Wait(ctx, ch); err != nil {
 		return err
 	}
+	attempt := w.now()
+	if err := w.Store.SetSendAttempt(ctx, m.ID, &attempt); err != nil {
+		return err
+	}
 	wamid, err := w.Client.SendMessage(ctx, ch.AccessToken, ch.PhoneNumberID, out)
 	if err == nil {
 		return w.sent(ctx, m, wamid)
 	}
+	var apiErr *whatsapp.APIError
+	if errors.As(err, &apiErr) {
+		// Meta answered with an error: nothing was sent, so a retry need not
+		// wait for a status. A network error leaves the attempt open.
+		if err := w.Store.SetSendAttempt(context.WithoutCancel(ctx), m.ID, nil); err != nil {
+			w.Log.WarnContext(ctx, "clear send attempt", "message_id", m.ID, "err", err)
+		}
+	}
 	return w.classify(ctx, job, m, ch, err)
+}
+
+// sendClaimWait is how long after an unanswered send request the job waits
+// for Meta's status webhook, which names the message and so attaches the
+// wamid, before sending again. Meta reports "sent" within seconds.
+const sendClaimWait = 2 * time.Minute
+
+// awaitUnansweredAttempt returns how long to wait before sending message id
+// again when an earlier request may have reached Meta without its answer
+// being recorded (the process died, or the network dropped the answer).
+func (w *SendWorker) awaitUnansweredAttempt(ctx context.Context, id string) (time.Duration, error) {
+	at, err := w.Store.SendAttemptedAt(ctx, id)
+	if err != nil || at == nil {
+		return 0, err
+	}
+	if left := sendClaimWait - w.now().Sub(*at); left > 0 {
+		return left, nil
+	}
+	w.Log.WarnContext(ctx, "no status came for an unanswered send; sending again", "message_id", id, "attempted_at", *at)
+	return 0, nil
 }
 
 func (w *SendWorker) upload(ctx context.Context, ch helpdesk.Channel, m helpdesk.Message) (string, error) {
@@ -169,16 +208,30 @@ func (w *SendWorker) now() time.Time {
 	return helpdesk.Now()
 }
 
+// sent records Meta's acceptance. Meta has the message now, so neither a
+// cancelled job context nor a brief database error may lose that: the
+// bookkeeping runs on a context of its own and is tried a few times. If it
+// still fails, the job ends without sending again; Meta's status webhook
+// names the message (biz_opaque_callback_data) and attaches the wamid.
 func (w *SendWorker) sent(ctx context.Context, m helpdesk.Message, wamid string) error {
-	ok, err := w.Store.MarkMessageSent(ctx, m.ID, wamid, w.now())
+	bg := context.WithoutCancel(ctx)
+	var ok bool
+	var err error
+	for try := range 4 {
+		if try > 0 {
+			time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+		}
+		if ok, err = w.Store.MarkMessageSent(bg, m.ID, wamid, w.now()); err == nil {
+			break
+		}
+	}
 	if err != nil {
-		// Meta has the message; retrying the job would send it again, so the
-		// failure to record it is logged loudly instead.
-		w.Log.ErrorContext(ctx, "message sent but its wamid could not be stored", "message_id", m.ID, "wamid", wamid, "err", err)
+		w.Log.ErrorContext(ctx, "message sent but its wamid could not be stored; waiting for Meta's status to attach it",
+			"message_id", m.ID, "wamid", wamid, "err", err)
 		return river.JobCancel(err)
 	}
 	if ok {
-		w.changed(ctx, m.ID)
+		w.changed(bg, m.ID)
 	}
 	return nil
 }

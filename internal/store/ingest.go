@@ -250,8 +250,8 @@ func (d *DB) NoteOutboundMessage(ctx context.Context, conversationID, preview st
 func (d *DB) MarkMessageSent(ctx context.Context, id, wamid string, at time.Time) (bool, error) {
 	var updated bool
 	err := d.inTx(ctx, func(tx *DB) error {
-		res, err := tx.q.ExecContext(ctx, `UPDATE messages SET wa_message_id = $2, status = 'sent', sent_at = $3
-			WHERE id = $1 AND status = 'queued'`, id, wamid, dbTime(at))
+		res, err := tx.q.ExecContext(ctx, `UPDATE messages SET wa_message_id = $2, status = 'sent', sent_at = $3,
+			send_attempted_at = NULL WHERE id = $1 AND status = 'queued'`, id, wamid, dbTime(at))
 		if err != nil {
 			return err
 		}
@@ -302,8 +302,8 @@ func (d *DB) replayStatusEvents(ctx context.Context, wamid string) error {
 
 // MarkMessageFailed fails a queued message with Meta's reason.
 func (d *DB) MarkMessageFailed(ctx context.Context, id, code, message string) (bool, error) {
-	res, err := d.q.ExecContext(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_message = $3
-		WHERE id = $1 AND status = 'queued'`, id, code, message)
+	res, err := d.q.ExecContext(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_message = $3,
+		send_attempted_at = NULL WHERE id = $1 AND status = 'queued'`, id, code, message)
 	if err != nil {
 		return false, fmt.Errorf("mark message %s failed: %w", id, d.translate(err))
 	}
