@@ -391,3 +391,54 @@ func TestWebhookInboundTypes(t *testing.T) {
 		}
 	})
 }
+
+// A customer can type NUL or a lone surrogate (and name themselves so); the
+// message is stored cleaned, answered 200, and its redelivery changes
+// nothing, instead of a 500 on every one of Meta's retries.
+func TestWebhookHostileStrings(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		ts := time.Now().Add(-time.Minute).Truncate(time.Second)
+		body := envelope(config.SandboxPhoneNumberID, map[string]any{
+			"contacts": []any{map[string]any{"profile": map[string]any{"name": "Ana~NUL~~SUR~"}, "wa_id": "5511912345678"}},
+			"messages": []any{
+				map[string]any{"from": "5511912345678", "id": "wamid.hostile.1", "timestamp": fmt.Sprint(ts.Unix()), "type": "text",
+					"text": map[string]any{"body": "a~NUL~b~SUR~c~LOW~d"}},
+				map[string]any{"from": "5511912345678", "id": "wamid.hostile.2", "timestamp": fmt.Sprint(ts.Unix() + 1), "type": "image",
+					"image": map[string]any{"id": "9001", "mime_type": "image/jpeg", "caption": "foto~NUL~~SUR~"}},
+			},
+		})
+		body = []byte(strings.NewReplacer("~NUL~", `\u0000`, "~SUR~", `\ud800`, "~LOW~", `\uDC00`).Replace(string(body)))
+		if !strings.Contains(string(body), `\u0000`) || !strings.Contains(string(body), `\ud800`) {
+			t.Fatalf("body lacks the escapes: %s", body)
+		}
+		for range 2 {
+			e.mustStatus(e.postWebhook(body, sign(body)), 200)
+		}
+		convs := e.mustStatus(e.call("GET", "/api/v1/conversations", admin.access, nil), 200).json(t)["data"].([]any)
+		if len(convs) != 1 {
+			t.Fatalf("conversations = %d, want 1", len(convs))
+		}
+		c := convs[0].(map[string]any)
+		if name := c["customer"].(map[string]any)["name"]; name != "Ana\uFFFD" {
+			t.Errorf("customer name = %q", name)
+		}
+		msgs := e.mustStatus(e.call("GET", "/api/v1/messages?conversationId="+c["id"].(string), admin.access, nil), 200).json(t)["data"].([]any)
+		if len(msgs) != 2 {
+			t.Fatalf("messages = %d, want 2", len(msgs))
+		}
+		if got := msgs[0].(map[string]any)["text"]; got != "ab\uFFFDc\uFFFDd" {
+			t.Errorf("text = %q", got)
+		}
+		if got := msgs[1].(map[string]any)["text"]; got != "foto\uFFFD" {
+			t.Errorf("caption = %q", got)
+		}
+		if c["unreadCount"] != float64(2) {
+			t.Errorf("unread = %v after a redelivery, want 2", c["unreadCount"])
+		}
+		var stored string
+		if err := e.srv.DB.SQL().QueryRow("SELECT body FROM webhook_inbox").Scan(&stored); err != nil || stored != string(body) {
+			t.Errorf("inbox body = %q (%v), want the body as received", stored, err)
+		}
+	})
+}

@@ -84,7 +84,7 @@ type Message struct {
 	Referral *Referral         // set when the user came from a Click-to-WhatsApp ad
 	Errors   []Error           // e.g. why an unsupported message is unsupported
 
-	Raw json.RawMessage // the message object exactly as received
+	Raw json.RawMessage // the message object as received, after SanitizeJSON
 }
 
 // Message types this package understands; see Message.Supported.
@@ -317,7 +317,11 @@ type Error struct {
 //
 // Changes whose field is not "messages" are returned with WABAID, Field and
 // Value set and nothing else parsed. Object is returned as received.
+//
+// Every string and Raw comes from SanitizeJSON(body): no NUL and no
+// unpaired surrogate, so all of it can be stored on any engine.
 func ParseWebhook(body []byte) (Notification, error) {
+	body = SanitizeJSON(body)
 	if !isObject(body) {
 		return Notification{}, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
 	}

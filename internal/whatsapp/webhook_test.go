@@ -693,6 +693,9 @@ func FuzzParseWebhook(f *testing.F) {
 	for _, s := range []string{"", "null", "[]", `{"entry":"x"}`, `{"entry":[{"changes":[{"field":"messages","value":{"messages":[{}]}}]}]}`} {
 		f.Add([]byte(s))
 	}
+	for _, s := range hostileBodies {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		n, err := ParseWebhook(body)
 		if err != nil {
@@ -709,6 +712,10 @@ func FuzzParseWebhook(f *testing.F) {
 				if len(m.Raw) == 0 || !isObject(m.Raw) || !json.Valid(m.Raw) {
 					t.Fatalf("message without a valid Raw: %+v", m)
 				}
+				for _, s := range []string{m.ID, m.From, m.Type, m.Text} {
+					checkStorable(t, "message field", s)
+				}
+				checkStorableJSON(t, "message raw", m.Raw)
 				_ = m.Supported()
 			}
 			for _, s := range c.Statuses {
