@@ -139,6 +139,12 @@ type IngestStore interface {
 	RekeyCustomer(ctx context.Context, oldWAIDs, newWAIDs []string, now time.Time) (bool, error)
 	// StoredWAMIDs returns which of wamids are stored already.
 	StoredWAMIDs(ctx context.Context, wamids []string) (map[string]bool, error)
+	// LockWAMIDs, inside a transaction, serialises it with every other
+	// transaction that locks one of wamids, until it ends: the ingest of
+	// statuses and MarkMessageSent's replay of the statuses that came
+	// before the wamid was stored both take it first. A no-op where
+	// writers are serialised anyway (SQLite) and outside a transaction.
+	LockWAMIDs(ctx context.Context, wamids []string) error
 	// MessageIDByWAMID returns our id of the message Meta knows as wamid.
 	MessageIDByWAMID(ctx context.Context, wamid string) (string, error)
 	// InsertMessage stores m unless its WAMessageID is already stored;

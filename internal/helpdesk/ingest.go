@@ -282,10 +282,12 @@ type batchCache struct {
 	known    map[string]bool
 }
 
-// newBatchCache reads, in one statement, which of the batch's messages are
-// stored already.
+// newBatchCache starts a group transaction: it locks the wamids the
+// batch's statuses name (see LockWAMIDs: a status racing the send that
+// stores its wamid must not be lost) and reads, in one statement, which of
+// the batch's messages are stored already.
 func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*batchCache, error) {
-	var ids []string
+	var ids, statusIDs []string
 	for _, d := range batch {
 		for _, b := range d.Batches {
 			for _, m := range b.Messages {
@@ -293,6 +295,16 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 					ids = append(ids, m.WAMessageID)
 				}
 			}
+			for _, st := range b.Statuses {
+				if st.WAMessageID != "" {
+					statusIDs = append(statusIDs, st.WAMessageID)
+				}
+			}
+		}
+	}
+	if len(statusIDs) > 0 {
+		if err := tx.LockWAMIDs(ctx, statusIDs); err != nil {
+			return nil, err
 		}
 	}
 	known, err := tx.StoredWAMIDs(ctx, ids)

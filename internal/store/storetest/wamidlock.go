@@ -1,0 +1,70 @@
+package storetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+// testStatusBeforeWAMID: Meta's "delivered" may arrive while the send job
+// is storing the wamid Meta just returned. Whichever commits first, the
+// message ends delivered: the ingest records the status as unknown and the
+// send replays it, or the send stores the wamid and the ingest finds it.
+// Both sides lock the wamid first (the send as MarkMessageSent's caller
+// does), which is what makes this hold on PostgreSQL.
+func testStatusBeforeWAMID(t *testing.T, open Opener) {
+	s, ctx := open(t), t.Context()
+	ch := mustUpsertChannel(t, s, "pn-status-race")
+	conv := mustOpenConversation(t, s, ch, "5511912340000")
+	in := helpdesk.NewIngester(s, helpdesk.IngesterOptions{Lanes: 2})
+	defer in.Close()
+
+	const rounds = 40
+	for i := range rounds {
+		out := helpdesk.Message{ID: helpdesk.NewID(), ConversationID: conv.ID, Direction: helpdesk.DirectionOutbound,
+			SenderType: helpdesk.SenderAgent, Type: "text", Text: "resposta", Status: helpdesk.MessageQueued, CreatedAt: helpdesk.Now()}
+		if _, err := s.InsertMessage(ctx, out); err != nil {
+			t.Fatal(err)
+		}
+		wamid := fmt.Sprintf("wamid.race.%d.%s", i, out.ID)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			d := helpdesk.WebhookDelivery{Body: []byte("status " + wamid), ReceivedAt: helpdesk.Now(), Batches: []helpdesk.ChannelBatch{{
+				PhoneNumberID: ch.PhoneNumberID,
+				Statuses:      []helpdesk.StatusUpdate{{WAMessageID: wamid, Status: "delivered", Timestamp: helpdesk.Now()}},
+			}}}
+			if _, err := in.Ingest(ctx, d); err != nil {
+				t.Errorf("ingest status: %v", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			err := s.InTx(ctx, func(tx helpdesk.Store) error {
+				if err := tx.LockWAMIDs(ctx, []string{wamid}); err != nil {
+					return err
+				}
+				_, err := tx.MarkMessageSent(ctx, out.ID, wamid, helpdesk.Now())
+				return err
+			})
+			if err != nil {
+				t.Errorf("mark sent: %v", err)
+			}
+		}()
+		close(start)
+		wg.Wait()
+		m, err := s.GetMessage(ctx, out.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Status != "delivered" || m.DeliveredAt == nil {
+			t.Fatalf("round %d: message is %q (delivered at %v), want delivered: the status was lost", i, m.Status, m.DeliveredAt)
+		}
+	}
+}
