@@ -22,6 +22,7 @@ const (
 	CodeUnprocessable          = "unprocessable"            // 422
 	CodeRateLimited            = "rate_limited"             // 429
 	CodeInternal               = "internal_error"           // 500
+	CodeUnavailable            = "unavailable"              // 503: shutting down, retry
 )
 
 // Error is a failure that is safe to show to an API caller: Message is

@@ -98,7 +98,13 @@ type Ingester struct {
 	maxBatch int
 	stop     chan struct{}
 	wg       sync.WaitGroup
-	closed   sync.Once
+
+	// mu guards closed: Ingest hands a delivery to a lane under the read
+	// lock, so once Close holds the write lock no delivery can reach a lane
+	// after its goroutine drained it and stopped (the caller would wait
+	// forever for an answer).
+	mu     sync.RWMutex
+	closed bool
 }
 
 type ingestRequest struct {
@@ -141,13 +147,22 @@ func NewIngester(store Store, o IngesterOptions) *Ingester {
 }
 
 // Close stops the lanes after the deliveries already queued are applied.
+// Ingest refuses deliveries from then on. Close may be called more than
+// once.
 func (in *Ingester) Close() {
-	in.closed.Do(func() { close(in.stop) })
+	in.mu.Lock()
+	if !in.closed {
+		in.closed = true
+		close(in.stop)
+	}
+	in.mu.Unlock()
 	in.wg.Wait()
 }
 
-// ErrIngesterClosed is returned by Ingest after Close.
-var ErrIngesterClosed = errors.New("ingester closed")
+// ErrIngesterClosed is returned by Ingest after Close. Its code,
+// CodeUnavailable, answers the webhook 503, and Meta delivers it again
+// later (to this replica once restarted, or to another).
+var ErrIngesterClosed = &Error{Code: CodeUnavailable, Message: "the server is shutting down; deliver the webhook again"}
 
 // Ingest stores the delivery and its effects durably and returns what it
 // changed. A body already ingested is recognised and skipped (Duplicate).
@@ -156,11 +171,16 @@ var ErrIngesterClosed = errors.New("ingester closed")
 func (in *Ingester) Ingest(ctx context.Context, d WebhookDelivery) (IngestResult, error) {
 	req := &ingestRequest{d: d, done: make(chan ingestReply, 1)}
 	lane := in.lanes[laneOf(d, len(in.lanes))]
-	select {
-	case <-in.stop:
+	in.mu.RLock()
+	if in.closed {
+		in.mu.RUnlock()
 		return IngestResult{}, ErrIngesterClosed
+	}
+	select {
 	case lane <- req:
+		in.mu.RUnlock()
 	case <-ctx.Done():
+		in.mu.RUnlock()
 		return IngestResult{}, ctx.Err()
 	}
 	select {

@@ -31,6 +31,7 @@ var statusByCode = map[string]int{
 	helpdesk.CodeChannelDisabled:        http.StatusUnprocessableEntity,
 	helpdesk.CodeRateLimited:            http.StatusTooManyRequests,
 	"upstream_unavailable":              http.StatusBadGateway,
+	helpdesk.CodeUnavailable:            http.StatusServiceUnavailable,
 }
 
 // handlerFunc is the shape of every API handler: it writes a success

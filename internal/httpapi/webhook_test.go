@@ -442,3 +442,20 @@ func TestWebhookHostileStrings(t *testing.T) {
 		}
 	})
 }
+
+// A webhook arriving while the server shuts down is refused with 503, so
+// Meta delivers it again, instead of waiting on a stopped ingester.
+func TestWebhookDuringShutdownIs503(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		e.srv.API.Close()
+		body := inboundText("5511912345678", "Maria", "wamid.shutdown", "oi", time.Now())
+		r := e.mustStatus(e.postWebhook(body, sign(body)), 503)
+		if code := r.json(t)["error"].(map[string]any)["code"]; code != helpdesk.CodeUnavailable {
+			t.Errorf("code = %v, want %q", code, helpdesk.CodeUnavailable)
+		}
+		var n int
+		if err := e.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM webhook_inbox").Scan(&n); err != nil || n != 0 {
+			t.Errorf("inbox rows = %d (%v), want 0", n, err)
+		}
+	})
+}
