@@ -86,10 +86,11 @@ const (
 // whatever deliveries are waiting (up to maxBatch), applies them in arrival
 // order in one transaction and answers each only after that commit. One
 // commit (one fsync) then serves many webhooks, which is what lets SQLite
-// keep up with Meta's bursts. A delivery always goes to the lane of its
-// customer, so one customer's messages are applied in order and never race
-// each other into two conversations; several lanes let PostgreSQL use more
-// than one connection.
+// keep up with Meta's bursts. All deliveries of a customer go to one lane
+// (laneRouter, also for deliveries carrying several customers), so one
+// customer's messages are applied in order and never race each other into
+// two conversations; several lanes let PostgreSQL use more than one
+// connection.
 type Ingester struct {
 	store    Store
 	jobs     Enqueuer // may be nil: no follow-up jobs (media download)
@@ -105,11 +106,14 @@ type Ingester struct {
 	// forever for an answer).
 	mu     sync.RWMutex
 	closed bool
+
+	router laneRouter
 }
 
 type ingestRequest struct {
 	d    WebhookDelivery
 	done chan ingestReply // buffered: the lane never blocks on a gone caller
+	keys []string         // the customers it touches, registered in the router
 }
 
 type ingestReply struct {
@@ -170,10 +174,14 @@ var ErrIngesterClosed = &Error{Code: CodeUnavailable, Message: "the server is sh
 // redelivery is then a harmless duplicate.
 func (in *Ingester) Ingest(ctx context.Context, d WebhookDelivery) (IngestResult, error) {
 	req := &ingestRequest{d: d, done: make(chan ingestReply, 1)}
-	lane := in.lanes[laneOf(d, len(in.lanes))]
+	if len(in.lanes) > 1 {
+		req.keys = slices.Compact(slices.Sorted(slices.Values(customerKeys(d))))
+	}
+	lane := in.lanes[in.router.route(req.keys, len(in.lanes))]
 	in.mu.RLock()
 	if in.closed {
 		in.mu.RUnlock()
+		in.router.release(req.keys)
 		return IngestResult{}, ErrIngesterClosed
 	}
 	select {
@@ -181,6 +189,7 @@ func (in *Ingester) Ingest(ctx context.Context, d WebhookDelivery) (IngestResult
 		in.mu.RUnlock()
 	case <-ctx.Done():
 		in.mu.RUnlock()
+		in.router.release(req.keys)
 		return IngestResult{}, ctx.Err()
 	}
 	select {
@@ -255,6 +264,7 @@ func (in *Ingester) commit(batch []*ingestRequest) {
 	if err == nil {
 		for i, req := range batch {
 			req.done <- ingestReply{res: results[i]}
+			in.router.release(req.keys)
 		}
 		return
 	}
@@ -277,20 +287,86 @@ func (in *Ingester) commit(batch []*ingestRequest) {
 		})
 	}
 	batch[0].done <- ingestReply{res: results[0], err: err}
+	in.router.release(batch[0].keys)
 }
 
-// laneOf picks the lane of a delivery's first customer, so all of one
-// customer's deliveries share a lane and keep their order.
-func laneOf(d WebhookDelivery, lanes int) int {
-	if lanes == 1 {
+// laneRouter picks a delivery's lane so that each customer's deliveries
+// are applied in the order they were handed over, also when one delivery
+// carries several customers (Meta may batch them). A customer's home lane
+// is a hash of its number; while any delivery of a customer is in flight,
+// the customer stays on that delivery's lane. A delivery whose customers
+// are in flight on two different lanes waits until that is no longer so
+// (one of them finishes), then goes where they are.
+type laneRouter struct {
+	mu       sync.Mutex
+	changed  *sync.Cond
+	inFlight map[string]routed // customer key → where its deliveries go now
+}
+
+type routed struct {
+	lane, deliveries int
+}
+
+// route returns the lane for a delivery touching the customers keys and
+// records it as in flight until release(keys).
+func (r *laneRouter) route(keys []string, lanes int) int {
+	if lanes <= 1 || len(keys) == 0 {
 		return 0
 	}
-	keys := customerKeys(d)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inFlight == nil {
+		r.inFlight, r.changed = map[string]routed{}, sync.NewCond(&r.mu)
+	}
+	for {
+		lane, busy := -1, false
+		for _, k := range keys {
+			if f, ok := r.inFlight[k]; ok {
+				if lane >= 0 && f.lane != lane {
+					busy = true
+					break
+				}
+				lane = f.lane
+			}
+		}
+		if !busy {
+			if lane < 0 {
+				lane = homeLane(keys[0], lanes)
+			}
+			for _, k := range keys {
+				f := r.inFlight[k]
+				r.inFlight[k] = routed{lane: lane, deliveries: f.deliveries + 1}
+			}
+			return lane
+		}
+		r.changed.Wait()
+	}
+}
+
+// release ends what route(keys) recorded.
+func (r *laneRouter) release(keys []string) {
 	if len(keys) == 0 {
-		return 0
+		return
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inFlight == nil {
+		return
+	}
+	for _, k := range keys {
+		f := r.inFlight[k]
+		if f.deliveries <= 1 {
+			delete(r.inFlight, k)
+		} else {
+			r.inFlight[k] = routed{lane: f.lane, deliveries: f.deliveries - 1}
+		}
+	}
+	r.changed.Broadcast()
+}
+
+func homeLane(key string, lanes int) int {
 	h := fnv.New32a()
-	h.Write([]byte(keys[0]))
+	h.Write([]byte(key))
 	return int(h.Sum32() % uint32(lanes))
 }
 

@@ -49,7 +49,7 @@ func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilte
 		for i, s := range f.Statuses {
 			ss[i] = string(s)
 		}
-		where = append(where, "v.status IN ("+p.list(ss)+")")
+		where = append(where, "v.status "+p.anyOf(d.dialect, ss))
 	}
 	if f.CustomerID != "" {
 		where = append(where, "v.customer_id = "+p.add(f.CustomerID))
@@ -75,7 +75,7 @@ func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilte
 	if v := f.Viewer; v != nil {
 		visible := "(v.assignee_id IS NULL AND v.department_id IS NULL)"
 		if len(v.DepartmentIDs) > 0 {
-			visible = "(v.assignee_id IS NULL AND (v.department_id IS NULL OR v.department_id IN (" + p.list(v.DepartmentIDs) + ")))"
+			visible = "(v.assignee_id IS NULL AND (v.department_id IS NULL OR v.department_id " + p.anyOf(d.dialect, v.DepartmentIDs) + "))"
 		}
 		where = append(where, "(v.assignee_id = "+p.add(v.UserID)+" OR "+visible+")")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -381,17 +382,23 @@ func (p *params) add(v any) string {
 	return "$" + strconv.Itoa(len(*p))
 }
 
-// list appends every value of vs and returns their placeholders, comma
-// separated, for an IN list. vs must not be empty.
-func (p *params) list(vs []string) string {
-	var b strings.Builder
-	for i, v := range vs {
-		if i > 0 {
-			b.WriteString(", ")
+// anyOf appends vs as one argument and returns the condition that a
+// column's value is one of them: "= ANY($3)" on PostgreSQL, "IN (SELECT
+// value FROM json_each($3))" on SQLite. Unlike list, the statement text
+// does not depend on how many values there are, so one prepared statement
+// serves every call (list would prepare, and cache, one per length).
+func (p *params) anyOf(dialect string, vs []string) string {
+	if dialect == DialectPostgres {
+		if vs == nil {
+			vs = []string{}
 		}
-		b.WriteString(p.add(v))
+		return "= ANY(" + p.add(vs) + ")"
 	}
-	return b.String()
+	b, _ := json.Marshal(vs) // a []string always marshals
+	if vs == nil {
+		b = []byte("[]")
+	}
+	return "IN (SELECT value FROM json_each(" + p.add(string(b)) + "))"
 }
 
 // Page sizes of the List methods: Limit 0 (or less) means defaultLimit, more

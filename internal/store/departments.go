@@ -154,7 +154,7 @@ func (d *DB) MissingDepartments(ctx context.Context, ids []string) ([]string, er
 		return nil, nil
 	}
 	var p params
-	rows, err := d.q.QueryContext(ctx, "SELECT id FROM departments WHERE id IN ("+p.list(wanted)+")", p...)
+	rows, err := d.q.QueryContext(ctx, "SELECT id FROM departments WHERE id "+p.anyOf(d.dialect, wanted), p...)
 	if err != nil {
 		return nil, fmt.Errorf("find departments: %w", d.translate(err))
 	}

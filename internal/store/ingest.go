@@ -44,7 +44,7 @@ func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName str
 		name = CASE WHEN name = '' THEN `+pName+` ELSE name END,
 		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < `+pAt+` THEN `+pAt+` ELSE last_inbound_at END,
 		updated_at = `+pNow+`
-		WHERE wa_id IN (`+p.list(waIDs)+`) RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`, p...)
+		WHERE wa_id `+p.anyOf(d.dialect, waIDs)+` RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`, p...)
 	if err != nil {
 		return helpdesk.Customer{}, fmt.Errorf("update customer: %w", d.translate(err))
 	}
@@ -379,7 +379,7 @@ func (d *DB) StoredWAMIDs(ctx context.Context, wamids []string) (map[string]bool
 		return found, nil
 	}
 	var p params
-	rows, err := d.q.QueryContext(ctx, "SELECT wa_message_id FROM messages WHERE wa_message_id IN ("+p.list(wamids)+")", p...)
+	rows, err := d.q.QueryContext(ctx, "SELECT wa_message_id FROM messages WHERE wa_message_id "+p.anyOf(d.dialect, wamids), p...)
 	if err != nil {
 		return nil, fmt.Errorf("stored wamids: %w", d.translate(err))
 	}

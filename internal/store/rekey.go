@@ -19,8 +19,8 @@ func (d *DB) RekeyCustomer(ctx context.Context, oldWAIDs, newWAIDs []string, now
 	var p params
 	newID, at := p.add(newWAIDs[0]), p.add(dbTime(now))
 	res, err := d.q.ExecContext(ctx, `UPDATE customers SET wa_id = `+newID+`, updated_at = `+at+`
-		WHERE id = (SELECT id FROM customers WHERE wa_id IN (`+p.list(oldWAIDs)+`) ORDER BY created_at, id LIMIT 1)
-		AND NOT EXISTS (SELECT 1 FROM customers o WHERE o.wa_id IN (`+p.list(newWAIDs)+`))`, p...)
+		WHERE id = (SELECT id FROM customers WHERE wa_id `+p.anyOf(d.dialect, oldWAIDs)+` ORDER BY created_at, id LIMIT 1)
+		AND NOT EXISTS (SELECT 1 FROM customers o WHERE o.wa_id `+p.anyOf(d.dialect, newWAIDs)+`)`, p...)
 	if err != nil {
 		return false, fmt.Errorf("rekey customer: %w", d.translate(err))
 	}

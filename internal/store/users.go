@@ -102,8 +102,8 @@ func (d *DB) departmentsOf(ctx context.Context, userIDs []string) (map[string][]
 		out[id] = []string{}
 	}
 	var p params
-	rows, err := d.q.QueryContext(ctx, "SELECT user_id, department_id FROM user_departments WHERE user_id IN ("+
-		p.list(userIDs)+")", p...)
+	rows, err := d.q.QueryContext(ctx, "SELECT user_id, department_id FROM user_departments WHERE user_id "+
+		p.anyOf(d.dialect, userIDs), p...)
 	if err != nil {
 		return nil, fmt.Errorf("list user departments: %w", d.translate(err))
 	}
