@@ -28,7 +28,11 @@ type InboundMessage struct {
 	ContextWAMessageID string
 	// For reactions: the wamid reacted to and the emoji ("" removes it).
 	ReactionToWAMessageID string
-	Raw                   json.RawMessage
+	// NewWAIDs is set on WhatsApp's user_changed_number system message: the
+	// sender's new number (wa_id first, then its equivalent forms). The
+	// customer keeps its history under the new number.
+	NewWAIDs []string
+	Raw      json.RawMessage
 }
 
 // StatusUpdate is Meta's report on one outbound message.
@@ -521,6 +525,16 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	if err := tx.NoteInboundMessage(ctx, conv.ID, Preview(msg), at, now); err != nil {
 		return err
 	}
+	// The notice comes from the old number and lands in the customer's
+	// conversation; from now on the customer is its new number, so the
+	// next message (from the new number) continues the same conversation.
+	// When the new number already is another customer, nothing moves:
+	// merging two customers is a person's decision.
+	if len(m.NewWAIDs) > 0 && !slices.Equal(m.NewWAIDs, m.FromWAIDs) {
+		if _, err := tx.RekeyCustomer(ctx, m.FromWAIDs, m.NewWAIDs, now); err != nil {
+			return err
+		}
+	}
 	if msg.Media != nil && msg.Media.ID != "" && in.jobs != nil {
 		if err := in.jobs.EnqueueMediaDownload(ctx, tx, msg.ID); err != nil {
 			return err
@@ -609,10 +623,12 @@ func customerKeys(d WebhookDelivery) []string {
 	var keys []string
 	for _, b := range d.Batches {
 		for _, m := range b.Messages {
-			if len(m.FromWAIDs) > 0 {
-				ids := slices.Clone(m.FromWAIDs)
-				slices.Sort(ids)
-				keys = append(keys, ids[0])
+			// A changed number's notice also names the new number, whose
+			// messages must not overtake the re-keying.
+			for _, waIDs := range [][]string{m.FromWAIDs, m.NewWAIDs} {
+				if len(waIDs) > 0 {
+					keys = append(keys, slices.Min(waIDs))
+				}
 			}
 		}
 	}

@@ -196,6 +196,9 @@ func toInbound(m whatsapp.Message, names map[string]string) helpdesk.InboundMess
 		in.ReactionToWAMessageID = m.Reaction.MessageID
 		in.Text = m.Reaction.Emoji
 	}
+	if m.System != nil && m.System.Type == "user_changed_number" && m.System.NewWAID != "" {
+		in.NewWAIDs = whatsapp.BrazilianMobileVariants(m.System.NewWAID)
+	}
 	return in
 }
 

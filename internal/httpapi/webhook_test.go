@@ -459,3 +459,39 @@ func TestWebhookDuringShutdownIs503(t *testing.T) {
 		}
 	})
 }
+
+// WhatsApp's user_changed_number notice moves the customer to the new
+// number: the next message, from the new number, continues the same
+// conversation of the same customer.
+func TestWebhookUserChangedNumber(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		ts := time.Now().Add(-time.Minute).Truncate(time.Second)
+		first := inboundText("5511912345678", "Ana Souza", "wamid.change.1", "oi", ts)
+		e.mustStatus(e.postWebhook(first, sign(first)), 200)
+		notice := envelope(config.SandboxPhoneNumberID, map[string]any{"messages": []any{map[string]any{
+			"from": "5511912345678", "id": "wamid.change.2", "timestamp": fmt.Sprint(ts.Unix() + 1), "type": "system",
+			"system": map[string]any{"body": "User Ana Souza changed from 5511912345678 to 5511955554444",
+				"wa_id": "5511955554444", "type": "user_changed_number"}}}})
+		e.mustStatus(e.postWebhook(notice, sign(notice)), 200)
+		next := inboundText("5511955554444", "Ana Souza", "wamid.change.3", "sou eu, número novo", ts.Add(2*time.Second))
+		e.mustStatus(e.postWebhook(next, sign(next)), 200)
+
+		convs := e.mustStatus(e.call("GET", "/api/v1/conversations", admin.access, nil), 200).json(t)["data"].([]any)
+		if len(convs) != 1 {
+			t.Fatalf("conversations = %d, want 1: %v", len(convs), convs)
+		}
+		c := convs[0].(map[string]any)
+		if phone := c["customer"].(map[string]any)["phone"]; phone != "5511955554444" {
+			t.Errorf("customer phone = %v, want the new number", phone)
+		}
+		msgs := e.mustStatus(e.call("GET", "/api/v1/messages?conversationId="+c["id"].(string), admin.access, nil), 200).json(t)["data"].([]any)
+		var texts []any
+		for _, m := range msgs {
+			texts = append(texts, m.(map[string]any)["text"])
+		}
+		if len(msgs) != 3 || texts[1] != "User Ana Souza changed from 5511912345678 to 5511955554444" || texts[2] != "sou eu, número novo" {
+			t.Errorf("messages = %v", texts)
+		}
+	})
+}
