@@ -16,6 +16,21 @@ type InboxEntry struct {
 	ReceivedAt time.Time
 }
 
+// CustomerUpsert is one message's say on its sender (UpsertCustomers).
+type CustomerUpsert struct {
+	WAIDs       []string // the sender's wa_id first, then its equivalent forms
+	ProfileName string
+	InboundAt   time.Time
+}
+
+// InboundNote is what a batch's new messages change on one conversation.
+type InboundNote struct {
+	ConversationID string
+	Count          int
+	At             time.Time // the latest message's time
+	Preview        string    // the latest message's preview
+}
+
 // Inbox entry states.
 const (
 	InboxProcessed = "processed"
@@ -139,6 +154,24 @@ type IngestStore interface {
 	RekeyCustomer(ctx context.Context, oldWAIDs, newWAIDs []string, now time.Time) (bool, error)
 	// StoredWAMIDs returns which of wamids are stored already.
 	StoredWAMIDs(ctx context.Context, wamids []string) (map[string]bool, error)
+	// The batch forms of the methods above, one statement each for a
+	// whole group commit (see Ingester). Results are in the order of the
+	// input.
+	//
+	// InsertInboxEntries: inserted[i] is false for a body stored already
+	// (or earlier in es).
+	InsertInboxEntries(ctx context.Context, es []InboxEntry) (inserted []bool, err error)
+	// UpsertCustomers: UpsertCustomer for each, as if one after the other.
+	UpsertCustomers(ctx context.Context, us []CustomerUpsert, now time.Time) ([]Customer, error)
+	// OpenConversations: OpenConversation for each; cs names each channel
+	// and customer once.
+	OpenConversations(ctx context.Context, cs []Conversation) (convs []Conversation, created []bool, err error)
+	// InsertInboundMessages: InsertMessage for each inbound customer
+	// message; the status, media and raw columns of ms are kept.
+	InsertInboundMessages(ctx context.Context, ms []Message) (inserted []bool, err error)
+	// NoteInboundMessages: NoteInboundMessage for Count messages at once,
+	// the latest at At with Preview; notes names each conversation once.
+	NoteInboundMessages(ctx context.Context, notes []InboundNote, now time.Time) error
 	// LockWAMIDs, inside a transaction, serialises it with every other
 	// transaction that locks one of wamids, until it ends: the ingest of
 	// statuses and MarkMessageSent's replay of the statuses that came

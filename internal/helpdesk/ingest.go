@@ -257,13 +257,8 @@ func (in *Ingester) commit(batch []*ingestRequest) {
 		if err != nil {
 			return err
 		}
-		for i, req := range batch {
-			results[i] = IngestResult{}
-			if err := in.apply(ctx, tx, req.d, &results[i], bc); err != nil {
-				return err
-			}
-		}
-		return nil
+		clear(results)
+		return in.applyBatch(ctx, tx, deliveries, results, bc)
 	})
 	if err == nil {
 		for i, req := range batch {
@@ -287,7 +282,7 @@ func (in *Ingester) commit(batch []*ingestRequest) {
 			if err != nil {
 				return err
 			}
-			return in.apply(ctx, tx, batch[0].d, &results[0], bc)
+			return in.applyBatch(ctx, tx, deliveries, results, bc)
 		})
 	}
 	batch[0].done <- ingestReply{res: results[0], err: err}
@@ -414,61 +409,200 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 	return &batchCache{channels: map[string]Channel{}, known: known}, nil
 }
 
-// apply writes one delivery inside tx.
-func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res *IngestResult, bc *batchCache) error {
+// applyBatch writes a group commit's deliveries inside tx, in order, into
+// results. Plain messages are written together, one statement per step for
+// all of them (batchWriter); reactions, replies and changed numbers depend
+// on what came before them, so the plain messages before one are written
+// first and it is applied on its own.
+func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelivery, results []IngestResult, bc *batchCache) error {
 	channels := bc.channels
 	now := in.now()
-	for _, b := range d.Batches {
-		ch, seen := channels[b.PhoneNumberID]
-		if !seen {
-			var err error
-			ch, err = tx.GetChannelByPhoneNumberID(ctx, b.PhoneNumberID)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
+	entries := make([]InboxEntry, len(ds))
+	for i, d := range ds {
+		res := &results[i]
+		for _, b := range d.Batches {
+			ch, seen := channels[b.PhoneNumberID]
+			if !seen {
+				var err error
+				ch, err = tx.GetChannelByPhoneNumberID(ctx, b.PhoneNumberID)
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+				if ch.Status == ChannelDisabled {
+					ch = Channel{} // a disabled number's messages wait in the inbox, unrouted
+				}
+				channels[b.PhoneNumberID] = ch
 			}
-			if ch.Status == ChannelDisabled {
-				ch = Channel{} // a disabled number's messages wait in the inbox, unrouted
+			if ch.ID == "" && !slices.Contains(res.Unrouted, b.PhoneNumberID) {
+				res.Unrouted = append(res.Unrouted, b.PhoneNumberID)
 			}
-			channels[b.PhoneNumberID] = ch
 		}
-		if ch.ID == "" && !slices.Contains(res.Unrouted, b.PhoneNumberID) {
-			res.Unrouted = append(res.Unrouted, b.PhoneNumberID)
+		status := InboxProcessed
+		switch {
+		case len(res.Unrouted) > 0 && len(res.Unrouted) == distinctNumbers(d):
+			status = InboxUnrouted
+		case len(res.Unrouted) > 0:
+			status = InboxPartial
 		}
+		sum := sha256.Sum256(d.Body)
+		entries[i] = InboxEntry{ID: NewID(), BodySHA256: hex.EncodeToString(sum[:]), Body: d.Body, Status: status, ReceivedAt: d.ReceivedAt}
 	}
-	status := InboxProcessed
-	switch {
-	case len(res.Unrouted) > 0 && len(res.Unrouted) == distinctNumbers(d):
-		status = InboxUnrouted
-	case len(res.Unrouted) > 0:
-		status = InboxPartial
-	}
-	sum := sha256.Sum256(d.Body)
-	inserted, err := tx.InsertInboxEntry(ctx, InboxEntry{
-		ID: NewID(), BodySHA256: hex.EncodeToString(sum[:]), Body: d.Body, Status: status, ReceivedAt: d.ReceivedAt,
-	})
+	inserted, err := tx.InsertInboxEntries(ctx, entries)
 	if err != nil {
 		return err
 	}
-	if !inserted {
-		res.Duplicate = true
-		res.Unrouted = nil
-		return nil
-	}
-	for _, b := range d.Batches {
-		ch := channels[b.PhoneNumberID]
-		if ch.ID == "" {
+	w := batchWriter{in: in, tx: tx, now: now}
+	for i, d := range ds {
+		res := &results[i]
+		if !inserted[i] {
+			res.Duplicate = true
+			res.Unrouted = nil
 			continue
 		}
-		for _, m := range b.Messages {
-			if err := in.applyMessage(ctx, tx, ch, m, now, res, bc.known); err != nil {
+		for _, b := range d.Batches {
+			ch := channels[b.PhoneNumberID]
+			if ch.ID == "" {
+				continue
+			}
+			for _, m := range b.Messages {
+				if m.WAMessageID == "" || len(m.FromWAIDs) == 0 || bc.known[m.WAMessageID] {
+					continue // nothing to key it on (the raw body stays in the inbox), or a redelivery
+				}
+				if m.ReactionToWAMessageID != "" || m.ContextWAMessageID != "" || len(m.NewWAIDs) > 0 {
+					if err := w.flush(ctx); err != nil {
+						return err
+					}
+					if err := in.applyMessage(ctx, tx, ch, m, now, res, bc.known); err != nil {
+						return err
+					}
+					continue
+				}
+				bc.known[m.WAMessageID] = true
+				w.add(res, ch, m)
+			}
+			for _, st := range b.Statuses {
+				if err := in.applyStatus(ctx, tx, st, now, res); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return w.flush(ctx)
+}
+
+// messageTime is when the customer sent m, per Meta, unless implausible.
+func messageTime(m InboundMessage, now time.Time) time.Time {
+	at := m.Timestamp.UTC().Truncate(time.Millisecond)
+	if at.IsZero() || at.Before(now.Add(-maxWebhookAge)) || at.After(now.Add(maxFutureSkew)) {
+		at = now
+	}
+	return at
+}
+
+// batchWriter collects plain inbound messages and writes them together:
+// their customers, conversations, messages, conversation updates and jobs
+// each in one statement, which is what one message at a time would do.
+type batchWriter struct {
+	in      *Ingester
+	tx      Store
+	now     time.Time
+	pending []pendingMessage
+}
+
+type pendingMessage struct {
+	res *IngestResult
+	ch  Channel
+	m   InboundMessage
+	at  time.Time
+}
+
+func (w *batchWriter) add(res *IngestResult, ch Channel, m InboundMessage) {
+	w.pending = append(w.pending, pendingMessage{res: res, ch: ch, m: m, at: messageTime(m, w.now)})
+}
+
+func (w *batchWriter) flush(ctx context.Context) error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	pending, now, tx := w.pending, w.now, w.tx
+	w.pending = nil
+	ups := make([]CustomerUpsert, len(pending))
+	for i, p := range pending {
+		ups[i] = CustomerUpsert{WAIDs: p.m.FromWAIDs, ProfileName: p.m.ProfileName, InboundAt: p.at}
+	}
+	customers, err := tx.UpsertCustomers(ctx, ups, now)
+	if err != nil {
+		return err
+	}
+	type pair struct{ channel, customer string }
+	convOf := make([]int, len(pending))
+	seen := map[pair]int{}
+	var wanted []Conversation
+	for i, p := range pending {
+		k := pair{p.ch.ID, customers[i].ID}
+		j, ok := seen[k]
+		if !ok {
+			j = len(wanted)
+			seen[k] = j
+			wanted = append(wanted, Conversation{ID: NewID(), ChannelID: p.ch.ID, Customer: customers[i],
+				DepartmentID: p.ch.DefaultDepartmentID, Status: StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now})
+		}
+		convOf[i] = j
+	}
+	convs, created, err := tx.OpenConversations(ctx, wanted)
+	if err != nil {
+		return err
+	}
+	msgs := make([]Message, len(pending))
+	for i, p := range pending {
+		at := p.at
+		msgs[i] = Message{
+			ID: NewID(), ConversationID: convs[convOf[i]].ID, Direction: DirectionInbound, SenderType: SenderCustomer,
+			SenderID: customers[i].ID, Type: p.m.Type, Text: p.m.Text, Media: p.m.Media, WAMessageID: p.m.WAMessageID,
+			Status: MessageReceived, Raw: p.m.Raw, CreatedAt: at, SentAt: &at,
+		}
+	}
+	inserted, err := tx.InsertInboundMessages(ctx, msgs)
+	if err != nil {
+		return err
+	}
+	noteOf := map[string]int{}
+	var notes []InboundNote
+	for i, msg := range msgs {
+		if !inserted[i] {
+			continue
+		}
+		j, ok := noteOf[msg.ConversationID]
+		if !ok {
+			j = len(notes)
+			noteOf[msg.ConversationID] = j
+			notes = append(notes, InboundNote{ConversationID: msg.ConversationID, At: msg.CreatedAt, Preview: Preview(msg)})
+		}
+		n := &notes[j]
+		n.Count++
+		if !msg.CreatedAt.Before(n.At) { // a later message at the same time wins, as one by one
+			n.At, n.Preview = msg.CreatedAt, Preview(msg)
+		}
+	}
+	if err := tx.NoteInboundMessages(ctx, notes, now); err != nil {
+		return err
+	}
+	reported := make([]bool, len(wanted))
+	for i, msg := range msgs {
+		if !inserted[i] {
+			continue
+		}
+		if msg.Media != nil && msg.Media.ID != "" && w.in.jobs != nil {
+			if err := w.in.jobs.EnqueueMediaDownload(ctx, tx, msg.ID); err != nil {
 				return err
 			}
 		}
-		for _, st := range b.Statuses {
-			if err := in.applyStatus(ctx, tx, st, now, res); err != nil {
-				return err
-			}
+		res := pending[i].res
+		if j := convOf[i]; created[j] && !reported[j] {
+			reported[j] = true
+			res.NewConversations = append(res.NewConversations, convs[j])
 		}
+		res.Messages = append(res.Messages, msg)
 	}
 	return nil
 }
@@ -484,10 +618,7 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 		return nil
 	}
 	known[m.WAMessageID] = true
-	at := m.Timestamp.UTC().Truncate(time.Millisecond)
-	if at.IsZero() || at.Before(now.Add(-maxWebhookAge)) || at.After(now.Add(maxFutureSkew)) {
-		at = now
-	}
+	at := messageTime(m, now)
 	customer, err := tx.UpsertCustomer(ctx, m.FromWAIDs, m.ProfileName, at, now)
 	if err != nil {
 		return err

@@ -1,0 +1,405 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+// The batch methods below write a whole group commit's rows with one
+// statement per step instead of one per message: on PostgreSQL one round
+// trip instead of dozens, on SQLite one prepared statement run instead of
+// dozens. Their rows travel as one parameter per column (PostgreSQL text
+// arrays, unnested) or one JSON array of rows (SQLite, json_each), so the
+// statement text does not depend on the batch size and one prepared
+// statement serves every batch.
+
+// batchCol is a column of a rowSource: its name and its SQL type.
+type batchCol struct {
+	name string
+	typ  string // "text", "int" or "timestamp"
+}
+
+// rowSource appends rows as parameters and returns a FROM item, aliased u,
+// with cols as its columns. A row holds strings, ints and time.Times.
+func (d *DB) rowSource(p *params, cols []batchCol, rows [][]any) string {
+	if d.dialect == DialectPostgres {
+		arrays := make([][]string, len(cols))
+		for i := range arrays {
+			arrays[i] = make([]string, len(rows))
+		}
+		for r, row := range rows {
+			for i, v := range row {
+				arrays[i][r] = d.batchValue(v)
+			}
+		}
+		ps, names := make([]string, len(cols)), make([]string, len(cols))
+		for i, c := range cols {
+			ps[i] = p.add(arrays[i]) + "::text[]"
+			names[i] = c.name
+		}
+		return "unnest(" + strings.Join(ps, ", ") + ") AS u(" + strings.Join(names, ", ") + ")"
+	}
+	enc := make([][]string, len(rows))
+	for r, row := range rows {
+		enc[r] = make([]string, len(row))
+		for i, v := range row {
+			enc[r][i] = d.batchValue(v)
+		}
+	}
+	b, _ := json.Marshal(enc) // strings always marshal
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		sel[i] = "value->>" + strconv.Itoa(i) + " AS " + c.name
+	}
+	return "(SELECT " + strings.Join(sel, ", ") + " FROM json_each(" + p.add(string(b)) + ")) AS u"
+}
+
+// batchValue is v as rowSource's text: times in the form the engine
+// stores them (on SQLite the driver's own, so that stored times compare
+// as text the way they do when bound one by one).
+func (d *DB) batchValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int:
+		return strconv.Itoa(v)
+	case time.Time:
+		t := dbTime(v)
+		if d.dialect == DialectPostgres {
+			return t.Format(time.RFC3339Nano)
+		}
+		return t.Format("2006-01-02 15:04:05.999999999-07:00")
+	}
+	panic(fmt.Sprintf("rowSource: unsupported value %T", v))
+}
+
+// col is u's column name as its SQL type.
+func (d *DB) col(c batchCol) string {
+	switch {
+	case d.dialect == DialectPostgres && c.typ == "timestamp":
+		return "u." + c.name + "::timestamptz"
+	case d.dialect == DialectPostgres && c.typ == "int":
+		return "u." + c.name + "::int"
+	case c.typ == "int":
+		return "CAST(u." + c.name + " AS INTEGER)"
+	}
+	return "u." + c.name
+}
+
+// cols returns col for each of cs, comma separated.
+func (d *DB) cols(cs []batchCol) string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = d.col(c)
+	}
+	return strings.Join(out, ", ")
+}
+
+// insertSelect is the SELECT feeding an INSERT … ON CONFLICT: SQLite needs
+// a WHERE there, or it reads ON as a join's.
+func (d *DB) insertSelect(p *params, cols []batchCol, rows [][]any) string {
+	return "SELECT " + d.cols(cols) + " FROM " + d.rowSource(p, cols, rows) + " WHERE true"
+}
+
+// InsertInboxEntries implements helpdesk.IngestStore.
+func (d *DB) InsertInboxEntries(ctx context.Context, es []helpdesk.InboxEntry) ([]bool, error) {
+	inserted := make([]bool, len(es))
+	if len(es) == 0 {
+		return inserted, nil
+	}
+	cols := []batchCol{{"id", "text"}, {"body_sha256", "text"}, {"body", "text"}, {"status", "text"}, {"note", "text"}, {"received_at", "timestamp"}}
+	rows := make([][]any, len(es))
+	for i, e := range es {
+		rows[i] = []any{e.ID, e.BodySHA256, string(e.Body), e.Status, e.Note, e.ReceivedAt}
+	}
+	var p params
+	q := `INSERT INTO webhook_inbox (id, body_sha256, body, status, note, received_at) ` + d.insertSelect(&p, cols, rows) +
+		` ON CONFLICT (body_sha256) DO NOTHING RETURNING body_sha256`
+	fresh, err := d.queryStrings(ctx, q, p)
+	if err != nil {
+		return nil, fmt.Errorf("insert inbox entries: %w", err)
+	}
+	for i, e := range es { // a body twice in one batch: the first is new
+		if fresh[e.BodySHA256] {
+			inserted[i] = true
+			delete(fresh, e.BodySHA256)
+		}
+	}
+	return inserted, nil
+}
+
+// queryStrings runs a query returning one text column, as a set.
+func (d *DB) queryStrings(ctx context.Context, q string, p params) (map[string]bool, error) {
+	rows, err := d.q.QueryContext(ctx, q, p...)
+	if err != nil {
+		return nil, d.translate(err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out[s] = true
+	}
+	return out, d.translate(rows.Err())
+}
+
+// UpsertCustomers implements helpdesk.IngestStore: UpsertCustomer for many
+// messages at once.
+func (d *DB) UpsertCustomers(ctx context.Context, us []helpdesk.CustomerUpsert, now time.Time) ([]helpdesk.Customer, error) {
+	out := make([]helpdesk.Customer, len(us))
+	if len(us) == 0 {
+		return out, nil
+	}
+	// Which forms of the numbers are stored: a customer is found under the
+	// first stored form of its number, else created under the first form.
+	var all []string
+	for _, u := range us {
+		all = append(all, u.WAIDs...)
+	}
+	var p params
+	stored, err := d.queryStrings(ctx, "SELECT wa_id FROM customers WHERE wa_id "+p.anyOf(d.dialect, all), p)
+	if err != nil {
+		return nil, fmt.Errorf("upsert customers: %w", err)
+	}
+	// One row per customer, folding its messages the way one UpsertCustomer
+	// per message would: the name is the first non-empty profile name, the
+	// profile name the last, the last inbound time the latest.
+	type agg struct {
+		first, last string
+		at          time.Time
+	}
+	keys := make([]string, len(us))
+	aggs := map[string]*agg{}
+	var order []string
+	for i, u := range us {
+		if len(u.WAIDs) == 0 {
+			return nil, fmt.Errorf("upsert customers: no wa_id")
+		}
+		key := u.WAIDs[0]
+		for _, w := range u.WAIDs {
+			if stored[w] {
+				key = w
+				break
+			}
+		}
+		keys[i] = key
+		a, ok := aggs[key]
+		if !ok {
+			a = &agg{at: u.InboundAt}
+			aggs[key] = a
+			order = append(order, key)
+		}
+		if a.first == "" {
+			a.first = u.ProfileName
+		}
+		if u.ProfileName != "" {
+			a.last = u.ProfileName
+		}
+		if u.InboundAt.After(a.at) {
+			a.at = u.InboundAt
+		}
+	}
+	cols := []batchCol{{"id", "text"}, {"wa_id", "text"}, {"name", "text"}, {"profile_name", "text"}, {"at", "timestamp"}, {"now", "timestamp"}, {"now2", "timestamp"}}
+	rows := make([][]any, 0, len(order))
+	for _, key := range order {
+		a := aggs[key]
+		rows = append(rows, []any{helpdesk.NewID(), key, a.first, a.last, a.at, now, now})
+	}
+	p = nil
+	q := `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at) ` + d.insertSelect(&p, cols, rows) + `
+		ON CONFLICT (wa_id) DO UPDATE SET
+		profile_name = CASE WHEN excluded.profile_name = '' THEN customers.profile_name ELSE excluded.profile_name END,
+		name = CASE WHEN customers.name = '' THEN excluded.name ELSE customers.name END,
+		last_inbound_at = CASE WHEN customers.last_inbound_at IS NULL OR customers.last_inbound_at < excluded.last_inbound_at
+			THEN excluded.last_inbound_at ELSE customers.last_inbound_at END,
+		updated_at = excluded.updated_at
+		RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`
+	res, err := d.q.QueryContext(ctx, q, p...)
+	if err != nil {
+		return nil, fmt.Errorf("upsert customers: %w", d.translate(err))
+	}
+	defer res.Close()
+	byWAID := map[string]helpdesk.Customer{}
+	for res.Next() {
+		var c helpdesk.Customer
+		if err := res.Scan(customerScanDest(&c)...); err != nil {
+			return nil, fmt.Errorf("upsert customers: %w", err)
+		}
+		byWAID[c.WAID] = c
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("upsert customers: %w", d.translate(err))
+	}
+	for i, key := range keys {
+		c, ok := byWAID[key]
+		if !ok {
+			return nil, fmt.Errorf("upsert customers: %s not returned", key)
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// OpenConversations implements helpdesk.IngestStore: OpenConversation for
+// many customers at once. cs must not name one customer and channel twice.
+func (d *DB) OpenConversations(ctx context.Context, cs []helpdesk.Conversation) ([]helpdesk.Conversation, []bool, error) {
+	out, created := make([]helpdesk.Conversation, len(cs)), make([]bool, len(cs))
+	if len(cs) == 0 {
+		return out, created, nil
+	}
+	pair := func(channelID, customerID string) string { return channelID + "\x00" + customerID }
+	live := func(idx []int) (map[string]helpdesk.Conversation, error) {
+		ids := make([]string, len(idx))
+		for i, j := range idx {
+			ids[i] = cs[j].Customer.ID
+		}
+		var p params
+		rows, err := d.q.QueryContext(ctx, "SELECT "+conversationColumns+conversationFrom+
+			" WHERE v.customer_id "+p.anyOf(d.dialect, ids)+" AND v.status <> 'closed'", p...)
+		if err != nil {
+			return nil, d.translate(err)
+		}
+		defer rows.Close()
+		found := map[string]helpdesk.Conversation{}
+		for rows.Next() {
+			c, err := scanConversation(rows)
+			if err != nil {
+				return nil, err
+			}
+			found[pair(c.ChannelID, c.Customer.ID)] = c
+		}
+		return found, d.translate(rows.Err())
+	}
+	all := make([]int, len(cs))
+	for i := range cs {
+		all[i] = i
+	}
+	found, err := live(all)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open conversations: %w", err)
+	}
+	var missing []int
+	var rows [][]any
+	for i, c := range cs {
+		if conv, ok := found[pair(c.ChannelID, c.Customer.ID)]; ok {
+			out[i] = conv
+			continue
+		}
+		missing = append(missing, i)
+		var waiting time.Time
+		if c.WaitingSince != nil {
+			waiting = *c.WaitingSince
+		}
+		rows = append(rows, []any{c.ID, c.ChannelID, c.Customer.ID, c.DepartmentID, string(c.Status), waiting, c.CreatedAt})
+	}
+	if len(missing) == 0 {
+		return out, created, nil
+	}
+	cols := []batchCol{{"id", "text"}, {"channel_id", "text"}, {"customer_id", "text"}, {"department_id", "text"},
+		{"status", "text"}, {"waiting_since", "timestamp"}, {"created_at", "timestamp"}}
+	var p params
+	src := d.rowSource(&p, cols, rows)
+	q := `INSERT INTO conversations (id, channel_id, customer_id, department_id, status, waiting_since, created_at, updated_at)
+		SELECT u.id, u.channel_id, u.customer_id, NULLIF(u.department_id, ''), u.status, ` + d.col(cols[5]) + `, ` + d.col(cols[6]) + `, ` + d.col(cols[6]) + `
+		FROM ` + src + ` WHERE true
+		ON CONFLICT (channel_id, customer_id) WHERE status <> 'closed' DO NOTHING RETURNING id`
+	made, err := d.queryStrings(ctx, q, p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open conversations: %w", err)
+	}
+	if found, err = live(missing); err != nil {
+		return nil, nil, fmt.Errorf("open conversations: %w", err)
+	}
+	for _, i := range missing {
+		conv, ok := found[pair(cs[i].ChannelID, cs[i].Customer.ID)]
+		if !ok {
+			return nil, nil, fmt.Errorf("open conversations: none for customer %s", cs[i].Customer.ID)
+		}
+		out[i], created[i] = conv, made[conv.ID]
+	}
+	return out, created, nil
+}
+
+// InsertInboundMessages implements helpdesk.IngestStore: InsertMessage for
+// many inbound messages at once.
+func (d *DB) InsertInboundMessages(ctx context.Context, ms []helpdesk.Message) ([]bool, error) {
+	inserted := make([]bool, len(ms))
+	if len(ms) == 0 {
+		return inserted, nil
+	}
+	cols := []batchCol{{"id", "text"}, {"conversation_id", "text"}, {"sender_id", "text"}, {"type", "text"}, {"text", "text"},
+		{"media_id", "text"}, {"media_mime_type", "text"}, {"media_file_name", "text"}, {"media_sha256", "text"},
+		{"reply_to_id", "text"}, {"wa_message_id", "text"}, {"status", "text"}, {"raw", "text"}, {"created_at", "timestamp"},
+		{"sent_at", "timestamp"}}
+	rows := make([][]any, len(ms))
+	for i, m := range ms {
+		media := m.Media
+		if media == nil {
+			media = &helpdesk.Media{}
+		}
+		sent := m.CreatedAt
+		if m.SentAt != nil {
+			sent = *m.SentAt
+		}
+		rows[i] = []any{m.ID, m.ConversationID, m.SenderID, m.Type, m.Text, media.ID, media.MimeType, media.FileName, media.SHA256,
+			m.ReplyToID, m.WAMessageID, m.Status, string(m.Raw), m.CreatedAt, sent}
+	}
+	raw := "NULLIF(u.raw, '')"
+	if d.dialect == DialectPostgres {
+		raw += "::jsonb"
+	}
+	var p params
+	src := d.rowSource(&p, cols, rows)
+	q := `INSERT INTO messages (id, conversation_id, direction, sender_type, sender_id, type, text,
+		media_id, media_mime_type, media_file_name, media_sha256, reply_to_id, wa_message_id, status, raw, created_at, sent_at)
+		SELECT u.id, u.conversation_id, 'inbound', 'customer', NULLIF(u.sender_id, ''), u.type, u.text,
+		NULLIF(u.media_id, ''), NULLIF(u.media_mime_type, ''), NULLIF(u.media_file_name, ''), NULLIF(u.media_sha256, ''),
+		NULLIF(u.reply_to_id, ''), u.wa_message_id, u.status, ` + raw + `, ` + d.col(cols[13]) + `, ` + d.col(cols[14]) + `
+		FROM ` + src + ` WHERE true
+		ON CONFLICT (wa_message_id) DO NOTHING RETURNING id`
+	fresh, err := d.queryStrings(ctx, q, p)
+	if err != nil {
+		return nil, fmt.Errorf("insert messages: %w", err)
+	}
+	for i, m := range ms {
+		inserted[i] = fresh[m.ID]
+	}
+	return inserted, nil
+}
+
+// NoteInboundMessages implements helpdesk.IngestStore:
+// NoteInboundMessage for many conversations at once.
+func (d *DB) NoteInboundMessages(ctx context.Context, notes []helpdesk.InboundNote, now time.Time) error {
+	if len(notes) == 0 {
+		return nil
+	}
+	cols := []batchCol{{"id", "text"}, {"n", "int"}, {"at", "timestamp"}, {"preview", "text"}}
+	rows := make([][]any, len(notes))
+	for i, n := range notes {
+		rows[i] = []any{n.ConversationID, n.Count, n.At, n.Preview}
+	}
+	var p params
+	src := d.rowSource(&p, cols, rows)
+	pNow := p.add(dbTime(now))
+	n, at := d.col(cols[1]), d.col(cols[2])
+	q := `UPDATE conversations SET
+		unread_count = unread_count + ` + n + `,
+		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < ` + at + ` THEN ` + at + ` ELSE last_inbound_at END,
+		last_message_preview = CASE WHEN last_message_at IS NULL OR last_message_at <= ` + at + ` THEN u.preview ELSE last_message_preview END,
+		last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ` + at + ` THEN ` + at + ` ELSE last_message_at END,
+		updated_at = ` + pNow + `
+		FROM ` + src + ` WHERE conversations.id = u.id`
+	if _, err := d.q.ExecContext(ctx, q, p...); err != nil {
+		return fmt.Errorf("note inbound messages: %w", d.translate(err))
+	}
+	return nil
+}
