@@ -1,0 +1,97 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+// testIngestBatch: one delivery carrying many messages is written in one
+// group commit, one statement per step; the result must be what applying
+// them one by one gives: a customer known under the other Brazilian form
+// is found, not duplicated; names, unread counts, the preview (of the
+// latest message, whatever the order) and redeliveries inside the batch
+// come out as one by one; a reply in the middle sees the messages before it.
+func testIngestBatch(t *testing.T, open Opener) {
+	s, ctx := open(t), t.Context()
+	ch := mustUpsertChannel(t, s, "pn-batch")
+	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	// Ana is known under the form without the 9th digit.
+	ana := mustOpenConversation(t, s, ch, "551187654321")
+	in := helpdesk.NewIngester(s, helpdesk.IngesterOptions{})
+	defer in.Close()
+
+	msg := func(wamid string, waIDs []string, name, text string, at time.Time) helpdesk.InboundMessage {
+		return helpdesk.InboundMessage{WAMessageID: wamid, FromWAIDs: waIDs, ProfileName: name, Timestamp: at, Type: "text", Text: text,
+			Raw: []byte(`{"id":"` + wamid + `"}`)}
+	}
+	anaIDs := []string{"5511987654321", "551187654321"}
+	beto := []string{"5511955550001", "551155550001"}
+	d := helpdesk.WebhookDelivery{Body: []byte("batch"), ReceivedAt: helpdesk.Now(), Batches: []helpdesk.ChannelBatch{{
+		PhoneNumberID: ch.PhoneNumberID,
+		Messages: []helpdesk.InboundMessage{
+			msg("wamid.b1", anaIDs, "Ana", "primeira", base.Add(2*time.Second)),
+			msg("wamid.b2", beto, "", "oi", base),
+			msg("wamid.b3", anaIDs, "Ana Souza", "atrasada", base.Add(time.Second)), // older than b1
+			msg("wamid.b2", beto, "", "oi", base),                                   // the same message again
+			msg("wamid.b4", beto, "Beto", "tudo bem?", base.Add(time.Second)),
+			{WAMessageID: "wamid.b5", FromWAIDs: beto, Type: "text", Text: "sobre isso", Timestamp: base.Add(2 * time.Second),
+				ContextWAMessageID: "wamid.b4"}, // a reply: applied alone, after the ones before it
+			msg("wamid.b6", beto, "", "e mais", base.Add(3*time.Second)),
+		},
+	}}}
+	res, err := in.Ingest(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Messages) != 6 || len(res.NewConversations) != 1 {
+		t.Fatalf("result: %d messages, %d new conversations; want 6 and 1 (Beto's)", len(res.Messages), len(res.NewConversations))
+	}
+	if again, err := in.Ingest(ctx, d); err != nil || !again.Duplicate {
+		t.Fatalf("redelivery: %+v %v", again, err)
+	}
+
+	convs, err := s.ListConversations(ctx, helpdesk.ConversationFilter{ChannelID: ch.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(convs) != 2 {
+		t.Fatalf("conversations = %d, want 2", len(convs))
+	}
+	byCustomer := map[string]helpdesk.Conversation{}
+	for _, c := range convs {
+		byCustomer[c.Customer.WAID] = c
+	}
+	a, b := byCustomer["551187654321"], byCustomer["5511955550001"]
+	if a.ID != ana.ID || a.Customer.ID != ana.Customer.ID {
+		t.Fatalf("Ana's messages went to %+v, want her conversation %s", a, ana.ID)
+	}
+	if a.UnreadCount != 2 || a.LastMessagePreview != "primeira" || !a.LastMessageAt.Equal(base.Add(2*time.Second)) {
+		t.Errorf("Ana's conversation: unread %d, preview %q, last at %v", a.UnreadCount, a.LastMessagePreview, a.LastMessageAt)
+	}
+	if a.Customer.ProfileName != "Ana Souza" || a.Customer.Name != "Cliente" {
+		t.Errorf("Ana: name %q, profile name %q; want the name kept and the last profile name", a.Customer.Name, a.Customer.ProfileName)
+	}
+	if b.ID == "" || b.UnreadCount != 4 || b.LastMessagePreview != "e mais" || b.Customer.Name != "Beto" || b.Customer.ProfileName != "Beto" {
+		t.Errorf("Beto's conversation: %+v", b)
+	}
+	if b.Customer.LastInboundAt == nil || !b.Customer.LastInboundAt.Equal(base.Add(3*time.Second)) {
+		t.Errorf("Beto's last inbound at %v, want %v", b.Customer.LastInboundAt, base.Add(3*time.Second))
+	}
+	msgs, err := s.ListMessages(ctx, helpdesk.MessageFilter{ConversationID: b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byWAMID := map[string]helpdesk.Message{}
+	for _, m := range msgs {
+		byWAMID[m.WAMessageID] = m
+	}
+	if len(msgs) != 4 || byWAMID["wamid.b5"].ReplyToID != byWAMID["wamid.b4"].ID || byWAMID["wamid.b4"].ID == "" {
+		t.Errorf("Beto's messages: %+v", msgs)
+	}
+	if m := byWAMID["wamid.b2"]; m.Direction != helpdesk.DirectionInbound || m.SenderType != helpdesk.SenderCustomer ||
+		m.Status != helpdesk.MessageReceived || !m.CreatedAt.Equal(base) || m.SentAt == nil || string(m.Raw) == "" {
+		t.Errorf("stored message: %+v", m)
+	}
+}
