@@ -184,12 +184,22 @@ func (d *DB) UpsertCustomers(ctx context.Context, us []helpdesk.CustomerUpsert, 
 		if len(u.WAIDs) == 0 {
 			return nil, fmt.Errorf("upsert customers: no wa_id")
 		}
-		key := u.WAIDs[0]
+		// Stored forms first, then a form a message earlier in the batch
+		// creates (one by one, that customer would be stored by now).
+		key := ""
 		for _, w := range u.WAIDs {
 			if stored[w] {
 				key = w
 				break
 			}
+		}
+		for _, w := range u.WAIDs {
+			if _, ok := aggs[w]; ok && key == "" {
+				key = w
+			}
+		}
+		if key == "" {
+			key = u.WAIDs[0]
 		}
 		keys[i] = key
 		a, ok := aggs[key]

@@ -39,14 +39,17 @@ func testIngestBatch(t *testing.T, open Opener) {
 			{WAMessageID: "wamid.b5", FromWAIDs: beto, Type: "text", Text: "sobre isso", Timestamp: base.Add(2 * time.Second),
 				ContextWAMessageID: "wamid.b4"}, // a reply: applied alone, after the ones before it
 			msg("wamid.b6", beto, "", "e mais", base.Add(3*time.Second)),
+			// Carla is new, and writes from both forms of her number.
+			msg("wamid.c1", []string{"5511944440001", "551144440001"}, "Carla", "um", base),
+			msg("wamid.c2", []string{"551144440001", "5511944440001"}, "Carla", "dois", base.Add(time.Second)),
 		},
 	}}}
 	res, err := in.Ingest(ctx, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Messages) != 6 || len(res.NewConversations) != 1 {
-		t.Fatalf("result: %d messages, %d new conversations; want 6 and 1 (Beto's)", len(res.Messages), len(res.NewConversations))
+	if len(res.Messages) != 8 || len(res.NewConversations) != 2 {
+		t.Fatalf("result: %d messages, %d new conversations; want 8 and 2 (Beto's, Carla's)", len(res.Messages), len(res.NewConversations))
 	}
 	if again, err := in.Ingest(ctx, d); err != nil || !again.Duplicate {
 		t.Fatalf("redelivery: %+v %v", again, err)
@@ -56,14 +59,17 @@ func testIngestBatch(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(convs) != 2 {
-		t.Fatalf("conversations = %d, want 2", len(convs))
+	if len(convs) != 3 {
+		t.Fatalf("conversations = %d, want 3", len(convs))
 	}
 	byCustomer := map[string]helpdesk.Conversation{}
 	for _, c := range convs {
 		byCustomer[c.Customer.WAID] = c
 	}
 	a, b := byCustomer["551187654321"], byCustomer["5511955550001"]
+	if c := byCustomer["5511944440001"]; c.UnreadCount != 2 || c.LastMessagePreview != "dois" {
+		t.Errorf("Carla's conversation: %+v", c)
+	}
 	if a.ID != ana.ID || a.Customer.ID != ana.Customer.ID {
 		t.Fatalf("Ana's messages went to %+v, want her conversation %s", a, ana.ID)
 	}
