@@ -179,7 +179,7 @@ const (
 // its lock; PostgreSQL takes a few transactions at once.
 func ingestLanes(dialect string) int {
 	if dialect == store.DialectPostgres {
-		return 4
+		return 2
 	}
 	return 1
 }
