@@ -250,6 +250,11 @@ func (d *DB) NoteOutboundMessage(ctx context.Context, conversationID, preview st
 func (d *DB) MarkMessageSent(ctx context.Context, id, wamid string, at time.Time) (bool, error) {
 	var updated bool
 	err := d.inTx(ctx, func(tx *DB) error {
+		// Serialised with the ingest of this wamid's statuses, so a status
+		// recorded as unknown a moment ago is seen by the replay below.
+		if err := tx.LockWAMIDs(ctx, []string{wamid}); err != nil {
+			return err
+		}
 		res, err := tx.q.ExecContext(ctx, `UPDATE messages SET wa_message_id = $2, status = 'sent', sent_at = $3,
 			send_attempted_at = NULL WHERE id = $1 AND status = 'queued'`, id, wamid, dbTime(at))
 		if err != nil {
