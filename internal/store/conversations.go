@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
@@ -69,9 +71,6 @@ func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilte
 	if f.UnreadOnly {
 		where = append(where, "v.unread_count > 0")
 	}
-	if cond := d.searchCondition(&p, f.Query); cond != "" {
-		where = append(where, cond)
-	}
 	if v := f.Viewer; v != nil {
 		visible := "(v.assignee_id IS NULL AND v.department_id IS NULL)"
 		if len(v.DepartmentIDs) > 0 {
@@ -87,11 +86,40 @@ func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilte
 			where = append(where, "(v.last_message_at < "+t+" OR v.last_message_at IS NULL OR (v.last_message_at = "+t+" AND v.id < "+p.add(a.ID)+"))")
 		}
 	}
+	// Written so the activity index (last_message_at DESC [NULLS LAST], id
+	// DESC) gives the order: "last_message_at IS NULL" first in the ORDER BY
+	// made both engines sort every visible row for each page. SQLite sorts
+	// NULLs last in DESC order already; PostgreSQL is told to.
+	order := " ORDER BY v.last_message_at DESC, v.id DESC"
+	if d.dialect == DialectPostgres {
+		order = " ORDER BY v.last_message_at DESC NULLS LAST, v.id DESC"
+	}
+	limit := p.add(pageLimit(f.Limit))
+	if query := strings.TrimSpace(f.Query); query != "" {
+		branches, err := d.searchBranches(ctx, &p, query)
+		if err != nil {
+			return nil, fmt.Errorf("list conversations: %w", err)
+		}
+		if len(branches) == 0 {
+			return []helpdesk.Conversation{}, nil
+		}
+		// Each way of matching (the customer; a message) is a query of its
+		// own, ordered and limited like the page, so the engine plans each
+		// alone: as one OR they were a filter on every conversation, which
+		// cost seconds at a million messages. The page is the top of their
+		// union.
+		parts := make([]string, len(branches))
+		for i, b := range branches {
+			parts[i] = fmt.Sprintf("SELECT id FROM (SELECT v.id FROM conversations v WHERE %s%s LIMIT %s) s%d",
+				strings.Join(append(slices.Clone(where), b), " AND "), order, limit, i)
+		}
+		where = append(where, "v.id IN ("+strings.Join(parts, " UNION ")+")")
+	}
 	q := "SELECT " + conversationColumns + conversationFrom
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY v.last_message_at IS NULL, v.last_message_at DESC, v.id DESC LIMIT " + p.add(pageLimit(f.Limit))
+	q += order + " LIMIT " + limit
 	rows, err := d.q.QueryContext(ctx, q, p...)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", d.translate(err))
@@ -175,24 +203,46 @@ func (d *DB) ListMessages(ctx context.Context, f helpdesk.MessageFilter) ([]help
 	return out, nil
 }
 
-// searchCondition is the WHERE clause of a conversation search, "" for an
-// empty one: the customer's number contains the digits of a phone-like
-// query, or the customer's folded name contains the folded query, or a
-// message's text holds every word of it (as word prefixes) — through FTS5
-// on SQLite and the GIN full-text index on PostgreSQL, so it stays an index
-// lookup at a million messages.
-func (d *DB) searchCondition(p *params, q string) string {
-	q = strings.TrimSpace(q)
-	if q == "" {
-		return ""
+// ftsProbeLimit decides how SQLite searches messages: a query matching at
+// most this many messages is answered from the list of their ids; one
+// matching more walks the conversations newest first and stops at a full
+// page (materialising a common word's conversations and sorting them cost
+// over a second at a million messages).
+const ftsProbeLimit = 2000
+
+// searchBranches returns the conditions on conversation v of a search, one
+// per way of matching, none when nothing can match: the customer's number
+// contains the digits of a phone-like query, or the customer's folded name
+// contains the folded query; or a message's text holds every word of it (as
+// word prefixes). Each is an index lookup: on SQLite the customers' trigram
+// FTS5 table and the messages' FTS5 table, on PostgreSQL trigram indexes on
+// the customers and the GIN full-text index on the messages.
+func (d *DB) searchBranches(ctx context.Context, p *params, q string) ([]string, error) {
+	var out []string
+	digits := helpdesk.SearchDigits(q)
+	folded := helpdesk.Fold(q)
+	if d.dialect == DialectSQLite && utf8.RuneCountInString(folded) >= 3 {
+		// A trigram phrase is a substring match; the tokenizer folds case
+		// and accents like helpdesk.Fold.
+		expr := `{name profile_name} : "` + strings.ReplaceAll(folded, `"`, `""`) + `"`
+		if digits != "" {
+			expr += ` OR wa_id : "` + digits + `"`
+		}
+		out = append(out, "v.customer_id IN (SELECT c2.id FROM customers c2 WHERE c2.rowid IN "+
+			"(SELECT rowid FROM customers_fts WHERE customers_fts MATCH "+p.add(expr)+"))")
+	} else {
+		// PostgreSQL's trigram indexes serve these LIKEs; on SQLite a query
+		// of one or two characters is too short for trigrams and scans.
+		var or []string
+		if digits != "" {
+			or = append(or, "c2.wa_id LIKE "+p.add("%"+digits+"%"))
+		}
+		name := p.add("%" + escapeLike(folded) + "%")
+		or = append(or, "swa_fold(c2.name) LIKE "+name+" ESCAPE '\\'", "swa_fold(c2.profile_name) LIKE "+name+" ESCAPE '\\'")
+		out = append(out, "v.customer_id IN (SELECT c2.id FROM customers c2 WHERE "+strings.Join(or, " OR ")+")")
 	}
+
 	terms := helpdesk.SearchTerms(q)
-	var or []string
-	if digits := helpdesk.SearchDigits(q); digits != "" {
-		or = append(or, "c.wa_id LIKE "+p.add("%"+digits+"%"))
-	}
-	name := p.add("%" + escapeLike(helpdesk.Fold(q)) + "%")
-	or = append(or, "swa_fold(c.name) LIKE "+name+" ESCAPE '\\'", "swa_fold(c.profile_name) LIKE "+name+" ESCAPE '\\'")
 	switch {
 	case len(terms) == 0: // punctuation only: names can still hold it
 	case d.dialect == DialectPostgres:
@@ -200,17 +250,48 @@ func (d *DB) searchCondition(p *params, q string) string {
 		for i, t := range terms {
 			words[i] = t + ":*"
 		}
-		or = append(or, "v.id IN (SELECT m.conversation_id FROM messages m WHERE to_tsvector('simple', swa_fold(m.text)) @@ to_tsquery('simple', "+
+		out = append(out, "v.id IN (SELECT m.conversation_id FROM messages m WHERE to_tsvector('simple', swa_fold(m.text)) @@ to_tsquery('simple', "+
 			p.add(strings.Join(words, " & "))+"))")
 	default:
 		words := make([]string, len(terms))
 		for i, t := range terms {
 			words[i] = `"` + t + `"*`
 		}
-		or = append(or, "v.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH "+
-			p.add(strings.Join(words, " "))+"))")
+		match := strings.Join(words, " ")
+		ids, err := d.ftsRowids(ctx, match, ftsProbeLimit+1)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(ids) == 0:
+		case len(ids) <= ftsProbeLimit:
+			list, _ := json.Marshal(ids)
+			out = append(out, "v.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN (SELECT value FROM json_each("+p.add(string(list))+")))")
+		default:
+			out = append(out, "EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = v.id AND m.rowid IN "+
+				"(SELECT rowid FROM messages_fts WHERE messages_fts MATCH "+p.add(match)+"))")
+		}
 	}
-	return "(" + strings.Join(or, " OR ") + ")"
+	return out, nil
+}
+
+// ftsRowids returns up to limit rowids of the messages matching an FTS5
+// query (SQLite).
+func (d *DB) ftsRowids(ctx context.Context, match string, limit int) ([]int64, error) {
+	rows, err := d.q.QueryContext(ctx, "SELECT rowid FROM messages_fts WHERE messages_fts MATCH $1 LIMIT $2", match, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search messages: %w", d.translate(err))
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("search messages: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, d.rowsErr(rows, "search messages")
 }
 
 // escapeLike escapes LIKE's wildcards (and the escape character) in s.
