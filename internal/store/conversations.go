@@ -46,12 +46,28 @@ func (d *DB) GetConversation(ctx context.Context, id string) (helpdesk.Conversat
 func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilter) ([]helpdesk.Conversation, error) {
 	var p params
 	var where []string
+	// SQLite plans without statistics (nothing runs ANALYZE): given an OR
+	// over assignee_id it gathered every unassigned conversation through
+	// the assignee index and sorted them, and given several statuses it
+	// sorted every open and waiting one. A unary + keeps such a column out
+	// of index selection, so it filters a walk of an index that is already
+	// in page order (activity, or department or assignee with activity,
+	// migration 00011), which meets a page of live conversations at once.
+	// PostgreSQL has statistics and chooses by itself.
+	noIndex := ""
+	if d.dialect == DialectSQLite {
+		noIndex = "+"
+	}
 	if len(f.Statuses) > 0 {
 		ss := make([]string, len(f.Statuses))
 		for i, s := range f.Statuses {
 			ss[i] = string(s)
 		}
-		where = append(where, "v.status IN ("+p.list(ss)+")")
+		col := "v.status"
+		if len(ss) > 1 {
+			col = noIndex + col
+		}
+		where = append(where, col+" IN ("+p.list(ss)+")")
 	}
 	if f.CustomerID != "" {
 		where = append(where, "v.customer_id = "+p.add(f.CustomerID))
@@ -72,11 +88,12 @@ func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilte
 		where = append(where, "v.unread_count > 0")
 	}
 	if v := f.Viewer; v != nil {
-		visible := "(v.assignee_id IS NULL AND v.department_id IS NULL)"
+		a, dep := noIndex+"v.assignee_id", noIndex+"v.department_id"
+		visible := "(" + a + " IS NULL AND " + dep + " IS NULL)"
 		if len(v.DepartmentIDs) > 0 {
-			visible = "(v.assignee_id IS NULL AND (v.department_id IS NULL OR v.department_id IN (" + p.list(v.DepartmentIDs) + ")))"
+			visible = "(" + a + " IS NULL AND (" + dep + " IS NULL OR " + dep + " IN (" + p.list(v.DepartmentIDs) + ")))"
 		}
-		where = append(where, "(v.assignee_id = "+p.add(v.UserID)+" OR "+visible+")")
+		where = append(where, "("+a+" = "+p.add(v.UserID)+" OR "+visible+")")
 	}
 	if a := f.After; a != nil {
 		if a.LastMessageAt == nil {
@@ -203,11 +220,12 @@ func (d *DB) ListMessages(ctx context.Context, f helpdesk.MessageFilter) ([]help
 	return out, nil
 }
 
-// ftsProbeLimit decides how SQLite searches messages: a query matching at
-// most this many messages is answered from the list of their ids; one
+// ftsProbeLimit decides how SQLite searches: a query matching at most this
+// many messages (or customers) is answered from the list of their ids; one
 // matching more walks the conversations newest first and stops at a full
 // page (materialising a common word's conversations and sorting them cost
-// over a second at a million messages).
+// over a second at a million messages). SQLite has no statistics to make
+// this choice itself.
 const ftsProbeLimit = 2000
 
 // searchBranches returns the conditions on conversation v of a search, one
@@ -228,8 +246,19 @@ func (d *DB) searchBranches(ctx context.Context, p *params, q string) ([]string,
 		if digits != "" {
 			expr += ` OR wa_id : "` + digits + `"`
 		}
-		out = append(out, "v.customer_id IN (SELECT c2.id FROM customers c2 WHERE c2.rowid IN "+
-			"(SELECT rowid FROM customers_fts WHERE customers_fts MATCH "+p.add(expr)+"))")
+		ids, err := d.ftsRowids(ctx, "customers_fts", expr, ftsProbeLimit+1)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(ids) == 0:
+		case len(ids) <= ftsProbeLimit:
+			list, _ := json.Marshal(ids)
+			out = append(out, "v.customer_id IN (SELECT c2.id FROM customers c2 WHERE c2.rowid IN (SELECT value FROM json_each("+p.add(string(list))+")))")
+		default: // a common name: walk the conversations, newest first
+			out = append(out, "+v.customer_id IN (SELECT c2.id FROM customers c2 WHERE c2.rowid IN "+
+				"(SELECT rowid FROM customers_fts WHERE customers_fts MATCH "+p.add(expr)+"))")
+		}
 	} else {
 		// PostgreSQL's trigram indexes serve these LIKEs; on SQLite a query
 		// of one or two characters is too short for trigrams and scans.
@@ -258,7 +287,7 @@ func (d *DB) searchBranches(ctx context.Context, p *params, q string) ([]string,
 			words[i] = `"` + t + `"*`
 		}
 		match := strings.Join(words, " ")
-		ids, err := d.ftsRowids(ctx, match, ftsProbeLimit+1)
+		ids, err := d.ftsRowids(ctx, "messages_fts", match, ftsProbeLimit+1)
 		if err != nil {
 			return nil, err
 		}
@@ -275,23 +304,23 @@ func (d *DB) searchBranches(ctx context.Context, p *params, q string) ([]string,
 	return out, nil
 }
 
-// ftsRowids returns up to limit rowids of the messages matching an FTS5
-// query (SQLite).
-func (d *DB) ftsRowids(ctx context.Context, match string, limit int) ([]int64, error) {
-	rows, err := d.q.QueryContext(ctx, "SELECT rowid FROM messages_fts WHERE messages_fts MATCH $1 LIMIT $2", match, limit)
+// ftsRowids returns up to limit rowids of the rows of an FTS5 table (a
+// constant of the caller's) matching a query.
+func (d *DB) ftsRowids(ctx context.Context, table, match string, limit int) ([]int64, error) {
+	rows, err := d.q.QueryContext(ctx, "SELECT rowid FROM "+table+" WHERE "+table+" MATCH $1 LIMIT $2", match, limit)
 	if err != nil {
-		return nil, fmt.Errorf("search messages: %w", d.translate(err))
+		return nil, fmt.Errorf("search: %w", d.translate(err))
 	}
 	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("search messages: %w", err)
+			return nil, fmt.Errorf("search: %w", err)
 		}
 		ids = append(ids, id)
 	}
-	return ids, d.rowsErr(rows, "search messages")
+	return ids, d.rowsErr(rows, "search")
 }
 
 // escapeLike escapes LIKE's wildcards (and the escape character) in s.

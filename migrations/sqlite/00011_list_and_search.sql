@@ -1,4 +1,10 @@
 -- +goose Up
+-- A department's or an assignee's conversations newest first, straight
+-- from an index: the older (…, status, last_message_at) indexes need every
+-- one of them sorted when no single status is asked for.
+CREATE INDEX conversations_department_activity_idx ON conversations (department_id, last_message_at DESC, id DESC);
+CREATE INDEX conversations_assignee_activity_idx ON conversations (assignee_id, last_message_at DESC, id DESC);
+
 -- Customer search by name or number fragment: a trigram FTS5 index over
 -- the customers, kept by triggers. Trigrams make a phrase query a substring
 -- match ("conceicao" finds "Maria da Conceição", "98765" finds
@@ -30,6 +36,8 @@ END;
 -- +goose StatementEnd
 
 -- +goose Down
+DROP INDEX conversations_assignee_activity_idx;
+DROP INDEX conversations_department_activity_idx;
 DROP TRIGGER customers_fts_delete;
 DROP TRIGGER customers_fts_update;
 DROP TRIGGER customers_fts_insert;
