@@ -44,6 +44,20 @@ func (d *DB) GetConversation(ctx context.Context, id string) (helpdesk.Conversat
 // ListConversations returns conversations by latest activity, newest
 // first; conversations without messages come last. Ties break on id.
 func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilter) ([]helpdesk.Conversation, error) {
+	out, err := d.listConversations(ctx, f, false)
+	if err != nil || f.After == nil || f.After.LastMessageAt == nil || len(out) >= pageLimit(f.Limit) {
+		return out, err
+	}
+	// The page after a cursor with activity ran out of such conversations:
+	// those without any come next.
+	f.Limit = pageLimit(f.Limit) - len(out)
+	tail, err := d.listConversations(ctx, f, true)
+	return append(out, tail...), err
+}
+
+// listConversations is one query of ListConversations; nullTail lists, in
+// place of what follows f.After, the conversations without activity.
+func (d *DB) listConversations(ctx context.Context, f helpdesk.ConversationFilter, nullTail bool) ([]helpdesk.Conversation, error) {
 	var p params
 	var where []string
 	// SQLite plans without statistics (nothing runs ANALYZE): given an OR
@@ -95,13 +109,18 @@ func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilte
 		}
 		where = append(where, "("+a+" = "+p.add(v.UserID)+" OR "+visible+")")
 	}
-	if a := f.After; a != nil {
-		if a.LastMessageAt == nil {
-			where = append(where, "(v.last_message_at IS NULL AND v.id < "+p.add(a.ID)+")")
-		} else {
-			t := p.add(dbTime(*a.LastMessageAt))
-			where = append(where, "(v.last_message_at < "+t+" OR v.last_message_at IS NULL OR (v.last_message_at = "+t+" AND v.id < "+p.add(a.ID)+"))")
-		}
+	// The condition after a cursor is a range of the activity index (no OR
+	// with "IS NULL", which made every later page walk all the pages before
+	// it); ListConversations appends the conversations without activity.
+	switch a := f.After; {
+	case a == nil:
+	case nullTail:
+		where = append(where, "v.last_message_at IS NULL")
+	case a.LastMessageAt == nil:
+		where = append(where, "(v.last_message_at IS NULL AND v.id < "+p.add(a.ID)+")")
+	default:
+		t := p.add(dbTime(*a.LastMessageAt))
+		where = append(where, "v.last_message_at <= "+t+" AND (v.last_message_at < "+t+" OR v.id < "+p.add(a.ID)+")")
 	}
 	// Written so the activity index (last_message_at DESC [NULLS LAST], id
 	// DESC) gives the order: "last_message_at IS NULL" first in the ORDER BY
