@@ -250,8 +250,11 @@ const ftsProbeLimit = 2000
 // searchBranches returns the conditions on conversation v of a search, one
 // per way of matching, none when nothing can match: the customer's number
 // contains the digits of a phone-like query, or the customer's folded name
-// contains the folded query; or a message's text holds every word of it (as
-// word prefixes). Each is an index lookup: on SQLite the customers' trigram
+// contains the folded query; or a message's text holds every word of it,
+// the last one as a word prefix (results come while the word is typed).
+// Only the last: a prefix must be looked up across every indexed word it
+// begins, and "nao:* & consigo:*" cost PostgreSQL and SQLite several times
+// "nao & consigo:*" at a million messages. Each is an index lookup: on SQLite the customers' trigram
 // FTS5 table and the messages' FTS5 table, on PostgreSQL trigram indexes on
 // the customers and the GIN full-text index on the messages.
 func (d *DB) searchBranches(ctx context.Context, p *params, q string) ([]string, error) {
@@ -294,19 +297,23 @@ func (d *DB) searchBranches(ctx context.Context, p *params, q string) ([]string,
 	switch {
 	case len(terms) == 0: // punctuation only: names can still hold it
 	case d.dialect == DialectPostgres:
-		words := make([]string, len(terms))
-		for i, t := range terms {
-			words[i] = t + ":*"
-		}
+		words := slices.Clone(terms)
+		words[len(words)-1] += ":*"
 		out = append(out, "v.id IN (SELECT m.conversation_id FROM messages m WHERE to_tsvector('simple', swa_fold(m.text)) @@ to_tsquery('simple', "+
 			p.add(strings.Join(words, " & "))+"))")
 	default:
 		words := make([]string, len(terms))
 		for i, t := range terms {
-			words[i] = `"` + t + `"*`
+			words[i] = `"` + t + `"`
 		}
-		match := strings.Join(words, " ")
-		ids, err := d.ftsRowids(ctx, "messages_fts", match, ftsProbeLimit+1)
+		whole := strings.Join(words, " ")
+		match := whole + "*"
+		// Whole words first: a common word is found common in a millisecond,
+		// where listing its prefix matches costs tens.
+		ids, err := d.ftsRowids(ctx, "messages_fts", whole, ftsProbeLimit+1)
+		if err == nil && len(ids) <= ftsProbeLimit {
+			ids, err = d.ftsRowids(ctx, "messages_fts", match, ftsProbeLimit+1)
+		}
 		if err != nil {
 			return nil, err
 		}
