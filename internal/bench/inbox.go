@@ -65,6 +65,18 @@ type InboxResult struct {
 	Conversations, Messages int
 	Generation              time.Duration // 0 when an existing database was reused
 	Cases                   []Latency
+	// Load is the machine's load average before and after the
+	// measurements: on a shared machine, other work shows in the tails.
+	Load string
+}
+
+// loadAverage is the 1-minute load average (Linux), "?" elsewhere.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // Inbox generates a large inbox (or reuses one) and measures the
@@ -151,7 +163,9 @@ func Inbox(ctx context.Context, o InboxOptions) (InboxResult, error) {
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(sctx, ln) }()
+	load := loadAverage()
 	res.Cases, err = measure(ctx, "http://"+ln.Addr().String(), in, o)
+	res.Load = load + " → " + loadAverage()
 	stop()
 	if serr := <-done; err == nil {
 		err = serr
@@ -340,7 +354,7 @@ func printInbox(w io.Writer, r InboxResult) {
 	if r.Generation > 0 {
 		gen = r.Generation.Round(100 * time.Millisecond).String()
 	}
-	fmt.Fprintf(w, "\n%s: %d conversations, %d messages (generation: %s)\n", r.Engine, r.Conversations, r.Messages, gen)
+	fmt.Fprintf(w, "\n%s: %d conversations, %d messages (generation: %s; load average %s)\n", r.Engine, r.Conversations, r.Messages, gen, r.Load)
 	fmt.Fprintf(w, "%-11s %-32s %5s %5s %9s %9s %9s  %s\n", "role", "case", "n", "rows", "p50", "p95", "p99", "p95 target")
 	for _, c := range r.Cases {
 		verdict := "ok"
