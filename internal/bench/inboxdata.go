@@ -294,8 +294,9 @@ func generate(ctx context.Context, db *store.DB, convs, msgs int) (inbox, error)
 				unread = 1 + rng.IntN(3)
 				mstatus = "received"
 			}
+			// Zero-padded, so the unique index on wamids is filled in order.
 			msgRows = append(msgRows, []any{helpdesk.NewID(), convID, dir, sender, senderID, "text", text,
-				"wamid.bench." + strconv.Itoa(written-k+j), mstatus, at})
+				fmt.Sprintf("wamid.bench.%09d", written-k+j), mstatus, at})
 			lastText = text
 			if j < k-1 {
 				at = at.Add(time.Duration(20+rng.IntN(900)) * time.Second)
