@@ -46,8 +46,8 @@ func TestConversationFiltersAndSearch(t *testing.T) {
 			{"NÃO CONSÍGO", []string{"José Álvares"}},
 			{"consig", []string{"José Álvares"}}, // the last word as a prefix
 			{"nao consig", []string{"José Álvares"}},
-			{"consig acessar", nil}, // earlier words whole
-			{"jose", []string{"José Álvares"}},   // customer name, accents folded
+			{"consig acessar", nil},            // earlier words whole
+			{"jose", []string{"José Álvares"}}, // customer name, accents folded
 			{"alvares", []string{"José Álvares"}},
 			{"98765", []string{"José Álvares"}}, // number fragment
 			{"+55 21 9123", []string{"Maria"}},
