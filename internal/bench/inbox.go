@@ -134,7 +134,8 @@ func Inbox(ctx context.Context, o InboxOptions) (InboxResult, error) {
 	case existing == 0:
 		fmt.Fprintf(o.Out, "generating %d conversations and %d messages on %s…\n", o.Conversations, o.Messages, res.Engine)
 		t0 := time.Now()
-		if _, err := srv.Desk.SeedDemo(ctx); err == nil {
+		_, err = srv.Desk.SeedDemo(ctx)
+		if err == nil {
 			in, err = generate(ctx, srv.DB, o.Conversations, o.Messages)
 		}
 		res.Generation = time.Since(t0)
