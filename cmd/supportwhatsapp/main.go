@@ -135,9 +135,16 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+const benchUsage = `usage:
+  supportwhatsapp bench ingest [-db URL] [-c 64] [-customers 1000] [-n 20000]
+  supportwhatsapp bench inbox  [-db URL] [-conversations 100000] [-messages 1000000] [-n 100] [-reuse]`
+
 func runBench(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "inbox" {
+		return runBenchInbox(ctx, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: supportwhatsapp bench ingest [-db URL] [-c 64] [-customers 1000] [-n 20000]")
+		return errors.New(benchUsage)
 	}
 	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
 	o := bench.Options{Out: stdout}
@@ -161,6 +168,37 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	_, err := bench.Ingest(ctx, o)
+	return err
+}
+
+// runBenchInbox measures the conversation list and search on a generated
+// database of issue 4's size.
+func runBenchInbox(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench inbox", flag.ContinueOnError)
+	o := bench.InboxOptions{Out: stdout}
+	fs.StringVar(&o.DatabaseURL, "db", "", "database URL of an empty database (default: a fresh SQLite file, removed afterwards)")
+	fs.StringVar(&o.DatabaseURL, "database-url", "", "same as -db")
+	fs.IntVar(&o.Conversations, "conversations", 100_000, "conversations to generate")
+	fs.IntVar(&o.Messages, "messages", 1_000_000, "messages to generate")
+	fs.IntVar(&o.Requests, "n", 100, "measured requests per case")
+	fs.IntVar(&o.PageSize, "limit", 50, "page size of every request")
+	fs.BoolVar(&o.Reuse, "reuse", false, "measure a database an earlier run generated instead of refusing a non-empty one")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	_, err := bench.Inbox(ctx, o)
 	return err
 }
 

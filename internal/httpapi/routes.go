@@ -72,7 +72,7 @@ func (a *API) routeTable() []route {
 				{"assigneeId", "string", "a user id, me, or none (unassigned)"},
 				{"channelId", "string", "only this WhatsApp number's conversations"},
 				{"unread", "boolean", "true: only conversations with unread customer messages"},
-				{"q", "string", "search: customer name or number fragment, or words of any message (case- and accent-insensitive)"},
+				{"q", "string", "search: customer name or number fragment, or words of any message, the last one as a prefix (case- and accent-insensitive)"},
 			}, pageParams...),
 			response: page[conversationDTO]{}, status: http.StatusOK, handler: a.handleListConversations},
 		{method: http.MethodGet, path: "/api/v1/conversations/{id}", summary: "A conversation", tag: "conversations", access: authenticated,

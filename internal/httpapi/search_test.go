@@ -44,8 +44,10 @@ func TestConversationFiltersAndSearch(t *testing.T) {
 		}{
 			{"nao consigo", []string{"José Álvares"}},
 			{"NÃO CONSÍGO", []string{"José Álvares"}},
-			{"consig", []string{"José Álvares"}}, // word prefixes
-			{"jose", []string{"José Álvares"}},   // customer name, accents folded
+			{"consig", []string{"José Álvares"}}, // the last word as a prefix
+			{"nao consig", []string{"José Álvares"}},
+			{"consig acessar", nil},            // earlier words whole
+			{"jose", []string{"José Álvares"}}, // customer name, accents folded
 			{"alvares", []string{"José Álvares"}},
 			{"98765", []string{"José Álvares"}}, // number fragment
 			{"+55 21 9123", []string{"Maria"}},

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
@@ -42,14 +44,44 @@ func (d *DB) GetConversation(ctx context.Context, id string) (helpdesk.Conversat
 // ListConversations returns conversations by latest activity, newest
 // first; conversations without messages come last. Ties break on id.
 func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilter) ([]helpdesk.Conversation, error) {
+	out, err := d.listConversations(ctx, f, false)
+	if err != nil || f.After == nil || f.After.LastMessageAt == nil || len(out) >= pageLimit(f.Limit) {
+		return out, err
+	}
+	// The page after a cursor with activity ran out of such conversations:
+	// those without any come next.
+	f.Limit = pageLimit(f.Limit) - len(out)
+	tail, err := d.listConversations(ctx, f, true)
+	return append(out, tail...), err
+}
+
+// listConversations is one query of ListConversations; nullTail lists, in
+// place of what follows f.After, the conversations without activity.
+func (d *DB) listConversations(ctx context.Context, f helpdesk.ConversationFilter, nullTail bool) ([]helpdesk.Conversation, error) {
 	var p params
 	var where []string
+	// SQLite plans without statistics (nothing runs ANALYZE): given an OR
+	// over assignee_id it gathered every unassigned conversation through
+	// the assignee index and sorted them, and given several statuses it
+	// sorted every open and waiting one. A unary + keeps such a column out
+	// of index selection, so it filters a walk of an index that is already
+	// in page order (activity, or department or assignee with activity,
+	// migration 00011), which meets a page of live conversations at once.
+	// PostgreSQL has statistics and chooses by itself.
+	noIndex := ""
+	if d.dialect == DialectSQLite {
+		noIndex = "+"
+	}
 	if len(f.Statuses) > 0 {
 		ss := make([]string, len(f.Statuses))
 		for i, s := range f.Statuses {
 			ss[i] = string(s)
 		}
-		where = append(where, "v.status "+p.anyOf(d.dialect, ss))
+		if len(ss) == 1 {
+			where = append(where, "v.status = "+p.add(ss[0]))
+		} else {
+			where = append(where, noIndex+"v.status "+p.anyOf(d.dialect, ss))
+		}
 	}
 	if f.CustomerID != "" {
 		where = append(where, "v.customer_id = "+p.add(f.CustomerID))
@@ -69,29 +101,61 @@ func (d *DB) ListConversations(ctx context.Context, f helpdesk.ConversationFilte
 	if f.UnreadOnly {
 		where = append(where, "v.unread_count > 0")
 	}
-	if cond := d.searchCondition(&p, f.Query); cond != "" {
-		where = append(where, cond)
-	}
 	if v := f.Viewer; v != nil {
-		visible := "(v.assignee_id IS NULL AND v.department_id IS NULL)"
+		a, dep := noIndex+"v.assignee_id", noIndex+"v.department_id"
+		visible := "(" + a + " IS NULL AND " + dep + " IS NULL)"
 		if len(v.DepartmentIDs) > 0 {
-			visible = "(v.assignee_id IS NULL AND (v.department_id IS NULL OR v.department_id " + p.anyOf(d.dialect, v.DepartmentIDs) + "))"
+			visible = "(" + a + " IS NULL AND (" + dep + " IS NULL OR " + dep + " " + p.anyOf(d.dialect, v.DepartmentIDs) + "))"
 		}
-		where = append(where, "(v.assignee_id = "+p.add(v.UserID)+" OR "+visible+")")
+		where = append(where, "("+a+" = "+p.add(v.UserID)+" OR "+visible+")")
 	}
-	if a := f.After; a != nil {
-		if a.LastMessageAt == nil {
-			where = append(where, "(v.last_message_at IS NULL AND v.id < "+p.add(a.ID)+")")
-		} else {
-			t := p.add(dbTime(*a.LastMessageAt))
-			where = append(where, "(v.last_message_at < "+t+" OR v.last_message_at IS NULL OR (v.last_message_at = "+t+" AND v.id < "+p.add(a.ID)+"))")
+	// The condition after a cursor is a range of the activity index (no OR
+	// with "IS NULL", which made every later page walk all the pages before
+	// it); ListConversations appends the conversations without activity.
+	switch a := f.After; {
+	case a == nil:
+	case nullTail:
+		where = append(where, "v.last_message_at IS NULL")
+	case a.LastMessageAt == nil:
+		where = append(where, "(v.last_message_at IS NULL AND v.id < "+p.add(a.ID)+")")
+	default:
+		t := p.add(dbTime(*a.LastMessageAt))
+		where = append(where, "v.last_message_at <= "+t+" AND (v.last_message_at < "+t+" OR v.id < "+p.add(a.ID)+")")
+	}
+	// Written so the activity index (last_message_at DESC [NULLS LAST], id
+	// DESC) gives the order: "last_message_at IS NULL" first in the ORDER BY
+	// made both engines sort every visible row for each page. SQLite sorts
+	// NULLs last in DESC order already; PostgreSQL is told to.
+	order := " ORDER BY v.last_message_at DESC, v.id DESC"
+	if d.dialect == DialectPostgres {
+		order = " ORDER BY v.last_message_at DESC NULLS LAST, v.id DESC"
+	}
+	limit := p.add(pageLimit(f.Limit))
+	if query := strings.TrimSpace(f.Query); query != "" {
+		branches, err := d.searchBranches(ctx, &p, query)
+		if err != nil {
+			return nil, fmt.Errorf("list conversations: %w", err)
 		}
+		if len(branches) == 0 {
+			return []helpdesk.Conversation{}, nil
+		}
+		// Each way of matching (the customer; a message) is a query of its
+		// own, ordered and limited like the page, so the engine plans each
+		// alone: as one OR they were a filter on every conversation, which
+		// cost seconds at a million messages. The page is the top of their
+		// union.
+		parts := make([]string, len(branches))
+		for i, b := range branches {
+			parts[i] = fmt.Sprintf("SELECT id FROM (SELECT v.id FROM conversations v WHERE %s%s LIMIT %s) s%d",
+				strings.Join(append(slices.Clone(where), b), " AND "), order, limit, i)
+		}
+		where = append(where, "v.id IN ("+strings.Join(parts, " UNION ")+")")
 	}
 	q := "SELECT " + conversationColumns + conversationFrom
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY v.last_message_at IS NULL, v.last_message_at DESC, v.id DESC LIMIT " + p.add(pageLimit(f.Limit))
+	q += order + " LIMIT " + limit
 	rows, err := d.q.QueryContext(ctx, q, p...)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", d.translate(err))
@@ -175,42 +239,114 @@ func (d *DB) ListMessages(ctx context.Context, f helpdesk.MessageFilter) ([]help
 	return out, nil
 }
 
-// searchCondition is the WHERE clause of a conversation search, "" for an
-// empty one: the customer's number contains the digits of a phone-like
-// query, or the customer's folded name contains the folded query, or a
-// message's text holds every word of it (as word prefixes) — through FTS5
-// on SQLite and the GIN full-text index on PostgreSQL, so it stays an index
-// lookup at a million messages.
-func (d *DB) searchCondition(p *params, q string) string {
-	q = strings.TrimSpace(q)
-	if q == "" {
-		return ""
+// ftsProbeLimit decides how SQLite searches: a query matching at most this
+// many messages (or customers) is answered from the list of their ids; one
+// matching more walks the conversations newest first and stops at a full
+// page (materialising a common word's conversations and sorting them cost
+// over a second at a million messages). SQLite has no statistics to make
+// this choice itself.
+const ftsProbeLimit = 2000
+
+// searchBranches returns the conditions on conversation v of a search, one
+// per way of matching, none when nothing can match: the customer's number
+// contains the digits of a phone-like query, or the customer's folded name
+// contains the folded query; or a message's text holds every word of it,
+// the last one as a word prefix (results come while the word is typed).
+// Only the last: a prefix must be looked up across every indexed word it
+// begins, and "nao:* & consigo:*" cost PostgreSQL and SQLite several times
+// "nao & consigo:*" at a million messages. Each is an index lookup: on SQLite the customers' trigram
+// FTS5 table and the messages' FTS5 table, on PostgreSQL trigram indexes on
+// the customers and the GIN full-text index on the messages.
+func (d *DB) searchBranches(ctx context.Context, p *params, q string) ([]string, error) {
+	var out []string
+	digits := helpdesk.SearchDigits(q)
+	folded := helpdesk.Fold(q)
+	if d.dialect == DialectSQLite && utf8.RuneCountInString(folded) >= 3 {
+		// A trigram phrase is a substring match; the tokenizer folds case
+		// and accents like helpdesk.Fold.
+		expr := `{name profile_name} : "` + strings.ReplaceAll(folded, `"`, `""`) + `"`
+		if digits != "" {
+			expr += ` OR wa_id : "` + digits + `"`
+		}
+		ids, err := d.ftsRowids(ctx, "customers_fts", expr, ftsProbeLimit+1)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(ids) == 0:
+		case len(ids) <= ftsProbeLimit:
+			list, _ := json.Marshal(ids)
+			out = append(out, "v.customer_id IN (SELECT c2.id FROM customers c2 WHERE c2.rowid IN (SELECT value FROM json_each("+p.add(string(list))+")))")
+		default: // a common name: walk the conversations, newest first
+			out = append(out, "+v.customer_id IN (SELECT c2.id FROM customers c2 WHERE c2.rowid IN "+
+				"(SELECT rowid FROM customers_fts WHERE customers_fts MATCH "+p.add(expr)+"))")
+		}
+	} else {
+		// PostgreSQL's trigram indexes serve these LIKEs; on SQLite a query
+		// of one or two characters is too short for trigrams and scans.
+		var or []string
+		if digits != "" {
+			or = append(or, "c2.wa_id LIKE "+p.add("%"+digits+"%"))
+		}
+		name := p.add("%" + escapeLike(folded) + "%")
+		or = append(or, "swa_fold(c2.name) LIKE "+name+" ESCAPE '\\'", "swa_fold(c2.profile_name) LIKE "+name+" ESCAPE '\\'")
+		out = append(out, "v.customer_id IN (SELECT c2.id FROM customers c2 WHERE "+strings.Join(or, " OR ")+")")
 	}
+
 	terms := helpdesk.SearchTerms(q)
-	var or []string
-	if digits := helpdesk.SearchDigits(q); digits != "" {
-		or = append(or, "c.wa_id LIKE "+p.add("%"+digits+"%"))
-	}
-	name := p.add("%" + escapeLike(helpdesk.Fold(q)) + "%")
-	or = append(or, "swa_fold(c.name) LIKE "+name+" ESCAPE '\\'", "swa_fold(c.profile_name) LIKE "+name+" ESCAPE '\\'")
 	switch {
 	case len(terms) == 0: // punctuation only: names can still hold it
 	case d.dialect == DialectPostgres:
-		words := make([]string, len(terms))
-		for i, t := range terms {
-			words[i] = t + ":*"
-		}
-		or = append(or, "v.id IN (SELECT m.conversation_id FROM messages m WHERE to_tsvector('simple', swa_fold(m.text)) @@ to_tsquery('simple', "+
+		words := slices.Clone(terms)
+		words[len(words)-1] += ":*"
+		out = append(out, "v.id IN (SELECT m.conversation_id FROM messages m WHERE to_tsvector('simple', swa_fold(m.text)) @@ to_tsquery('simple', "+
 			p.add(strings.Join(words, " & "))+"))")
 	default:
 		words := make([]string, len(terms))
 		for i, t := range terms {
-			words[i] = `"` + t + `"*`
+			words[i] = `"` + t + `"`
 		}
-		or = append(or, "v.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH "+
-			p.add(strings.Join(words, " "))+"))")
+		whole := strings.Join(words, " ")
+		match := whole + "*"
+		// Whole words first: a common word is found common in a millisecond,
+		// where listing its prefix matches costs tens.
+		ids, err := d.ftsRowids(ctx, "messages_fts", whole, ftsProbeLimit+1)
+		if err == nil && len(ids) <= ftsProbeLimit {
+			ids, err = d.ftsRowids(ctx, "messages_fts", match, ftsProbeLimit+1)
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(ids) == 0:
+		case len(ids) <= ftsProbeLimit:
+			list, _ := json.Marshal(ids)
+			out = append(out, "v.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN (SELECT value FROM json_each("+p.add(string(list))+")))")
+		default:
+			out = append(out, "EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = v.id AND m.rowid IN "+
+				"(SELECT rowid FROM messages_fts WHERE messages_fts MATCH "+p.add(match)+"))")
+		}
 	}
-	return "(" + strings.Join(or, " OR ") + ")"
+	return out, nil
+}
+
+// ftsRowids returns up to limit rowids of the rows of an FTS5 table (a
+// constant of the caller's) matching a query.
+func (d *DB) ftsRowids(ctx context.Context, table, match string, limit int) ([]int64, error) {
+	rows, err := d.q.QueryContext(ctx, "SELECT rowid FROM "+table+" WHERE "+table+" MATCH $1 LIMIT $2", match, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", d.translate(err))
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, d.rowsErr(rows, "search")
 }
 
 // escapeLike escapes LIKE's wildcards (and the escape character) in s.

@@ -337,6 +337,11 @@ func testIngest(t *testing.T, open Opener) {
 			}
 			ids = append(ids, conv.ID)
 		}
+		// Two without activity yet: they come last, newest id first, also
+		// when a page of active ones ends short of the limit.
+		for i := 5; i < 7; i++ {
+			ids = append(ids, mustOpenConversation(t, s, ch, fmt.Sprintf("55119%08d", i)).ID)
+		}
 		if _, err := rawDB(t, s).ExecContext(ctx, "UPDATE conversations SET department_id = $1 WHERE id = $2", dept.ID, ids[0]); err != nil {
 			t.Fatal(err)
 		}
@@ -356,20 +361,20 @@ func testIngest(t *testing.T, open Opener) {
 			last := page[len(page)-1]
 			after = &helpdesk.ConversationCursor{LastMessageAt: last.LastMessageAt, ID: last.ID}
 		}
-		want := []string{ids[4], ids[3], ids[2], ids[1], ids[0]}
+		want := []string{ids[4], ids[3], ids[2], ids[1], ids[0], ids[6], ids[5]}
 		if fmt.Sprint(seen) != fmt.Sprint(want) {
 			t.Errorf("pages = %v, want newest first %v", seen, want)
 		}
 		// An agent of another department does not see the Vendas one.
 		viewer := &helpdesk.Viewer{UserID: helpdesk.NewID(), DepartmentIDs: []string{helpdesk.NewID()}}
 		vis, err := s.ListConversations(ctx, helpdesk.ConversationFilter{Viewer: viewer})
-		if err != nil || len(vis) != 4 {
-			t.Errorf("viewer sees %d, %v; want 4", len(vis), err)
+		if err != nil || len(vis) != 6 {
+			t.Errorf("viewer sees %d, %v; want 6", len(vis), err)
 		}
 		viewer.DepartmentIDs = append(viewer.DepartmentIDs, dept.ID)
 		vis, _ = s.ListConversations(ctx, helpdesk.ConversationFilter{Viewer: viewer})
-		if len(vis) != 5 {
-			t.Errorf("member viewer sees %d, want 5", len(vis))
+		if len(vis) != 7 {
+			t.Errorf("member viewer sees %d, want 7", len(vis))
 		}
 		closed, _ := s.ListConversations(ctx, helpdesk.ConversationFilter{Statuses: []helpdesk.ConversationStatus{helpdesk.StatusClosed}})
 		if len(closed) != 0 {
