@@ -28,6 +28,9 @@ type InboundMessage struct {
 	ContextWAMessageID string
 	// For reactions: the wamid reacted to and the emoji ("" removes it).
 	ReactionToWAMessageID string
+	// ReplyID is the id of the tapped reply button or list row (or the
+	// payload of a template's quick-reply button), for the bot.
+	ReplyID string
 	Raw                   json.RawMessage
 }
 
@@ -280,6 +283,8 @@ func laneOf(d WebhookDelivery, lanes int) int {
 type batchCache struct {
 	channels map[string]Channel
 	known    map[string]bool
+	// botOn: new conversations start with the bot (read once per batch).
+	botOn bool
 }
 
 // newBatchCache reads, in one statement, which of the batch's messages are
@@ -299,7 +304,11 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 	if err != nil {
 		return nil, err
 	}
-	return &batchCache{channels: map[string]Channel{}, known: known}, nil
+	botOn, err := BotEnabled(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	return &batchCache{channels: map[string]Channel{}, known: known, botOn: botOn}, nil
 }
 
 // apply writes one delivery inside tx.
@@ -348,7 +357,7 @@ func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res 
 			continue
 		}
 		for _, m := range b.Messages {
-			if err := in.applyMessage(ctx, tx, ch, m, now, res, bc.known); err != nil {
+			if err := in.applyMessage(ctx, tx, ch, m, now, res, bc); err != nil {
 				return err
 			}
 		}
@@ -361,9 +370,10 @@ func (in *Ingester) apply(ctx context.Context, tx Store, d WebhookDelivery, res 
 	return nil
 }
 
-// applyMessage stores one message. known holds the wamids already stored
+// applyMessage stores one message. bc.known holds the wamids already stored
 // (looked up once for the whole batch) and those stored by this batch.
-func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m InboundMessage, now time.Time, res *IngestResult, known map[string]bool) error {
+func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m InboundMessage, now time.Time, res *IngestResult, bc *batchCache) error {
+	known := bc.known
 	if m.WAMessageID == "" || len(m.FromWAIDs) == 0 {
 		return nil // nothing to key it on; the raw body stays in the inbox
 	}
@@ -380,10 +390,14 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	if err != nil {
 		return err
 	}
-	conv, created, err := tx.OpenConversation(ctx, Conversation{
+	fresh := Conversation{
 		ID: NewID(), ChannelID: ch.ID, Customer: customer, DepartmentID: ch.DefaultDepartmentID,
 		Status: StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now,
-	})
+	}
+	if bc.botOn {
+		fresh.Status, fresh.WaitingSince = StatusBot, nil
+	}
+	conv, created, err := tx.OpenConversation(ctx, fresh)
 	if err != nil {
 		return err
 	}
@@ -415,6 +429,13 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	}
 	if msg.Media != nil && msg.Media.ID != "" && in.jobs != nil {
 		if err := in.jobs.EnqueueMediaDownload(ctx, tx, msg.ID); err != nil {
+			return err
+		}
+	}
+	// The bot answers in its own job, never inside the webhook; a reaction
+	// is not an answer.
+	if bj, ok := in.jobs.(BotEnqueuer); ok && conv.Status == StatusBot && m.Type != "reaction" {
+		if err := bj.EnqueueBotStep(ctx, tx, BotStep{ConversationID: conv.ID, MessageID: msg.ID, Text: m.Text, ReplyID: m.ReplyID}); err != nil {
 			return err
 		}
 	}

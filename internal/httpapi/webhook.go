@@ -196,6 +196,12 @@ func toInbound(m whatsapp.Message, names map[string]string) helpdesk.InboundMess
 		in.ReactionToWAMessageID = m.Reaction.MessageID
 		in.Text = m.Reaction.Emoji
 	}
+	switch {
+	case m.Reply != nil:
+		in.ReplyID = m.Reply.ID
+	case m.Button != nil:
+		in.ReplyID = m.Button.Payload
+	}
 	return in
 }
 

@@ -1,0 +1,88 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/bot"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+// BotStepArgs is the job that lets the bot answer one customer message.
+type BotStepArgs struct {
+	ConversationID string `json:"conversationId"`
+	MessageID      string `json:"messageId"`
+	Text           string `json:"text"`
+	ReplyID        string `json:"replyId,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (BotStepArgs) Kind() string { return "bot_step" }
+
+// InsertOpts: a turn is one transaction, so retrying is safe; after a few
+// failures the inactivity timer still hands the customer to a person.
+func (BotStepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 8} }
+
+// BotTimeoutArgs is the inactivity timer of a conversation with the bot,
+// armed at step Seq.
+type BotTimeoutArgs struct {
+	ConversationID string `json:"conversationId"`
+	Seq            int    `json:"seq"`
+}
+
+// Kind implements river.JobArgs.
+func (BotTimeoutArgs) Kind() string { return "bot_timeout" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (BotTimeoutArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 8} }
+
+// BotStepWorker runs bot turns.
+type BotStepWorker struct {
+	river.WorkerDefaults[BotStepArgs]
+	Engine *bot.Engine
+}
+
+// Work answers the message; a conversation that no longer exists cancels
+// the job.
+func (w *BotStepWorker) Work(ctx context.Context, job *river.Job[BotStepArgs]) error {
+	a := job.Args
+	err := w.Engine.HandleStep(ctx, helpdesk.BotStep{ConversationID: a.ConversationID, MessageID: a.MessageID, Text: a.Text, ReplyID: a.ReplyID})
+	if errors.Is(err, helpdesk.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// BotTimeoutWorker fires inactivity timers.
+type BotTimeoutWorker struct {
+	river.WorkerDefaults[BotTimeoutArgs]
+	Engine *bot.Engine
+}
+
+// Work hands the conversation to a person unless the customer answered
+// since the timer was armed.
+func (w *BotTimeoutWorker) Work(ctx context.Context, job *river.Job[BotTimeoutArgs]) error {
+	err := w.Engine.HandleTimeout(ctx, job.Args.ConversationID, job.Args.Seq)
+	if errors.Is(err, helpdesk.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// EnqueueBotStep schedules a bot turn in tx (helpdesk.BotEnqueuer).
+func (e Enqueuer) EnqueueBotStep(ctx context.Context, tx helpdesk.Store, s helpdesk.BotStep) error {
+	return e.Queue.InsertTx(ctx, tx, BotStepArgs{ConversationID: s.ConversationID, MessageID: s.MessageID, Text: s.Text, ReplyID: s.ReplyID}, nil)
+}
+
+// EnqueueBotTimeout arms an inactivity timer in tx (bot.Jobs).
+func (e Enqueuer) EnqueueBotTimeout(ctx context.Context, tx helpdesk.Store, conversationID string, seq int, at time.Time) error {
+	return e.Queue.InsertTx(ctx, tx, BotTimeoutArgs{ConversationID: conversationID, Seq: seq}, &river.InsertOpts{ScheduledAt: at})
+}
+
+var (
+	_ helpdesk.BotEnqueuer = Enqueuer{}
+	_ bot.Jobs             = Enqueuer{}
+)
