@@ -31,7 +31,7 @@ type InboundMessage struct {
 	// ReplyID is the id of the tapped reply button or list row (or the
 	// payload of a template's quick-reply button), for the bot.
 	ReplyID string
-	Raw                   json.RawMessage
+	Raw     json.RawMessage
 }
 
 // StatusUpdate is Meta's report on one outbound message.
