@@ -329,3 +329,49 @@ func Resume(f Flow, st State, o Options) Outcome {
 	}
 	return settle(f, st, n, nil, o)
 }
+
+// TextSurvey asks for the rating when a conversation is closed.
+const TextSurvey = "Seu atendimento foi encerrado. Como você avalia o atendimento que recebeu? " +
+	"Toque em uma nota ou responda com um número de 1 a 5."
+
+// SurveyReply is the satisfaction survey: a list of the scores 5 to 1.
+func SurveyReply() Reply {
+	labels := []string{"Péssimo", "Ruim", "Regular", "Bom", "Excelente"}
+	rows := make([]map[string]any, 0, 5)
+	for score := 5; score >= 1; score-- {
+		rows = append(rows, map[string]any{"id": fmt.Sprintf("%s%d", helpdesk.CSATReplyPrefix, score),
+			"title": fmt.Sprintf("%d - %s", score, labels[score-1])})
+	}
+	return interactive(TextSurvey, map[string]any{"type": "list", "body": map[string]any{"text": TextSurvey},
+		"action": map[string]any{"button": "Avaliar", "sections": []any{map[string]any{"title": "Sua nota", "rows": rows}}}})
+}
+
+// RequestSurvey sends the satisfaction survey of a closed conversation,
+// when csat_enabled is on and WhatsApp's customer service window is open;
+// sent reports whether it went.
+func (e *Engine) RequestSurvey(ctx context.Context, conversationID string) (sent bool, err error) {
+	cfg, err := e.config(ctx)
+	if err != nil || !cfg.CSATEnabled {
+		return false, err
+	}
+	err = e.Store.InTx(ctx, func(tx helpdesk.Store) error {
+		conv, err := tx.LockConversation(ctx, conversationID)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		last := conv.Customer.LastInboundAt
+		if conv.Status != helpdesk.StatusClosed || conv.CSATRequestedAt != nil || last == nil || now.Sub(*last) > helpdesk.CustomerServiceWindow {
+			return nil
+		}
+		if err := e.send(ctx, tx, conv.ID, SurveyReply(), now); err != nil {
+			return err
+		}
+		sent = true
+		return tx.MarkCSATRequested(ctx, conv.ID, now)
+	})
+	if err != nil {
+		return false, fmt.Errorf("csat survey %s: %w", conversationID, err)
+	}
+	return sent, nil
+}

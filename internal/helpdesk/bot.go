@@ -69,6 +69,16 @@ type BotStore interface {
 	GetBotSession(ctx context.Context, conversationID string) (BotSession, error)
 	// SaveBotSession creates or replaces the conversation's session.
 	SaveBotSession(ctx context.Context, s BotSession) error
+
+	// MarkCSATRequested records that the survey was sent for a conversation.
+	MarkCSATRequested(ctx context.Context, conversationID string, now time.Time) error
+	// PendingCSAT returns the customer's latest closed conversation on the
+	// channel whose survey, sent at or after since, is unanswered;
+	// ErrNotFound when there is none.
+	PendingCSAT(ctx context.Context, channelID, customerID string, since time.Time) (Conversation, error)
+	// RecordCSAT stores the answer; false when the survey was answered
+	// already.
+	RecordCSAT(ctx context.Context, conversationID string, score int, comment string, now time.Time) (bool, error)
 }
 
 // BotStep is one inbound message for the bot to answer.

@@ -390,6 +390,9 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	if err != nil {
 		return err
 	}
+	if done, err := in.applyCSAT(ctx, tx, ch, customer, m, at, now, res); err != nil || done {
+		return err
+	}
 	fresh := Conversation{
 		ID: NewID(), ChannelID: ch.ID, Customer: customer, DepartmentID: ch.DefaultDepartmentID,
 		Status: StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now,

@@ -405,3 +405,65 @@ func mustInsertBotConversation(t *testing.T, e *testEnv, deptID string) string {
 	}
 	return id
 }
+
+func TestBotCSAT(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		b := startBot(t, e, map[string]any{"csat_enabled": true})
+		// closeWithAgent takes the customer's conversation from the queue and
+		// closes it with body.
+		closeWithAgent := func(p *phone, body any) map[string]any {
+			p.greet()
+			p.say("atendente")
+			p.await(bot.TextToHuman)
+			id := p.waitStatus("waiting")["id"].(string)
+			b.mustStatus(b.call("POST", "/api/v1/conversations/"+id+"/takeover", b.admin.access, nil), 200)
+			return b.mustStatus(b.call("POST", "/api/v1/conversations/"+id+"/close", b.admin.access, body), 200).json(t)
+		}
+		conversations := func(p *phone) []any {
+			return b.mustStatus(b.call("GET", "/api/v1/conversations?q="+p.c.WAID, b.admin.access, nil), 200).json(t)["data"].([]any)
+		}
+
+		// Rating by tap.
+		tap := b.customer(1)
+		closed := closeWithAgent(tap, nil)
+		if closed["status"] != "closed" || closed["csatRequestedAt"] == nil {
+			t.Fatalf("closed = %v", closed)
+		}
+		survey := tap.find("the survey", func(m sandbox.Sent) bool { return strings.Contains(text(m), "Como você avalia") })
+		kind, ids, titles := choices(t, survey)
+		if kind != "list" || len(ids) != 5 || ids[0] != "csat:5" || titles[4] != "1 - Péssimo" {
+			t.Fatalf("survey = %s %v %v", kind, ids, titles)
+		}
+		if _, err := b.srv.Sandbox.ChooseListItem(t.Context(), tap.c, survey.WAMID, "csat:4", titles[1], ""); err != nil {
+			t.Fatal(err)
+		}
+		tap.await(helpdesk.CSATThanks)
+		convs := conversations(tap)
+		if len(convs) != 1 || convs[0].(map[string]any)["csatScore"] != 4.0 || convs[0].(map[string]any)["status"] != "closed" {
+			t.Fatalf("after the tap: %v", convs)
+		}
+		// Other text afterwards opens a new conversation.
+		tap.say("Oi, tenho outra dúvida")
+		tap.next()
+		if convs := conversations(tap); len(convs) != 2 {
+			t.Errorf("conversations = %v", convs)
+		}
+
+		// Rating typed, with a comment.
+		typed := b.customer(2)
+		closeWithAgent(typed, map[string]any{})
+		typed.await("Como você avalia")
+		typed.say("5 - atendimento muito rápido")
+		typed.await(helpdesk.CSATThanks)
+		c := conversations(typed)
+		if len(c) != 1 || c[0].(map[string]any)["csatScore"] != 5.0 || c[0].(map[string]any)["csatComment"] != "atendimento muito rápido" {
+			t.Fatalf("after typing: %v", c)
+		}
+
+		// sendSurvey false: no question.
+		quiet := b.customer(3)
+		if got := closeWithAgent(quiet, map[string]any{"sendSurvey": false}); got["csatRequestedAt"] != nil {
+			t.Errorf("survey sent anyway: %v", got)
+		}
+	})
+}

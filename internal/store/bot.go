@@ -152,3 +152,34 @@ func (d *DB) SaveBotSession(ctx context.Context, s helpdesk.BotSession) error {
 	}
 	return nil
 }
+
+// MarkCSATRequested implements helpdesk.BotStore.
+func (d *DB) MarkCSATRequested(ctx context.Context, conversationID string, now time.Time) error {
+	_, err := d.q.ExecContext(ctx, `UPDATE conversations SET csat_requested_at = $1 WHERE id = $2`, dbTime(now), conversationID)
+	if err != nil {
+		return fmt.Errorf("mark csat requested %s: %w", conversationID, d.translate(err))
+	}
+	return nil
+}
+
+// PendingCSAT implements helpdesk.BotStore.
+func (d *DB) PendingCSAT(ctx context.Context, channelID, customerID string, since time.Time) (helpdesk.Conversation, error) {
+	v, err := scanConversation(d.q.QueryRowContext(ctx, "SELECT "+conversationColumns+conversationFrom+
+		` WHERE v.channel_id = $1 AND v.customer_id = $2 AND v.status = 'closed' AND v.csat_requested_at >= $3
+		AND v.csat_answered_at IS NULL ORDER BY v.csat_requested_at DESC LIMIT 1`, channelID, customerID, dbTime(since)))
+	if err != nil {
+		return helpdesk.Conversation{}, fmt.Errorf("pending csat: %w", d.translate(err))
+	}
+	return v, nil
+}
+
+// RecordCSAT implements helpdesk.BotStore.
+func (d *DB) RecordCSAT(ctx context.Context, conversationID string, score int, comment string, now time.Time) (bool, error) {
+	res, err := d.q.ExecContext(ctx, `UPDATE conversations SET csat_score = $1, csat_comment = $2, csat_answered_at = $3
+		WHERE id = $4 AND csat_answered_at IS NULL`, score, nullString(comment), dbTime(now), conversationID)
+	if err != nil {
+		return false, fmt.Errorf("record csat %s: %w", conversationID, d.translate(err))
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
