@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,6 +23,9 @@ type Jobs interface {
 	// step seq: at that time, unless the session moved on, a person takes
 	// over.
 	EnqueueBotTimeout(ctx context.Context, tx helpdesk.Store, conversationID string, seq int, at time.Time) error
+	// EnqueueBotAI schedules the AI's answer to the conversation at step
+	// seq (a newer message makes it stale: the newer one is answered).
+	EnqueueBotAI(ctx context.Context, tx helpdesk.Store, conversationID string, seq int) error
 }
 
 // Engine runs the bot for conversations in status bot: it is called by the
@@ -31,9 +35,18 @@ type Engine struct {
 	Store helpdesk.Store
 	Desk  *helpdesk.Service
 	Jobs  Jobs
-	Now   func() time.Time
-	Log   *slog.Logger
+	// AI answers free text when ai_enabled is on; nil when no
+	// OpenAI-compatible API is configured (the setting then does nothing).
+	AI  *AI
+	Now func() time.Time
+	Log *slog.Logger
 }
+
+// TextAIFailed is said when the AI cannot answer (an error or a timeout).
+const TextAIFailed = "Desculpe, não consegui responder agora. Vou transferir você para um de nossos atendentes."
+
+// aiHistory is how many of the latest messages the AI sees.
+const aiHistory = 20
 
 func (e *Engine) now() time.Time {
 	if e.Now != nil {
@@ -84,6 +97,80 @@ func (e *Engine) HandleTimeout(ctx context.Context, conversationID string, seq i
 		}
 		return Timeout(f, stateOf(*sess)), nil
 	}, cfg)
+}
+
+// HandleAI lets the AI answer the conversation at step seq: the call runs
+// outside any transaction, with the system prompt, the knowledge base and
+// the latest messages. An error, a timeout or the model's handoff puts the
+// conversation in a human queue with a polite word to the customer.
+func (e *Engine) HandleAI(ctx context.Context, conversationID string, seq int) error {
+	cfg, err := e.config(ctx)
+	if err != nil {
+		return err
+	}
+	sess, err := e.Store.GetBotSession(ctx, conversationID)
+	if err != nil {
+		return err
+	}
+	conv, err := e.Store.GetConversation(ctx, conversationID)
+	if err != nil {
+		return err
+	}
+	if conv.Status != helpdesk.StatusBot || sess.Seq != seq || sess.EndedAt != nil {
+		return nil // a newer message, or a person, took over
+	}
+	var ans AIAnswer
+	var aiErr error
+	if !cfg.AIEnabled || e.AI == nil {
+		aiErr = errors.New("the AI was switched off")
+	} else {
+		history, err := e.history(ctx, conversationID)
+		if err != nil {
+			return err
+		}
+		ans, aiErr = e.AI.Answer(ctx, SystemMessage(cfg.AISystemPrompt, cfg.AIKnowledgeBase), history)
+	}
+	if aiErr != nil {
+		e.log().WarnContext(ctx, "AI answer failed; handing over", "conversation_id", conversationID, "err", aiErr)
+	}
+	return e.run(ctx, conversationID, func(tx helpdesk.Store, s *helpdesk.BotSession, f Flow, o Options) (Outcome, error) {
+		if s.Seq != seq || s.EndedAt != nil {
+			return Outcome{}, errStale
+		}
+		st := stateOf(*s).clone()
+		switch {
+		case aiErr != nil:
+			return toHuman(st, nil, ReasonAIFailed, f, TextAIFailed), nil
+		case ans.Handoff:
+			return toHuman(st, nil, ReasonAIHandoff, f, TextToHuman), nil
+		}
+		return Outcome{Replies: []Reply{{Text: ans.Text}}, State: st}, nil
+	}, cfg)
+}
+
+// history is the conversation's latest messages as chat turns, oldest
+// first: the customer's as user, the business's as assistant.
+func (e *Engine) history(ctx context.Context, conversationID string) ([]ChatMessage, error) {
+	msgs, err := e.Store.ListMessages(ctx, helpdesk.MessageFilter{ConversationID: conversationID, Limit: aiHistory})
+	if err != nil {
+		return nil, err
+	}
+	// In the order they were stored (ids are time-ordered): a customer's
+	// message carries Meta's timestamp, whole seconds, so by creation time
+	// it may sort before the bot's menu it answers.
+	slices.SortFunc(msgs, func(a, b helpdesk.Message) int { return strings.Compare(a.ID, b.ID) })
+	var out []ChatMessage
+	for _, m := range msgs {
+		if strings.TrimSpace(m.Text) == "" || m.Type == "reaction" {
+			continue
+		}
+		role := "assistant"
+		if m.Direction == helpdesk.DirectionInbound {
+			role = "user"
+		}
+		out = append(out, ChatMessage{Role: role, Content: m.Text})
+	}
+	return out, nil
 }
 
 // Resume picks a conversation up again where the bot left it (an agent
@@ -143,7 +230,7 @@ func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx 
 		if err != nil {
 			return err
 		}
-		o := Options{AIEnabled: false, DepartmentName: func(ref string) string { return findDepartment(depts, ref).Name }}
+		o := Options{AIEnabled: cfg.AIEnabled && e.AI != nil, DepartmentName: func(ref string) string { return findDepartment(depts, ref).Name }}
 		out, err := decide(tx, &sess, f, o)
 		if errors.Is(err, errStale) {
 			return nil
@@ -151,8 +238,8 @@ func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx 
 		if err != nil {
 			return err
 		}
-		if out.Action.Kind == ActAI {
-			// No AI responder is connected: free text is an unusable answer.
+		if out.Action.Kind == ActAI && !o.AIEnabled {
+			// AI switched off meanwhile: free text is an unusable answer.
 			out = Step(f, out.State, Input{ReplyID: "-"}, Options{DepartmentName: o.DepartmentName})
 		}
 		replies := out.Replies
@@ -182,6 +269,11 @@ func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx 
 			return err
 		}
 		if out.Action.Kind != ActQueue {
+			if out.Action.Kind == ActAI {
+				if err := e.Jobs.EnqueueBotAI(ctx, tx, conv.ID, sess.Seq); err != nil {
+					return err
+				}
+			}
 			if cfg.InactivityTimeout > 0 {
 				return e.Jobs.EnqueueBotTimeout(ctx, tx, conv.ID, sess.Seq, now.Add(cfg.InactivityTimeout))
 			}

@@ -2,7 +2,11 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -464,6 +468,102 @@ func TestBotCSAT(t *testing.T) {
 		quiet := b.customer(3)
 		if got := closeWithAgent(quiet, map[string]any{"sendSurvey": false}); got["csatRequestedAt"] != nil {
 			t.Errorf("survey sent anyway: %v", got)
+		}
+	})
+}
+
+// fakeOpenAI is an OpenAI-compatible chat-completions server that checks
+// what it is asked and answers by the customer's last words: "entregam" →
+// an answer, "cancelar" → a handoff tool call, "erro" → HTTP 500.
+func fakeOpenAI(t *testing.T, knowledge string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Model    string `json:"model"`
+			Messages []struct {
+				Role    string `json:"role"`
+				Content string `json:"content"`
+			} `json:"messages"`
+			Tools []struct {
+				Function struct {
+					Name string `json:"name"`
+				} `json:"function"`
+			} `json:"tools"`
+		}
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" || r.Header.Get("Authorization") != "Bearer sk-test" {
+			t.Errorf("fake OpenAI: %s %s auth %q", r.Method, r.URL.Path, r.Header.Get("Authorization"))
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			t.Errorf("fake OpenAI: body: %v", err)
+		}
+		n := len(req.Messages)
+		if req.Model != "modelo-teste" || n < 2 || req.Messages[0].Role != "system" || !strings.Contains(req.Messages[0].Content, knowledge) ||
+			!strings.Contains(req.Messages[0].Content, "não invente preços") || req.Messages[n-1].Role != "user" ||
+			len(req.Tools) != 1 || req.Tools[0].Function.Name != bot.HandoffTool {
+			t.Errorf("fake OpenAI: unexpected request %+v", req)
+		}
+		// The conversation so far is there: the bot's menu as the assistant.
+		if !slices.ContainsFunc(req.Messages, func(m struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		}) bool {
+			return m.Role == "assistant" && strings.Contains(m.Content, "Como podemos ajudar?")
+		}) {
+			t.Errorf("fake OpenAI: the menu is missing from the history: %+v", req.Messages)
+		}
+		last := req.Messages[n-1].Content
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.Contains(last, "erro"):
+			http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusInternalServerError)
+		case strings.Contains(last, "cancelar"):
+			fmt.Fprintf(w, `{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",
+				"function":{"name":%q,"arguments":"{\"motivo\":\"cancelamento\"}"}}]}}]}`, bot.HandoffTool)
+		default:
+			fmt.Fprint(w, `{"choices":[{"message":{"role":"assistant","content":"Sim! Entregamos em todo o Brasil em até 5 dias úteis."}}]}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestBotAI(t *testing.T) {
+	const knowledge = "Entregamos em todo o Brasil em até 5 dias úteis."
+	ai := fakeOpenAI(t, knowledge)
+	env := map[string]string{"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": ai.URL + "/v1", "OPENAI_MODEL": "modelo-teste"}
+	forEachEngine(t, env, func(t *testing.T, e *testEnv) {
+		b := startBot(t, e, map[string]any{"ai_enabled": true, "ai_knowledge_base": knowledge})
+
+		// Free text that is not a menu choice is answered by the AI, and
+		// the menu still works afterwards.
+		p := b.customer(1)
+		p.greet()
+		p.say("Vocês entregam em Recife?")
+		p.await("Entregamos em todo o Brasil")
+		if c := p.conversation(); c["status"] != "bot" {
+			t.Errorf("after the AI answer: %v", c)
+		}
+		p.say("2")
+		p.await(fmt.Sprintf(bot.TextToDepartment, "Vendas"))
+
+		// The model hands over with its tool.
+		h := b.customer(2)
+		h.greet()
+		h.say("Quero cancelar meu contrato")
+		h.await(bot.TextToHuman)
+		c := h.waitStatus("waiting")
+		if ev := h.handoff(c["id"].(string)); ev["reason"] != bot.ReasonAIHandoff {
+			t.Errorf("handoff = %v", ev)
+		}
+
+		// An API error hands over politely.
+		f := b.customer(3)
+		f.greet()
+		f.say("isso vai dar erro")
+		f.await(bot.TextAIFailed)
+		c = f.waitStatus("waiting")
+		if ev := f.handoff(c["id"].(string)); ev["reason"] != bot.ReasonAIFailed {
+			t.Errorf("handoff = %v", ev)
 		}
 	})
 }

@@ -39,6 +39,39 @@ func (BotTimeoutArgs) Kind() string { return "bot_timeout" }
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (BotTimeoutArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 8} }
 
+// BotAIArgs is the job that lets the AI answer a conversation at step Seq.
+type BotAIArgs struct {
+	ConversationID string `json:"conversationId"`
+	Seq            int    `json:"seq"`
+}
+
+// Kind implements river.JobArgs.
+func (BotAIArgs) Kind() string { return "bot_ai" }
+
+// InsertOpts: an AI failure hands over inside the job, so retries only
+// cover database trouble.
+func (BotAIArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }
+
+// BotAIWorker asks the AI.
+type BotAIWorker struct {
+	river.WorkerDefaults[BotAIArgs]
+	Engine *bot.Engine
+}
+
+// Work answers through the AI or hands over.
+func (w *BotAIWorker) Work(ctx context.Context, job *river.Job[BotAIArgs]) error {
+	err := w.Engine.HandleAI(ctx, job.Args.ConversationID, job.Args.Seq)
+	if errors.Is(err, helpdesk.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// EnqueueBotAI schedules an AI answer in tx (bot.Jobs).
+func (e Enqueuer) EnqueueBotAI(ctx context.Context, tx helpdesk.Store, conversationID string, seq int) error {
+	return e.Queue.InsertTx(ctx, tx, BotAIArgs{ConversationID: conversationID, Seq: seq}, nil)
+}
+
 // BotStepWorker runs bot turns.
 type BotStepWorker struct {
 	river.WorkerDefaults[BotStepArgs]

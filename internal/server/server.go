@@ -70,6 +70,14 @@ type Server struct {
 // agent who just came online); actions assign at once without waiting.
 const AutoAssignInterval = 10 * time.Second
 
+// AITimeout bounds one AI answer; past it the customer is handed to a
+// person.
+const AITimeout = 30 * time.Second
+
+// defaultOpenAIBaseURL is OPENAI_BASE_URL's default: without a key it
+// means no AI is configured.
+const defaultOpenAIBaseURL = "https://api.openai.com/v1"
+
 // New opens and migrates the database and assembles the process over it.
 // Run (or Serve) owns everything afterwards and closes it on the way out.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
@@ -125,6 +133,10 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 	// The engine's job queue is set once the queue exists; its workers only
 	// run after Start.
 	s.BotEngine = &bot.Engine{Store: db, Desk: desk, Log: log}
+	if cfg.OpenAIAPIKey != "" || cfg.OpenAIBaseURL != defaultOpenAIBaseURL {
+		// Any OpenAI-compatible server: a local one (Ollama, vLLM) needs no key.
+		s.BotEngine.AI = &bot.AI{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.OpenAIModel, Timeout: AITimeout}
+	}
 
 	graphURL := cfg.WhatsAppGraphURL
 	if cfg.Sandbox() {
@@ -150,6 +162,7 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 	river.AddWorker(workers, &jobs.MediaWorker{Store: db, Client: s.WhatsApp, Dir: cfg.MediaDir, Log: log})
 	river.AddWorker(workers, &jobs.BotStepWorker{Engine: s.BotEngine})
 	river.AddWorker(workers, &jobs.BotTimeoutWorker{Engine: s.BotEngine})
+	river.AddWorker(workers, &jobs.BotAIWorker{Engine: s.BotEngine})
 	s.Jobs, err = jobs.Open(ctx, db, jobs.Config{Workers: workers, Log: log})
 	if err != nil {
 		return nil, err
