@@ -567,3 +567,33 @@ func TestBotAI(t *testing.T) {
 		}
 	})
 }
+
+func TestBotCollectsInput(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		b := startBot(t, e, nil)
+		b.put("flow", bot.Flow{Start: "menu", Nodes: []bot.Node{
+			{ID: "menu", Type: bot.NodeMenu, Text: "Olá! Sobre o que é?", Options: []bot.Option{
+				{ID: "pedido", Title: "Meu pedido", Next: "numero"}, {ID: "outro", Title: "Outro assunto", Action: bot.ActionTargetHuman}}},
+			{ID: "numero", Type: bot.NodeInput, Text: "Qual o número do pedido?", Variable: "pedido", Next: "fim"},
+			{ID: "fim", Type: bot.NodeHandoff, Text: "Obrigado! O pedido {{pedido}} vai para o setor de vendas.", Department: "Vendas"},
+		}}, 200)
+		p := b.customer(1)
+		p.say("oi")
+		menu := p.next()
+		if kind, _, titles := choices(t, menu); kind != "button" || len(titles) != 2 {
+			t.Fatalf("menu = %s %v", kind, titles)
+		}
+		if _, err := b.srv.Sandbox.TapButton(t.Context(), p.c, menu.WAMID, "bot:menu:pedido", "Meu pedido"); err != nil {
+			t.Fatal(err)
+		}
+		p.await("Qual o número do pedido?")
+		p.say("A-12345")
+		p.await("Obrigado! O pedido A-12345 vai para o setor de vendas.")
+		c := p.waitStatus("waiting")
+		h := p.handoff(c["id"].(string))
+		if c["departmentId"] != b.depts["Vendas"] || h["reason"] != bot.ReasonHandoffNode ||
+			h["variables"].(map[string]any)["pedido"] != "A-12345" || fmt.Sprint(h["path"]) != "[menu numero fim]" {
+			t.Errorf("conversation %v, handoff %v", c, h)
+		}
+	})
+}
