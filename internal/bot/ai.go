@@ -69,22 +69,50 @@ func SystemMessage(prompt, knowledge string) string {
 // ending with the customer's message. Errors: transport failures, non-2xx
 // answers, timeouts and ErrAIUnusable.
 func (a *AI) Answer(ctx context.Context, system string, history []ChatMessage) (AIAnswer, error) {
+	return a.complete(ctx, append([]ChatMessage{{Role: "system", Content: system}}, history...), true)
+}
+
+// SummaryPrompt asks for the note an agent reads when taking over.
+const SummaryPrompt = "Resuma para o atendente humano que vai assumir esta conversa de WhatsApp, em até 3 frases em português: " +
+	"o que o cliente quer, os dados que ele já informou e o que falta resolver. Não se dirija ao cliente."
+
+// Summarize writes the agent's note on a conversation the bot hands over.
+func (a *AI) Summarize(ctx context.Context, history []ChatMessage) (string, error) {
+	var b strings.Builder
+	for _, m := range history {
+		who := "Cliente"
+		if m.Role == "assistant" {
+			who = "Empresa"
+		}
+		fmt.Fprintf(&b, "%s: %s\n", who, m.Content)
+	}
+	ans, err := a.complete(ctx, []ChatMessage{{Role: "system", Content: SummaryPrompt}, {Role: "user", Content: b.String()}}, false)
+	if err != nil {
+		return "", err
+	}
+	if ans.Text == "" {
+		return "", ErrAIUnusable
+	}
+	return truncate(ans.Text, 2000), nil
+}
+
+// complete calls chat completions with messages, offering the handoff tool
+// when tools is true.
+func (a *AI) complete(ctx context.Context, messages []ChatMessage, tools bool) (AIAnswer, error) {
 	timeout := a.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	body := map[string]any{
-		"model":       a.Model,
-		"messages":    append([]ChatMessage{{Role: "system", Content: system}}, history...),
-		"temperature": 0.2,
-		"tools": []any{map[string]any{"type": "function", "function": map[string]any{
+	body := map[string]any{"model": a.Model, "messages": messages, "temperature": 0.2}
+	if tools {
+		body["tools"] = []any{map[string]any{"type": "function", "function": map[string]any{
 			"name":        HandoffTool,
 			"description": "Transfere a conversa para um atendente humano.",
 			"parameters": map[string]any{"type": "object", "properties": map[string]any{
 				"motivo": map[string]any{"type": "string", "description": "por que um atendente deve assumir"}}},
-		}}},
+		}}}
 	}
 	raw, err := json.Marshal(body)
 	if err != nil {

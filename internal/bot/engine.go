@@ -26,6 +26,9 @@ type Jobs interface {
 	// EnqueueBotAI schedules the AI's answer to the conversation at step
 	// seq (a newer message makes it stale: the newer one is answered).
 	EnqueueBotAI(ctx context.Context, tx helpdesk.Store, conversationID string, seq int) error
+	// EnqueueBotSummary schedules the AI's note for the agent on a
+	// conversation the bot handed over.
+	EnqueueBotSummary(ctx context.Context, tx helpdesk.Store, conversationID string) error
 }
 
 // Engine runs the bot for conversations in status bot: it is called by the
@@ -146,6 +149,26 @@ func (e *Engine) HandleAI(ctx context.Context, conversationID string, seq int) e
 		}
 		return Outcome{Replies: []Reply{{Text: ans.Text}}, State: st}, nil
 	}, cfg)
+}
+
+// HandleSummary writes the AI's note for the agent on the conversation's
+// timeline. A failed AI call leaves no note (the path and answers are
+// there anyway) and is not retried.
+func (e *Engine) HandleSummary(ctx context.Context, conversationID string) error {
+	if e.AI == nil {
+		return nil
+	}
+	history, err := e.history(ctx, conversationID)
+	if err != nil {
+		return err
+	}
+	summary, err := e.AI.Summarize(ctx, history)
+	if err != nil {
+		e.log().WarnContext(ctx, "AI summary failed", "conversation_id", conversationID, "err", err)
+		return nil
+	}
+	return e.Store.InsertConversationEvent(ctx, helpdesk.ConversationEvent{ID: helpdesk.NewID(), ConversationID: conversationID,
+		Type: helpdesk.EventBotSummary, Data: map[string]any{"summary": summary}, CreatedAt: e.now()})
 }
 
 // history is the conversation's latest messages as chat turns, oldest
@@ -287,6 +310,9 @@ func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx 
 		}
 		if moved {
 			queued = &c
+			if cfg.AIEnabled && e.AI != nil {
+				return e.Jobs.EnqueueBotSummary(ctx, tx, conv.ID)
+			}
 		}
 		return nil
 	})

@@ -17,6 +17,10 @@ import (
 // answers they gave, for the agent who takes over.
 const EventBotHandoff = "bot_handoff"
 
+// EventBotSummary is the AI's note for the agent on a conversation the bot
+// handed over (data: summary).
+const EventBotSummary = "bot_summary"
+
 // EventBotResume is an agent handing a conversation back to the bot.
 const EventBotResume = "bot_resume"
 
@@ -152,8 +156,18 @@ func (s *Service) AfterQueued(ctx context.Context, c Conversation) Conversation 
 // HandBackToBot returns a conversation to the bot, which resumes where it
 // was. Who may: its assignee, a supervisor or an admin, or an agent who
 // sees it while it waits. Errors: not_found, conversation_closed,
-// unprocessable (already with the bot).
+// unprocessable (already with the bot, never with it, or the bot is off).
 func (s *Service) HandBackToBot(ctx context.Context, actor Actor, id string) (ActionResult, error) {
+	on, err := BotEnabled(ctx, s.store)
+	if err != nil {
+		return ActionResult{}, fmt.Errorf("hand back to bot: %w", err)
+	}
+	if !on {
+		if _, err := s.VisibleConversation(ctx, actor.User, id); err != nil {
+			return ActionResult{}, err
+		}
+		return ActionResult{}, &Error{Code: CodeUnprocessable, Message: "the bot is switched off"}
+	}
 	res, err := s.act(ctx, actor, id, false, func(tx Store, c Conversation, now time.Time) (ConversationState, ConversationEvent, error) {
 		switch {
 		case c.Status == StatusClosed:

@@ -394,15 +394,23 @@ func TestBotHandBack(t *testing.T) {
 		if c := p.waitStatus("waiting"); c["departmentId"] != b.depts["Suporte"] {
 			t.Errorf("department = %v", c["departmentId"])
 		}
+		// With the bot switched off there is nobody to hand back to.
+		b.put("enabled", false, 200)
+		if r := b.mustStatus(b.call("POST", "/api/v1/conversations/"+id+"/bot", b.admin.access, nil), 422); r.errCode(t) != helpdesk.CodeUnprocessable {
+			t.Errorf("code = %s", r.errCode(t))
+		}
 	})
 }
 
 // mustInsertBotConversation is a waiting conversation the bot talked in
-// before (so it may be handed back).
+// before (so it may be handed back); it switches the bot on.
 func mustInsertBotConversation(t *testing.T, e *testEnv, deptID string) string {
 	t.Helper()
 	id := mustInsertConversation(t, e, deptID)
 	now := helpdesk.Now()
+	if err := e.srv.DB.PutBotConfigValue(context.Background(), bot.KeyEnabled, "true", "", now); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.srv.DB.SaveBotSession(context.Background(), helpdesk.BotSession{ConversationID: id, FlowVersion: 1, Node: "menu",
 		Seq: 1, LastActivityAt: now, CreatedAt: now, EndedAt: &now, EndedReason: bot.ReasonAskedHuman}); err != nil {
 		t.Fatal(err)
@@ -496,7 +504,16 @@ func fakeOpenAI(t *testing.T, knowledge string) *httptest.Server {
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			t.Errorf("fake OpenAI: body: %v", err)
 		}
+		w.Header().Set("Content-Type", "application/json")
 		n := len(req.Messages)
+		if n == 2 && req.Messages[0].Content == bot.SummaryPrompt {
+			// The note for the agent: the transcript, no tools.
+			if len(req.Tools) != 0 || !strings.Contains(req.Messages[1].Content, "Cliente: ") {
+				t.Errorf("fake OpenAI: unexpected summary request %+v", req)
+			}
+			fmt.Fprintf(w, `{"choices":[{"message":{"role":"assistant","content":%q}}]}`, "Resumo: "+req.Messages[1].Content[strings.LastIndex(req.Messages[1].Content, "Cliente: "):])
+			return
+		}
 		if req.Model != "modelo-teste" || n < 2 || req.Messages[0].Role != "system" || !strings.Contains(req.Messages[0].Content, knowledge) ||
 			!strings.Contains(req.Messages[0].Content, "não invente preços") || req.Messages[n-1].Role != "user" ||
 			len(req.Tools) != 1 || req.Tools[0].Function.Name != bot.HandoffTool {
@@ -512,7 +529,6 @@ func fakeOpenAI(t *testing.T, knowledge string) *httptest.Server {
 			t.Errorf("fake OpenAI: the menu is missing from the history: %+v", req.Messages)
 		}
 		last := req.Messages[n-1].Content
-		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case strings.Contains(last, "erro"):
 			http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusInternalServerError)
@@ -555,6 +571,10 @@ func TestBotAI(t *testing.T) {
 		if ev := h.handoff(c["id"].(string)); ev["reason"] != bot.ReasonAIHandoff {
 			t.Errorf("handoff = %v", ev)
 		}
+		// The agent finds the AI's note on the timeline.
+		if got := waitEvent(t, e, b.admin.access, c["id"].(string), helpdesk.EventBotSummary)["summary"]; !strings.Contains(fmt.Sprint(got), "cancelar meu contrato") {
+			t.Errorf("summary = %v", got)
+		}
 
 		// An API error hands over politely.
 		f := b.customer(3)
@@ -596,4 +616,22 @@ func TestBotCollectsInput(t *testing.T) {
 			t.Errorf("conversation %v, handoff %v", c, h)
 		}
 	})
+}
+
+// waitEvent waits for an event of type typ on the conversation's timeline
+// and returns its data.
+func waitEvent(t *testing.T, e *testEnv, token, convID, typ string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		h := e.mustStatus(e.call("GET", "/api/v1/conversations/"+convID+"/history", token, nil), 200).json(t)
+		for _, it := range h["items"].([]any) {
+			if ev, ok := it.(map[string]any)["event"].(map[string]any); ok && ev["type"] == typ {
+				return ev["data"].(map[string]any)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %s event on %s", typ, convID)
+	return nil
 }

@@ -79,7 +79,7 @@ func (a *API) handleReopen(w http.ResponseWriter, r *http.Request) error {
 
 type eventDTO struct {
 	ID        string         `json:"id"`
-	Type      string         `json:"type" enum:"takeover,transfer,close,reopen,assigned,bot_handoff,bot_resume"`
+	Type      string         `json:"type" enum:"takeover,transfer,close,reopen,assigned,bot_handoff,bot_summary,bot_resume"`
 	ActorID   *string        `json:"actorId"`
 	Data      map[string]any `json:"data"`
 	CreatedAt time.Time      `json:"createdAt"`

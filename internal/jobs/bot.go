@@ -72,6 +72,33 @@ func (e Enqueuer) EnqueueBotAI(ctx context.Context, tx helpdesk.Store, conversat
 	return e.Queue.InsertTx(ctx, tx, BotAIArgs{ConversationID: conversationID, Seq: seq}, nil)
 }
 
+// BotSummaryArgs is the job that writes the AI's note for the agent.
+type BotSummaryArgs struct {
+	ConversationID string `json:"conversationId"`
+}
+
+// Kind implements river.JobArgs.
+func (BotSummaryArgs) Kind() string { return "bot_summary" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (BotSummaryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }
+
+// BotSummaryWorker writes handoff summaries.
+type BotSummaryWorker struct {
+	river.WorkerDefaults[BotSummaryArgs]
+	Engine *bot.Engine
+}
+
+// Work writes the note.
+func (w *BotSummaryWorker) Work(ctx context.Context, job *river.Job[BotSummaryArgs]) error {
+	return w.Engine.HandleSummary(ctx, job.Args.ConversationID)
+}
+
+// EnqueueBotSummary schedules a handoff summary in tx (bot.Jobs).
+func (e Enqueuer) EnqueueBotSummary(ctx context.Context, tx helpdesk.Store, conversationID string) error {
+	return e.Queue.InsertTx(ctx, tx, BotSummaryArgs{ConversationID: conversationID}, nil)
+}
+
 // BotStepWorker runs bot turns.
 type BotStepWorker struct {
 	river.WorkerDefaults[BotStepArgs]

@@ -163,6 +163,7 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 	river.AddWorker(workers, &jobs.BotStepWorker{Engine: s.BotEngine})
 	river.AddWorker(workers, &jobs.BotTimeoutWorker{Engine: s.BotEngine})
 	river.AddWorker(workers, &jobs.BotAIWorker{Engine: s.BotEngine})
+	river.AddWorker(workers, &jobs.BotSummaryWorker{Engine: s.BotEngine})
 	s.Jobs, err = jobs.Open(ctx, db, jobs.Config{Workers: workers, Log: log})
 	if err != nil {
 		return nil, err
