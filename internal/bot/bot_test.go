@@ -250,3 +250,47 @@ func TestBusinessHours(t *testing.T) {
 		t.Error("no schedule must mean always open")
 	}
 }
+
+func TestStepAIMode(t *testing.T) {
+	f := Flow{Start: "menu", Nodes: []Node{{ID: "menu", Type: NodeMenu, Text: "Oi", Options: []Option{
+		{ID: "ia", Title: "Tirar uma dúvida", Action: ActionTargetAI}, {ID: "vendas", Title: "Vendas", Department: "Vendas"}}}}}
+	st := Start(f, Options{AIEnabled: true}).State
+	// Without AI the option goes to a person.
+	if out := Step(f, st, Input{Text: "1"}, Options{}); out.Action.Kind != ActQueue {
+		t.Fatalf("AI off: %+v", out)
+	}
+	out := Step(f, st, Input{Text: "1"}, Options{AIEnabled: true})
+	if out.State.Mode != ModeAI || out.Action.Kind != ActWait || out.Replies[0].Text != TextAskAI {
+		t.Fatalf("choosing the AI: %+v", out)
+	}
+	if q := Step(f, out.State, Input{Text: "Qual o prazo de entrega?"}, Options{AIEnabled: true}); q.Action.Kind != ActAI {
+		t.Errorf("a question in AI mode: %+v", q)
+	}
+	if h := Step(f, out.State, Input{Text: "prefiro um humano"}, Options{AIEnabled: true}); h.Action.Kind != ActQueue || h.Action.Reason != ReasonAskedHuman {
+		t.Errorf("asking for a person in AI mode: %+v", h)
+	}
+	if r := Resume(f, out.State, Options{AIEnabled: true}); r.Replies[0].Text != TextAskAI {
+		t.Errorf("resume in AI mode: %+v", r)
+	}
+	if to := Timeout(f, out.State); to.Action.Reason != ReasonInactivity || to.Replies[0].Text != TextInactivity {
+		t.Errorf("timeout: %+v", to)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	menu := RenderMenu(menuWith(2, func(i int) string { return string(rune('A' + i)) }), nil, "")
+	got := Merge([]Reply{{Text: "Olá!"}, {Text: "Bem-vindo."}, menu})
+	if len(got) != 1 || got[0].Text != "Olá!\n\nBem-vindo.\n\nEscolha" {
+		t.Fatalf("merged = %+v", got)
+	}
+	if m := decodeInteractive(t, got[0]); m["body"].(map[string]any)["text"] != got[0].Text {
+		t.Errorf("body = %v", m["body"])
+	}
+	long := Reply{Text: strings.Repeat("x", MaxInteractiveBody)}
+	if got := Merge([]Reply{long, menu}); len(got) != 2 {
+		t.Errorf("a body over the limit must not be merged: %d messages", len(got))
+	}
+	if got := Merge([]Reply{{Text: "a"}, {Text: " "}, {Text: "b"}}); len(got) != 1 || got[0].Text != "a\n\nb" {
+		t.Errorf("texts = %+v", got)
+	}
+}

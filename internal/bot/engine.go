@@ -75,6 +75,10 @@ func (e *Engine) HandleStep(ctx context.Context, step helpdesk.BotStep) error {
 	}
 	in := Input{Text: step.Text, ReplyID: step.ReplyID}
 	return e.run(ctx, step.ConversationID, func(tx helpdesk.Store, sess *helpdesk.BotSession, f Flow, o Options) (Outcome, error) {
+		if step.MessageID != "" && step.MessageID <= sess.LastMessageID {
+			return Outcome{}, errStale // a newer message was answered already
+		}
+		sess.LastMessageID = step.MessageID
 		switch {
 		case !cfg.Enabled:
 			// Switched off while this conversation was with it: a person

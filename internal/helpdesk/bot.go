@@ -47,7 +47,10 @@ type BotSession struct {
 	InvalidCount   int
 	// Seq counts the steps; an inactivity timer carries the Seq it was armed
 	// at and does nothing when the session moved on since.
-	Seq            int
+	Seq int
+	// LastMessageID is the customer message last answered; ids are
+	// time-ordered, so a job for an older message is recognised as late.
+	LastMessageID  string
 	LastActivityAt time.Time
 	EndedAt        *time.Time
 	EndedReason    string

@@ -107,8 +107,8 @@ func (d *DB) GetBotSession(ctx context.Context, conversationID string) (helpdesk
 	var s helpdesk.BotSession
 	var vars, path string
 	err := d.q.QueryRowContext(ctx, `SELECT conversation_id, flow_version, node, variables, path, mode, invalid_count, seq,
-		last_activity_at, ended_at, ended_reason, created_at FROM bot_sessions WHERE conversation_id = $1`, conversationID).
-		Scan(&s.ConversationID, &s.FlowVersion, &s.Node, &vars, &path, &s.Mode, &s.InvalidCount, &s.Seq,
+		last_message_id, last_activity_at, ended_at, ended_reason, created_at FROM bot_sessions WHERE conversation_id = $1`, conversationID).
+		Scan(&s.ConversationID, &s.FlowVersion, &s.Node, &vars, &path, &s.Mode, &s.InvalidCount, &s.Seq, &s.LastMessageID,
 			scanTime(&s.LastActivityAt), scanNullTime(&s.EndedAt), &s.EndedReason, scanTime(&s.CreatedAt))
 	if err != nil {
 		return helpdesk.BotSession{}, fmt.Errorf("bot session %s: %w", conversationID, d.translate(err))
@@ -139,13 +139,13 @@ func (d *DB) SaveBotSession(ctx context.Context, s helpdesk.BotSession) error {
 		return fmt.Errorf("save bot session: %w", err)
 	}
 	_, err = d.q.ExecContext(ctx, `INSERT INTO bot_sessions (conversation_id, flow_version, node, variables, path, mode,
-		invalid_count, seq, last_activity_at, ended_at, ended_reason, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		invalid_count, seq, last_message_id, last_activity_at, ended_at, ended_reason, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (conversation_id) DO UPDATE SET flow_version = excluded.flow_version, node = excluded.node,
 		variables = excluded.variables, path = excluded.path, mode = excluded.mode, invalid_count = excluded.invalid_count,
-		seq = excluded.seq, last_activity_at = excluded.last_activity_at, ended_at = excluded.ended_at,
-		ended_reason = excluded.ended_reason`,
-		s.ConversationID, s.FlowVersion, s.Node, string(vars), string(path), s.Mode, s.InvalidCount, s.Seq,
+		seq = excluded.seq, last_message_id = excluded.last_message_id, last_activity_at = excluded.last_activity_at,
+		ended_at = excluded.ended_at, ended_reason = excluded.ended_reason`,
+		s.ConversationID, s.FlowVersion, s.Node, string(vars), string(path), s.Mode, s.InvalidCount, s.Seq, s.LastMessageID,
 		dbTime(s.LastActivityAt), dbNullTime(s.EndedAt), s.EndedReason, dbTime(s.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("save bot session %s: %w", s.ConversationID, d.translate(err))

@@ -10,7 +10,9 @@ CREATE TABLE bot_flows (
 );
 
 -- Where each conversation is in its flow. seq grows with every step, so an
--- inactivity timer armed at an earlier step knows it is stale.
+-- inactivity timer armed at an earlier step knows it is stale;
+-- last_message_id (ids are time-ordered) keeps a late job for an older
+-- message from overriding the answer to a newer one.
 CREATE TABLE bot_sessions (
     conversation_id  TEXT PRIMARY KEY REFERENCES conversations (id),
     flow_version     INTEGER NOT NULL REFERENCES bot_flows (version),
@@ -20,6 +22,7 @@ CREATE TABLE bot_sessions (
     mode             TEXT NOT NULL DEFAULT '',
     invalid_count    INTEGER NOT NULL DEFAULT 0,
     seq              INTEGER NOT NULL DEFAULT 0,
+    last_message_id  TEXT NOT NULL DEFAULT '',
     last_activity_at TIMESTAMP NOT NULL,
     ended_at         TIMESTAMP,
     ended_reason     TEXT NOT NULL DEFAULT '',
