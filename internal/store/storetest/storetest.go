@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Schema", func(t *testing.T) { t.Parallel(); testSchema(t, open) })
 	t.Run("Ingest", func(t *testing.T) { t.Parallel(); testIngest(t, open) })
 	t.Run("RekeyCustomer", func(t *testing.T) { t.Parallel(); testRekeyCustomer(t, open) })
+	t.Run("Bot", func(t *testing.T) { t.Parallel(); testBot(t, open) })
 }
 
 var errBoom = errors.New("boom")
