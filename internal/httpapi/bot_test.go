@@ -189,6 +189,11 @@ func TestBotMenuRoutesToDepartments(t *testing.T) {
 		if c := tap.conversation(); c["status"] != "bot" {
 			t.Fatalf("a new conversation should be with the bot: %v", c)
 		}
+		// The dashboard's phone page shows the menu's text.
+		shown := b.mustStatus(b.call("GET", "/api/v1/sandbox/messages?waId="+tap.c.WAID, b.admin.access, nil), 200).json(t)["data"].([]any)
+		if last := shown[len(shown)-1].(map[string]any); last["type"] != "interactive" || !strings.Contains(last["text"].(string), "Como podemos ajudar?") {
+			t.Errorf("phone page shows %v", last)
+		}
 		if _, err := b.srv.Sandbox.ChooseListItem(t.Context(), tap.c, menu.WAMID, ids[1], titles[1], ""); err != nil {
 			t.Fatal(err)
 		}

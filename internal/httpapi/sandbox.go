@@ -92,6 +92,13 @@ func (a *API) handleSandboxMessages(w http.ResponseWriter, r *http.Request) erro
 		if t, ok := m.Body["text"].(map[string]any); ok {
 			dto.Text, _ = t["body"].(string)
 		}
+		if i, ok := m.Body["interactive"].(map[string]any); ok {
+			// The bot's menus: the phone shows the body; the options are in
+			// the payload.
+			if b, ok := i["body"].(map[string]any); ok {
+				dto.Text, _ = b["text"].(string)
+			}
+		}
 		out.Data = append(out.Data, dto)
 	}
 	slices.SortStableFunc(out.Data, func(x, y sandboxMessageDTO) int { return x.At.Compare(y.At) })
