@@ -83,7 +83,7 @@ func (e *Engine) HandleStep(ctx context.Context, step helpdesk.BotStep) error {
 		case !cfg.Enabled:
 			// Switched off while this conversation was with it: a person
 			// takes over, without a word from the bot.
-			return Outcome{State: stateOf(*sess), Action: Action{Kind: ActQueue, Department: f.HumanDepartment, Reason: "bot_disabled"}}, nil
+			return Outcome{State: stateOf(*sess), Action: Action{Kind: ActQueue, Department: f.HumanDepartment, Reason: ReasonBotOff}}, nil
 		case sess.Seq == 0:
 			return Start(f, o), nil
 		}

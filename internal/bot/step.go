@@ -35,6 +35,7 @@ const (
 	ReasonInactivity  = "inactivity"
 	ReasonAIFailed    = "ai_failed"
 	ReasonAIHandoff   = "ai_handoff"
+	ReasonBotOff      = "bot_disabled" // the bot was switched off mid-conversation
 )
 
 // Action kinds: what the caller does after sending the replies.
