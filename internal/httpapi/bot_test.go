@@ -258,6 +258,17 @@ func TestBotHandsOverWhenStuck(t *testing.T) {
 		if h := human.handoff(c["id"].(string)); h["reason"] != bot.ReasonAskedHuman {
 			t.Errorf("handoff = %v", h)
 		}
+
+		// The bot switched off mid-conversation: the next message goes to a
+		// person.
+		off := b.customer(3)
+		off.greet()
+		b.put("enabled", false, 200)
+		off.say("1")
+		c = off.waitStatus("waiting")
+		if h := off.handoff(c["id"].(string)); h["reason"] != bot.ReasonBotOff {
+			t.Errorf("handoff = %v", h)
+		}
 	})
 }
 
