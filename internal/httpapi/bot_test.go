@@ -194,6 +194,15 @@ func TestBotMenuRoutesToDepartments(t *testing.T) {
 		if last := shown[len(shown)-1].(map[string]any); last["type"] != "interactive" || !strings.Contains(last["text"].(string), "Como podemos ajudar?") {
 			t.Errorf("phone page shows %v", last)
 		}
+		// …and lets a person tap it; an option the menu does not have is a 400.
+		b.mustStatus(b.call("POST", "/api/v1/sandbox/messages", b.admin.access,
+			map[string]any{"waId": tap.c.WAID, "replyTo": menu.WAMID, "replyId": "bot:menu:jogos"}), 400)
+		b.mustStatus(b.call("POST", "/api/v1/sandbox/messages", b.admin.access, map[string]any{"waId": tap.c.WAID}), 400)
+		phoneTap := b.customer(2)
+		phoneMenu := phoneTap.greet()
+		b.mustStatus(b.call("POST", "/api/v1/sandbox/messages", b.admin.access,
+			map[string]any{"waId": phoneTap.c.WAID, "replyTo": phoneMenu.WAMID, "replyId": "bot:menu:suporte"}), 202)
+		phoneTap.await(fmt.Sprintf(bot.TextToDepartment, "Suporte"))
 		if _, err := b.srv.Sandbox.ChooseListItem(t.Context(), tap.c, menu.WAMID, ids[1], titles[1], ""); err != nil {
 			t.Fatal(err)
 		}

@@ -106,7 +106,7 @@ func (a *API) routeTable() []route {
 		{method: http.MethodPatch, path: "/api/v1/messages/{id}/read", summary: "Mark a customer's message (and the earlier ones) read; sends WhatsApp's read receipt", tag: "messages",
 			access: authenticated, response: messageDTO{}, status: http.StatusOK, handler: a.handleMarkRead},
 
-		{method: http.MethodPost, path: "/api/v1/sandbox/messages", summary: "Sandbox only: a simulated customer sends a text (delivered as a signed webhook)", tag: "sandbox",
+		{method: http.MethodPost, path: "/api/v1/sandbox/messages", summary: "Sandbox only: a simulated customer sends a text, or taps a button or list row of the bot (delivered as a signed webhook)", tag: "sandbox",
 			access: authenticated, request: sandboxSendRequest{}, response: sandboxSentDTO{}, status: http.StatusAccepted, handler: a.handleSandboxSend},
 		{method: http.MethodGet, path: "/api/v1/sandbox/messages", summary: "Sandbox only: one simulated customer's phone — what they sent and received", tag: "sandbox",
 			access: authenticated, query: []queryParam{{"waId", "string", "the customer's number, digits only"}},
