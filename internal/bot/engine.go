@@ -229,8 +229,8 @@ func (e *Engine) config(ctx context.Context) (Config, error) {
 // run is one bot turn in one transaction: lock the conversation, load (or
 // start) its session and flow version, let decide compute the outcome,
 // then store the replies with their send jobs, the new state, and either
-// a fresh inactivity timer or the move to a queue. Automatic assignment
-// and the queue notice follow the commit.
+// a fresh inactivity timer or the move to a queue (the customer is told
+// their place in it). Automatic assignment follows the commit.
 func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx helpdesk.Store, sess *helpdesk.BotSession, f Flow, o Options) (Outcome, error), cfg Config) error {
 	var queued *helpdesk.Conversation
 	err := e.Store.InTx(ctx, func(tx helpdesk.Store) error {
@@ -270,11 +270,42 @@ func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx 
 			out = Step(f, out.State, Input{ReplyID: "-"}, Options{DepartmentName: o.DepartmentName})
 		}
 		replies := out.Replies
-		var dept helpdesk.Department
+		st := out.State
+		sess.Node, sess.Variables, sess.Path, sess.Mode, sess.InvalidCount = st.Node, st.Vars, st.Path, st.Mode, st.Invalid
+		sess.Seq++
+		sess.LastActivityAt, sess.EndedAt, sess.EndedReason = now, nil, ""
 		if out.Action.Kind == ActQueue {
-			dept = findDepartment(depts, out.Action.Department)
+			sess.EndedAt, sess.EndedReason = &now, out.Action.Reason
+			dept := findDepartment(depts, out.Action.Department)
 			if dept.ID == "" {
 				dept = findDepartment(depts, conv.DepartmentID)
+			}
+			c, moved, err := e.Desk.QueueFromBot(ctx, tx, conv.ID, dept.ID, map[string]any{
+				"reason": out.Action.Reason, "path": sess.Path, "variables": sess.Variables, "flowVersion": sess.FlowVersion,
+			})
+			if err != nil {
+				return err
+			}
+			if moved {
+				queued = &c
+				if c.DepartmentID != "" {
+					pos, err := tx.QueuePosition(ctx, c.ID)
+					if err != nil {
+						return err
+					}
+					// The customer's place in the queue goes in the bot's own
+					// message, replacing its plain "transferring you": two
+					// messages from separate jobs could overtake each other.
+					if n := len(replies); n > 0 && replies[n-1].Text == fmt.Sprintf(TextToDepartment, dept.Name) {
+						replies = replies[:n-1]
+					}
+					replies = append(replies, Reply{Text: fmt.Sprintf(helpdesk.QueueNotice, dept.Name, pos)})
+				}
+				if cfg.AIEnabled && e.AI != nil {
+					if err := e.Jobs.EnqueueBotSummary(ctx, tx, conv.ID); err != nil {
+						return err
+					}
+				}
 			}
 			if !cfg.BusinessHours.Open(dept.ID, dept.Name, now) {
 				replies = append(replies, Reply{Text: cfg.OutOfHoursMessage})
@@ -285,38 +316,19 @@ func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx 
 				return err
 			}
 		}
-		st := out.State
-		sess.Node, sess.Variables, sess.Path, sess.Mode, sess.InvalidCount = st.Node, st.Vars, st.Path, st.Mode, st.Invalid
-		sess.Seq++
-		sess.LastActivityAt, sess.EndedAt, sess.EndedReason = now, nil, ""
-		if out.Action.Kind == ActQueue {
-			sess.EndedAt, sess.EndedReason = &now, out.Action.Reason
-		}
 		if err := tx.SaveBotSession(ctx, sess); err != nil {
 			return err
 		}
-		if out.Action.Kind != ActQueue {
-			if out.Action.Kind == ActAI {
-				if err := e.Jobs.EnqueueBotAI(ctx, tx, conv.ID, sess.Seq); err != nil {
-					return err
-				}
-			}
-			if cfg.InactivityTimeout > 0 {
-				return e.Jobs.EnqueueBotTimeout(ctx, tx, conv.ID, sess.Seq, now.Add(cfg.InactivityTimeout))
-			}
+		switch out.Action.Kind {
+		case ActQueue:
 			return nil
-		}
-		c, moved, err := e.Desk.QueueFromBot(ctx, tx, conv.ID, dept.ID, map[string]any{
-			"reason": out.Action.Reason, "path": sess.Path, "variables": sess.Variables, "flowVersion": sess.FlowVersion,
-		})
-		if err != nil {
-			return err
-		}
-		if moved {
-			queued = &c
-			if cfg.AIEnabled && e.AI != nil {
-				return e.Jobs.EnqueueBotSummary(ctx, tx, conv.ID)
+		case ActAI:
+			if err := e.Jobs.EnqueueBotAI(ctx, tx, conv.ID, sess.Seq); err != nil {
+				return err
 			}
+		}
+		if cfg.InactivityTimeout > 0 {
+			return e.Jobs.EnqueueBotTimeout(ctx, tx, conv.ID, sess.Seq, now.Add(cfg.InactivityTimeout))
 		}
 		return nil
 	})
@@ -324,7 +336,7 @@ func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx 
 		return fmt.Errorf("bot turn %s: %w", conversationID, err)
 	}
 	if queued != nil {
-		e.Desk.AfterQueued(ctx, *queued)
+		e.Desk.AssignQueued(ctx, *queued)
 	}
 	return nil
 }

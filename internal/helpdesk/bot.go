@@ -116,7 +116,7 @@ func BotEnabled(ctx context.Context, st Store) (bool, error) {
 // queue (waiting, unassigned) inside tx and records why on its timeline.
 // departmentID "" keeps its department. It returns the conversation as it
 // is afterwards; a conversation no longer with the bot (an agent took it)
-// is returned unchanged with moved false. Call AfterQueued after commit.
+// is returned unchanged with moved false. Call AssignQueued after commit.
 func (s *Service) QueueFromBot(ctx context.Context, tx Store, conversationID, departmentID string, data map[string]any) (Conversation, bool, error) {
 	c, err := tx.LockConversation(ctx, conversationID)
 	if err != nil {
@@ -149,11 +149,13 @@ func (s *Service) QueueFromBot(ctx context.Context, tx Store, conversationID, de
 	return updated, true, nil
 }
 
-// AfterQueued runs what follows a conversation joining a queue outside a
-// workflow action (the bot's handoff): automatic assignment, or else the
-// customer is told their place. Failures are logged.
-func (s *Service) AfterQueued(ctx context.Context, c Conversation) Conversation {
-	return s.afterQueued(ctx, c)
+// AssignQueued runs automatic assignment after the bot queued a
+// conversation (the bot told the customer their place itself). Failures
+// are logged: the conversation waits in its queue either way.
+func (s *Service) AssignQueued(ctx context.Context, c Conversation) {
+	if _, err := s.AutoAssign(ctx, c.DepartmentID); err != nil {
+		s.log.ErrorContext(ctx, "auto-assign after the bot queued failed", "conversation_id", c.ID, "err", err)
+	}
 }
 
 // HandBackToBot returns a conversation to the bot, which resumes where it

@@ -202,15 +202,18 @@ func TestBotMenuRoutesToDepartments(t *testing.T) {
 		phoneMenu := phoneTap.greet()
 		b.mustStatus(b.call("POST", "/api/v1/sandbox/messages", b.admin.access,
 			map[string]any{"waId": phoneTap.c.WAID, "replyTo": phoneMenu.WAMID, "replyId": "bot:menu:suporte"}), 202)
-		phoneTap.await(fmt.Sprintf(bot.TextToDepartment, "Suporte"))
+		phoneTap.await(queued("Suporte"))
 		if _, err := b.srv.Sandbox.ChooseListItem(t.Context(), tap.c, menu.WAMID, ids[1], titles[1], ""); err != nil {
 			t.Fatal(err)
 		}
-		tap.await(fmt.Sprintf(bot.TextToDepartment, "Vendas"))
-		if got := tap.await("1º da fila"); !strings.Contains(got, "setor Vendas") {
+		// One message says where the conversation went and its place in the queue.
+		if got := tap.await(queued("Vendas")); !strings.Contains(got, "Você é o 1º da fila") {
 			t.Errorf("queue notice: %q", got)
 		}
 		c := tap.waitStatus("waiting")
+		if n := len(b.srv.Sandbox.SentTo(tap.c.WAID)); n != 2 {
+			t.Errorf("the customer got %d messages, want the menu and the queue notice", n)
+		}
 		if c["departmentId"] != b.depts["Vendas"] {
 			t.Errorf("department = %v", c["departmentId"])
 		}
@@ -226,7 +229,7 @@ func TestBotMenuRoutesToDepartments(t *testing.T) {
 			p := b.customer(n)
 			p.greet()
 			p.say(i)
-			p.await(fmt.Sprintf(bot.TextToDepartment, answer))
+			p.await(queued(answer))
 			if c := p.waitStatus("waiting"); c["departmentId"] != b.depts[answer] {
 				t.Errorf("answer %q: department %v", i, c["departmentId"])
 			}
@@ -309,7 +312,7 @@ func TestBotOutOfHours(t *testing.T) {
 		night := b.customer(1)
 		night.greet()
 		night.say("suporte")
-		if got := night.await(fmt.Sprintf(bot.TextToDepartment, "Suporte")); !strings.Contains(got, "Estamos fechados agora") {
+		if got := night.await(queued("Suporte")); !strings.Contains(got, "Estamos fechados agora") {
 			t.Errorf("out of hours: %q", got)
 		}
 		if c := night.waitStatus("waiting"); c["departmentId"] != b.depts["Suporte"] {
@@ -318,7 +321,7 @@ func TestBotOutOfHours(t *testing.T) {
 		day := b.customer(2)
 		day.greet()
 		day.say("vendas")
-		if got := day.await(fmt.Sprintf(bot.TextToDepartment, "Vendas")); strings.Contains(got, "fechados") {
+		if got := day.await(queued("Vendas")); strings.Contains(got, "fechados") {
 			t.Errorf("Vendas is open: %q", got)
 		}
 	})
@@ -369,7 +372,7 @@ func TestBotConfigAndFlowVersions(t *testing.T) {
 			t.Fatalf("flows = %v", flows)
 		}
 		old.say("3") // Financeiro in version 1; version 2 has two options
-		old.await(fmt.Sprintf(bot.TextToDepartment, "Financeiro"))
+		old.await(queued("Financeiro"))
 		fresh := b.customer(2)
 		fresh.say("oi")
 		menu := fresh.next()
@@ -379,7 +382,7 @@ func TestBotConfigAndFlowVersions(t *testing.T) {
 		if _, err := b.srv.Sandbox.TapButton(t.Context(), fresh.c, menu.WAMID, "bot:menu:a", "Vendas"); err != nil {
 			t.Fatal(err)
 		}
-		fresh.await(fmt.Sprintf(bot.TextToDepartment, "Vendas"))
+		fresh.await(queued("Vendas"))
 	})
 }
 
@@ -415,7 +418,7 @@ func TestBotHandBack(t *testing.T) {
 		// The menu is asked again (the queue notice may be there too).
 		p.await("Como podemos ajudar?")
 		p.say("1")
-		p.await(fmt.Sprintf(bot.TextToDepartment, "Suporte"))
+		p.await(queued("Suporte"))
 		if c := p.waitStatus("waiting"); c["departmentId"] != b.depts["Suporte"] {
 			t.Errorf("department = %v", c["departmentId"])
 		}
@@ -585,7 +588,7 @@ func TestBotAI(t *testing.T) {
 			t.Errorf("after the AI answer: %v", c)
 		}
 		p.say("2")
-		p.await(fmt.Sprintf(bot.TextToDepartment, "Vendas"))
+		p.await(queued("Vendas"))
 
 		// The model hands over with its tool.
 		h := b.customer(2)
@@ -659,4 +662,10 @@ func waitEvent(t *testing.T, e *testEnv, token, convID, typ string) map[string]a
 	}
 	t.Fatalf("no %s event on %s", typ, convID)
 	return nil
+}
+
+// queued is how a customer's message about joining a department's queue
+// begins.
+func queued(dept string) string {
+	return fmt.Sprintf(strings.SplitN(helpdesk.QueueNotice, "%d", 2)[0], dept)
 }
