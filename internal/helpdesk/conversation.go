@@ -79,8 +79,13 @@ type Conversation struct {
 	UnreadCount        int
 	WaitingSince       *time.Time
 	ClosedAt           *time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// The satisfaction survey: asked at close (CSATRequestedAt), answered
+	// with a score of 1 to 5 and an optional comment.
+	CSATScore       *int
+	CSATComment     string
+	CSATRequestedAt *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // Message directions, sender types and delivery states.

@@ -32,7 +32,10 @@ type InboundMessage struct {
 	// sender's new number (wa_id first, then its equivalent forms). The
 	// customer keeps its history under the new number.
 	NewWAIDs []string
-	Raw      json.RawMessage
+	// ReplyID is the id of the tapped reply button or list row (or the
+	// payload of a template's quick-reply button), for the bot.
+	ReplyID string
+	Raw     json.RawMessage
 }
 
 // StatusUpdate is Meta's report on one outbound message.
@@ -375,6 +378,8 @@ func homeLane(key string, lanes int) int {
 type batchCache struct {
 	channels map[string]Channel
 	known    map[string]bool
+	// botOn: new conversations start with the bot (read once per batch).
+	botOn bool
 }
 
 // newBatchCache starts a group transaction: it locks the wamids the
@@ -406,7 +411,11 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 	if err != nil {
 		return nil, err
 	}
-	return &batchCache{channels: map[string]Channel{}, known: known}, nil
+	botOn, err := BotEnabled(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	return &batchCache{channels: map[string]Channel{}, known: known, botOn: botOn}, nil
 }
 
 // applyBatch writes a group commit's deliveries inside tx, in order, into
@@ -468,11 +477,14 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 				if m.WAMessageID == "" || len(m.FromWAIDs) == 0 || bc.known[m.WAMessageID] {
 					continue // nothing to key it on (the raw body stays in the inbox), or a redelivery
 				}
-				if m.ReactionToWAMessageID != "" || m.ContextWAMessageID != "" || len(m.NewWAIDs) > 0 {
+				// The batch writer handles plain messages to no bot; the rest
+				// (reactions, replies, number changes, what the bot answers,
+				// what may be a survey score) go one at a time.
+				if m.ReactionToWAMessageID != "" || m.ContextWAMessageID != "" || len(m.NewWAIDs) > 0 || bc.botOn || mayAnswerCSAT(m) {
 					if err := w.flush(ctx); err != nil {
 						return err
 					}
-					if err := in.applyMessage(ctx, tx, ch, m, now, res, bc.known); err != nil {
+					if err := in.applyMessage(ctx, tx, ch, m, now, res, bc); err != nil {
 						return err
 					}
 					continue
@@ -607,9 +619,10 @@ func (w *batchWriter) flush(ctx context.Context) error {
 	return nil
 }
 
-// applyMessage stores one message. known holds the wamids already stored
+// applyMessage stores one message. bc.known holds the wamids already stored
 // (looked up once for the whole batch) and those stored by this batch.
-func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m InboundMessage, now time.Time, res *IngestResult, known map[string]bool) error {
+func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m InboundMessage, now time.Time, res *IngestResult, bc *batchCache) error {
+	known := bc.known
 	if m.WAMessageID == "" || len(m.FromWAIDs) == 0 {
 		return nil // nothing to key it on; the raw body stays in the inbox
 	}
@@ -623,10 +636,17 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	if err != nil {
 		return err
 	}
-	conv, created, err := tx.OpenConversation(ctx, Conversation{
+	if done, err := in.applyCSAT(ctx, tx, ch, customer, m, at, now, res); err != nil || done {
+		return err
+	}
+	fresh := Conversation{
 		ID: NewID(), ChannelID: ch.ID, Customer: customer, DepartmentID: ch.DefaultDepartmentID,
 		Status: StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now,
-	})
+	}
+	if bc.botOn {
+		fresh.Status, fresh.WaitingSince = StatusBot, nil
+	}
+	conv, created, err := tx.OpenConversation(ctx, fresh)
 	if err != nil {
 		return err
 	}
@@ -668,6 +688,13 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	}
 	if msg.Media != nil && msg.Media.ID != "" && in.jobs != nil {
 		if err := in.jobs.EnqueueMediaDownload(ctx, tx, msg.ID); err != nil {
+			return err
+		}
+	}
+	// The bot answers in its own job, never inside the webhook; a reaction
+	// is not an answer.
+	if bj, ok := in.jobs.(BotEnqueuer); ok && conv.Status == StatusBot && m.Type != "reaction" {
+		if err := bj.EnqueueBotStep(ctx, tx, BotStep{ConversationID: conv.ID, MessageID: msg.ID, Text: m.Text, ReplyID: m.ReplyID}); err != nil {
 			return err
 		}
 	}

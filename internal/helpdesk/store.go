@@ -102,6 +102,7 @@ type Store interface {
 	WorkflowStore
 	StatsStore
 	AssignStore
+	BotStore
 
 	// InTx runs fn with a Store bound to one transaction: it commits when fn
 	// returns nil and rolls back otherwise.

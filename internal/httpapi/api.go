@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/auth"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/bot"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/httpapi/middleware"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp"
@@ -55,6 +56,10 @@ type Options struct {
 	MediaDir string
 	// WhatsAppMode is "sandbox" or "cloud", reported by /health.
 	WhatsAppMode string
+	// Bot serves the bot's settings and flows; BotEngine resumes a
+	// conversation handed back to the bot. Nil: those routes answer 404.
+	Bot       *bot.Service
+	BotEngine *bot.Engine
 	// Index serves "/" and other non-API paths (the dashboard).
 	Index http.Handler
 	Now   func() time.Time

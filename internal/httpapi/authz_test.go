@@ -99,6 +99,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}, authed(403, 403, 200)},
 			{"DELETE", "/api/v1/departments/{id}", func(string) call { return call{"/api/v1/departments/" + throwawayDept(), nil} }, authed(403, 403, 204)},
 			{"GET", "/api/v1/audit-logs", nil, authed(403, 200, 200)},
+			{"GET", "/api/v1/bot/config", nil, authed(403, 200, 200)},
+			{"PUT", "/api/v1/bot/config/{key}", func(string) call {
+				return call{"/api/v1/bot/config/inactivity_timeout", map[string]any{"value": 900}}
+			}, authed(403, 403, 200)},
+			{"GET", "/api/v1/bot/flows", nil, authed(403, 200, 200)},
+			{"POST", "/api/v1/conversations/{id}/bot", func(string) call {
+				return call{"/api/v1/conversations/" + mustInsertBotConversation(t, e, suporte) + "/bot", nil}
+			}, authed(200, 200, 200)},
 			// Meta's routes ignore bearer tokens: the verify token and the
 			// signature are what count.
 			{"GET", "/api/v1/webhooks/whatsapp", func(string) call {

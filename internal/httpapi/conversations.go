@@ -40,6 +40,9 @@ type conversationDTO struct {
 	WaitingSince  *time.Time     `json:"waitingSince"`
 	CreatedAt     time.Time      `json:"createdAt"`
 	ClosedAt      *time.Time     `json:"closedAt"`
+	CSATScore     *int           `json:"csatScore" description:"the customer's rating, 1 to 5, once the survey is answered"`
+	CSATComment   *string        `json:"csatComment"`
+	CSATAskedAt   *time.Time     `json:"csatRequestedAt" description:"when the satisfaction survey was sent"`
 }
 
 func optional(s string) *string {
@@ -59,6 +62,7 @@ func toConversationDTO(c helpdesk.Conversation) conversationDTO {
 		AssigneeID: optional(c.AssigneeID), Customer: customerRefDTO{ID: c.Customer.ID, Name: name, Phone: c.Customer.WAID},
 		LastMessage: c.LastMessagePreview, LastMessageAt: c.LastMessageAt, UnreadCount: c.UnreadCount,
 		WaitingSince: c.WaitingSince, CreatedAt: c.CreatedAt, ClosedAt: c.ClosedAt,
+		CSATScore: c.CSATScore, CSATComment: optional(c.CSATComment), CSATAskedAt: c.CSATRequestedAt,
 	}
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -137,7 +138,10 @@ func errorSchema() map[string]any {
 	}
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType    = reflect.TypeOf(time.Time{})
+	rawJSONType = reflect.TypeOf(json.RawMessage(nil))
+)
 
 // schemaOf describes t as a JSON Schema. For request types, required means
 // tagged required:"true"; for responses, every field without omitempty.
@@ -150,6 +154,8 @@ func schemaOf(t reflect.Type, request bool) map[string]any {
 	switch {
 	case t == timeType:
 		s = map[string]any{"type": "string", "format": "date-time"}
+	case t == rawJSONType:
+		s = map[string]any{} // any JSON value
 	case t.Kind() == reflect.String:
 		s = map[string]any{"type": "string"}
 	case t.Kind() == reflect.Bool:

@@ -90,6 +90,8 @@ func (a *API) routeTable() []route {
 			access: authenticated, request: closeRequest{}, response: conversationDTO{}, status: http.StatusOK, handler: a.handleClose},
 		{method: http.MethodPost, path: "/api/v1/conversations/{id}/reopen", summary: "Reopen a closed conversation, assigned to the caller", tag: "conversations",
 			access: authenticated, response: conversationDTO{}, status: http.StatusOK, handler: a.handleReopen},
+		{method: http.MethodPost, path: "/api/v1/conversations/{id}/bot", summary: "Hand a conversation back to the bot, which asks its current question again", tag: "conversations",
+			access: authenticated, response: conversationDTO{}, status: http.StatusOK, handler: a.handleHandBackToBot},
 		{method: http.MethodGet, path: "/api/v1/messages", summary: "A conversation's messages: newest page first, each page in chat order", tag: "messages", access: authenticated,
 			query:    append([]queryParam{{"conversationId", "string", "required"}}, pageParams...),
 			response: page[messageDTO]{}, status: http.StatusOK, handler: a.handleListMessages},
@@ -104,7 +106,7 @@ func (a *API) routeTable() []route {
 		{method: http.MethodPatch, path: "/api/v1/messages/{id}/read", summary: "Mark a customer's message (and the earlier ones) read; sends WhatsApp's read receipt", tag: "messages",
 			access: authenticated, response: messageDTO{}, status: http.StatusOK, handler: a.handleMarkRead},
 
-		{method: http.MethodPost, path: "/api/v1/sandbox/messages", summary: "Sandbox only: a simulated customer sends a text (delivered as a signed webhook)", tag: "sandbox",
+		{method: http.MethodPost, path: "/api/v1/sandbox/messages", summary: "Sandbox only: a simulated customer sends a text, or taps a button or list row of the bot (delivered as a signed webhook)", tag: "sandbox",
 			access: authenticated, request: sandboxSendRequest{}, response: sandboxSentDTO{}, status: http.StatusAccepted, handler: a.handleSandboxSend},
 		{method: http.MethodGet, path: "/api/v1/sandbox/messages", summary: "Sandbox only: one simulated customer's phone — what they sent and received", tag: "sandbox",
 			access: authenticated, query: []queryParam{{"waId", "string", "the customer's number, digits only"}},
@@ -115,6 +117,13 @@ func (a *API) routeTable() []route {
 			access: adminOnly, request: createChannelRequest{}, response: channelDTO{}, status: http.StatusCreated, handler: a.handleCreateChannel},
 		{method: http.MethodPatch, path: "/api/v1/channels/{id}", summary: "Change a number's settings or credentials (a new token clears 'unhealthy')", tag: "whatsapp",
 			access: adminOnly, request: channelRequest{}, response: channelDTO{}, status: http.StatusOK, handler: a.handleUpdateChannel},
+		{method: http.MethodGet, path: "/api/v1/bot/config", summary: "The bot's settings (stored or default) and its current flow version", tag: "bot",
+			access: supervisorUp, response: botConfigDTO{}, status: http.StatusOK, handler: a.handleBotConfig},
+		{method: http.MethodPut, path: "/api/v1/bot/config/{key}", summary: "Change one bot setting; saving the flow validates it and makes a new version " +
+			"(conversations in progress finish on theirs)", tag: "bot",
+			access: adminOnly, request: botConfigRequest{}, response: botConfigDTO{}, status: http.StatusOK, handler: a.handlePutBotConfig},
+		{method: http.MethodGet, path: "/api/v1/bot/flows", summary: "The saved flow versions, newest first", tag: "bot",
+			access: supervisorUp, response: dataList[botFlowDTO]{}, status: http.StatusOK, handler: a.handleBotFlows},
 		{method: http.MethodGet, path: "/api/v1/audit-logs", summary: "Audit log, newest first", tag: "audit", access: supervisorUp,
 			query: append([]queryParam{
 				{"action", "string", "e.g. auth.login_failed"},

@@ -199,6 +199,12 @@ func toInbound(m whatsapp.Message, names map[string]string) helpdesk.InboundMess
 	if m.System != nil && m.System.Type == "user_changed_number" && m.System.NewWAID != "" {
 		in.NewWAIDs = whatsapp.BrazilianMobileVariants(m.System.NewWAID)
 	}
+	switch {
+	case m.Reply != nil:
+		in.ReplyID = m.Reply.ID
+	case m.Button != nil:
+		in.ReplyID = m.Button.Payload
+	}
 	return in
 }
 

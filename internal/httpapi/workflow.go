@@ -18,7 +18,7 @@ type transferRequest struct {
 }
 
 type closeRequest struct {
-	SendSurvey bool `json:"sendSurvey" description:"ask the customer to rate the service"`
+	SendSurvey *bool `json:"sendSurvey" description:"ask the customer to rate the service (default true; sent only when the bot's csat_enabled is on)"`
 }
 
 func (a *API) handleTakeover(w http.ResponseWriter, r *http.Request) error {
@@ -48,11 +48,25 @@ func (a *API) handleClose(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptional(r, &req); err != nil {
 		return err
 	}
-	res, err := a.desk.Close(r.Context(), actor(r), chi.URLParam(r, "id"), req.SendSurvey)
+	survey := req.SendSurvey == nil || *req.SendSurvey
+	res, err := a.desk.Close(r.Context(), actor(r), chi.URLParam(r, "id"), survey)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toConversationDTO(res.Conversation))
+	conv := res.Conversation
+	if survey && a.opts.BotEngine != nil {
+		sent, err := a.opts.BotEngine.RequestSurvey(r.Context(), conv.ID)
+		if err != nil {
+			// The conversation is closed either way; only the question is lost.
+			a.log.ErrorContext(r.Context(), "satisfaction survey not sent", "conversation_id", conv.ID, "err", err)
+		}
+		if sent {
+			if c, err := a.store.GetConversation(r.Context(), conv.ID); err == nil {
+				conv = c
+			}
+		}
+	}
+	return writeJSON(w, http.StatusOK, toConversationDTO(conv))
 }
 
 func (a *API) handleReopen(w http.ResponseWriter, r *http.Request) error {
@@ -65,7 +79,7 @@ func (a *API) handleReopen(w http.ResponseWriter, r *http.Request) error {
 
 type eventDTO struct {
 	ID        string         `json:"id"`
-	Type      string         `json:"type" enum:"takeover,transfer,close,reopen"`
+	Type      string         `json:"type" enum:"takeover,transfer,close,reopen,assigned,bot_handoff,bot_summary,bot_resume"`
 	ActorID   *string        `json:"actorId"`
 	Data      map[string]any `json:"data"`
 	CreatedAt time.Time      `json:"createdAt"`

@@ -272,6 +272,13 @@ func (w *SendWorker) outbound(ctx context.Context, m helpdesk.Message, conv help
 			return out, fmt.Errorf("%s message without a file", m.Type)
 		}
 		setMediaRef(&out, m)
+	case "interactive":
+		// The bot's buttons and lists, stored exactly as the Cloud API wants
+		// them (the bot validated WhatsApp's limits).
+		if len(m.Raw) == 0 {
+			return out, fmt.Errorf("interactive message without its content")
+		}
+		out.Interactive = m.Raw
 	case "template":
 		var t struct {
 			Name       string          `json:"name"`

@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/auth"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/bot"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/httpapi"
@@ -47,6 +48,9 @@ type Server struct {
 	Desk   *helpdesk.Service
 	API    *httpapi.API
 	Jobs   *jobs.Queue
+	// Bot holds the bot's settings; BotEngine runs its turns in jobs.
+	Bot       *bot.Service
+	BotEngine *bot.Engine
 	// WhatsApp is the Graph API client the send worker uses.
 	WhatsApp *whatsapp.Client
 	// GraphTransport carries the Graph API calls: to the in-process sandbox
@@ -65,6 +69,14 @@ type Server struct {
 // conversations an online agent could take (new WhatsApp conversations, an
 // agent who just came online); actions assign at once without waiting.
 const AutoAssignInterval = 10 * time.Second
+
+// AITimeout bounds one AI answer; past it the customer is handed to a
+// person.
+const AITimeout = 30 * time.Second
+
+// defaultOpenAIBaseURL is OPENAI_BASE_URL's default: without a key it
+// means no AI is configured.
+const defaultOpenAIBaseURL = "https://api.openai.com/v1"
 
 // New opens and migrates the database and assembles the process over it.
 // Run (or Serve) owns everything afterwards and closes it on the way out.
@@ -114,6 +126,17 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 	if err := s.ensureChannel(ctx); err != nil {
 		return nil, err
 	}
+	s.Bot = bot.NewService(db, nil)
+	if err := s.Bot.EnsureDefaultFlow(ctx); err != nil {
+		return nil, fmt.Errorf("default bot flow: %w", err)
+	}
+	// The engine's job queue is set once the queue exists; its workers only
+	// run after Start.
+	s.BotEngine = &bot.Engine{Store: db, Desk: desk, Log: log}
+	if cfg.OpenAIAPIKey != "" || cfg.OpenAIBaseURL != defaultOpenAIBaseURL {
+		// Any OpenAI-compatible server: a local one (Ollama, vLLM) needs no key.
+		s.BotEngine.AI = &bot.AI{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.OpenAIModel, Timeout: AITimeout}
+	}
 
 	graphURL := cfg.WhatsAppGraphURL
 	if cfg.Sandbox() {
@@ -137,11 +160,16 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 	river.AddWorker(workers, &jobs.SendWorker{Store: db, Client: s.WhatsApp, Log: log, Pace: &jobs.ChannelPace{}, MediaDir: cfg.MediaDir})
 	river.AddWorker(workers, &jobs.ReadReceiptWorker{Store: db, Client: s.WhatsApp, Log: log})
 	river.AddWorker(workers, &jobs.MediaWorker{Store: db, Client: s.WhatsApp, Dir: cfg.MediaDir, Log: log})
+	river.AddWorker(workers, &jobs.BotStepWorker{Engine: s.BotEngine})
+	river.AddWorker(workers, &jobs.BotTimeoutWorker{Engine: s.BotEngine})
+	river.AddWorker(workers, &jobs.BotAIWorker{Engine: s.BotEngine})
+	river.AddWorker(workers, &jobs.BotSummaryWorker{Engine: s.BotEngine})
 	s.Jobs, err = jobs.Open(ctx, db, jobs.Config{Workers: workers, Log: log})
 	if err != nil {
 		return nil, err
 	}
 	desk.SetEnqueuer(jobs.Enqueuer{Queue: s.Jobs})
+	s.BotEngine.Jobs = jobs.Enqueuer{Queue: s.Jobs}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -165,6 +193,8 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 		WhatsApp:           s.WhatsApp,
 		IngestLanes:        ingestLanes(db.Dialect()),
 		Sandbox:            s.Sandbox,
+		Bot:                s.Bot,
+		BotEngine:          s.BotEngine,
 	})
 	return s, nil
 }

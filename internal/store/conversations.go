@@ -16,7 +16,7 @@ import (
 // conversations, c for customers; see conversationFrom).
 const conversationColumns = `v.id, v.channel_id, COALESCE(v.department_id, ''), COALESCE(v.assignee_id, ''), v.status,
 	v.last_message_at, v.last_message_preview, v.last_inbound_at, v.unread_count, v.waiting_since, v.closed_at,
-	v.created_at, v.updated_at,
+	v.created_at, v.updated_at, v.csat_score, COALESCE(v.csat_comment, ''), v.csat_requested_at,
 	c.id, c.wa_id, c.name, c.profile_name, c.last_inbound_at, c.created_at, c.updated_at`
 
 const conversationFrom = " FROM conversations v JOIN customers c ON c.id = v.customer_id"
@@ -27,6 +27,7 @@ func scanConversation(row scanner) (helpdesk.Conversation, error) {
 	err := row.Scan(&v.ID, &v.ChannelID, &v.DepartmentID, &v.AssigneeID, &v.Status,
 		scanNullTime(&v.LastMessageAt), &v.LastMessagePreview, scanNullTime(&v.LastInboundAt), &v.UnreadCount,
 		scanNullTime(&v.WaitingSince), scanNullTime(&v.ClosedAt), scanTime(&v.CreatedAt), scanTime(&v.UpdatedAt),
+		&v.CSATScore, &v.CSATComment, scanNullTime(&v.CSATRequestedAt),
 		&c.ID, &c.WAID, &c.Name, &c.ProfileName, scanNullTime(&c.LastInboundAt), scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
 	return v, err
 }
