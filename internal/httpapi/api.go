@@ -55,6 +55,9 @@ type Options struct {
 	MediaDir string
 	// WhatsAppMode is "sandbox" or "cloud", reported by /health.
 	WhatsAppMode string
+	// Realtime is the WebSocket hub: /ws and presence (who is online, for
+	// GET /users/online and automatic assignment). Nil: nobody is online.
+	Realtime Realtime
 	// Index serves "/" and other non-API paths (the dashboard).
 	Index http.Handler
 	Now   func() time.Time
@@ -78,7 +81,6 @@ type API struct {
 	handler     http.Handler
 	openAPIOnce sync.Once
 	openAPIDoc  map[string]any
-	presence    presence
 	templates   templateCache
 }
 
@@ -97,8 +99,9 @@ func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, lo
 		ingest:  helpdesk.NewIngester(store, helpdesk.IngesterOptions{Jobs: opts.Jobs, Lanes: opts.IngestLanes}),
 		sandbox: opts.Sandbox,
 	}
-	// Automatic assignment gives conversations to agents online now.
-	desk.SetOnline(func(userID string) bool { return a.presence.seenSince(userID, a.opts.Now().Add(-onlineWindow)) })
+	// Automatic assignment gives conversations to agents online now: with
+	// the dashboard open on any replica.
+	desk.SetOnline(a.online)
 	a.metrics = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})
 	a.routes = a.routeTable()
 	return a
@@ -261,7 +264,6 @@ func (a *API) authenticate(level access, limit func(http.Handler) http.Handler) 
 				return
 			}
 			middleware.SetUserID(r.Context(), u.ID)
-			a.presence.touch(u.ID, a.opts.Now())
 			if u.MustChangePassword && level != lockedOK {
 				middleware.WriteError(w, r, http.StatusForbidden, helpdesk.CodePasswordChangeRequired,
 					"change your password first (POST /api/v1/auth/change-password)", nil)

@@ -186,22 +186,29 @@ func (h *Hub) Start() {
 // replica), tells the other replicas this one's users left, and stops.
 func (h *Hub) Close() {
 	h.once.Do(func() {
-		h.mu.Lock()
-		h.stopped = true
-		conns := make([]*conn, 0, len(h.conns))
-		for c := range h.conns {
-			conns = append(conns, c)
-		}
-		h.mu.Unlock()
-		for _, c := range conns {
-			c.kill(closeGoingAway, "server shutting down")
-		}
-		for _, c := range conns {
-			<-c.done
-		}
+		h.Disconnect()
 		h.cancel()
 		h.wg.Wait()
 	})
+}
+
+// Disconnect closes every socket and refuses new ones, while events still
+// flow to the other replicas (a graceful HTTP shutdown calls it: hijacked
+// sockets are not the HTTP server's to wait for).
+func (h *Hub) Disconnect() {
+	h.mu.Lock()
+	h.stopped = true
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.kill(closeGoingAway, "server shutting down")
+	}
+	for _, c := range conns {
+		<-c.done
+	}
 }
 
 // Online reports whether the user has a connection on any replica.
