@@ -279,7 +279,12 @@ func (h *Hub) readLoop(ctx context.Context, c *conn, u helpdesk.User) {
 		}
 		switch f.Event {
 		case "ping":
+			// Under the lock: every event delivered before the ping was
+			// read is queued before the pong, so a pong proves the client
+			// has all of them (tests use it as a barrier).
+			h.mu.Lock()
 			c.send(reply("pong", nil))
+			h.mu.Unlock()
 		case "auth":
 			// Already authenticated (a client that sends its token both ways).
 		case "subscribe:conversation", "unsubscribe:conversation":
