@@ -106,7 +106,7 @@ func (c *wsClient) next(event string, match func(wsFrame) bool) wsFrame {
 				return f
 			}
 		case <-deadline:
-			c.t.Fatalf("no %s frame; got %v", event, events(c.seen))
+			c.t.Fatalf("no %s frame; got %v (last %v)", event, events(c.seen), c.seen[len(c.seen)-1].Data)
 		}
 	}
 }
