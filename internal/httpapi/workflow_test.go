@@ -269,7 +269,7 @@ func TestAutoAssign(t *testing.T) {
 				t.Fatal(err)
 			}
 			if online { // the dashboard is open
-				e.dialWS("token=" + tok).next("hello", nil)
+				e.dialWS("token="+tok).next("hello", nil)
 			}
 			return id, tok
 		}

@@ -20,7 +20,7 @@ func TestWSAuth(t *testing.T) {
 		if _, res, err := e.tryDialWS("token=not-a-token"); err == nil || res == nil || res.StatusCode != 401 {
 			t.Errorf("bad token: %v, %v; want 401", err, res)
 		}
-		hello := e.dialWS("token=" + admin.access).next("hello", nil)
+		hello := e.dialWS("token="+admin.access).next("hello", nil)
 		if hello.Data["userId"] != admin.userID || hello.Data["stream"] == "" {
 			t.Errorf("hello = %v", hello.Data)
 		}

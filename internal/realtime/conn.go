@@ -38,6 +38,7 @@ type conn struct {
 	done     chan struct{} // closed when the socket is finished
 	killOnce sync.Once
 	killed   chan struct{}
+	abort    context.CancelFunc // ends a write or ping in progress
 	killCode websocket.StatusCode
 	killWhy  string
 }
@@ -56,6 +57,9 @@ func (c *conn) kill(code websocket.StatusCode, why string) {
 	c.killOnce.Do(func() {
 		c.killCode, c.killWhy = code, why
 		close(c.killed)
+		if code != closeGoingAway && code != closeUnauthorized {
+			c.abort() // a stuck write to a dead or slow client must not hold the socket
+		}
 	})
 }
 
@@ -84,8 +88,10 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, u *helpdesk.User) 
 		_ = ws.Close(closeUnauthorized, "password_change_required")
 		return
 	}
+	wctx, abort := context.WithCancel(ctx)
+	defer abort()
 	c := &conn{ws: ws, user: u.ID, queue: make(chan []byte, h.opts.SendQueue), subs: map[string]bool{},
-		done: make(chan struct{}), killed: make(chan struct{})}
+		done: make(chan struct{}), killed: make(chan struct{}), abort: abort}
 	defer close(c.done)
 	if !h.register(c, *u, r.URL.Query()) {
 		_ = ws.Close(closeGoingAway, "server shutting down")
@@ -97,7 +103,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, u *helpdesk.User) 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		h.writeLoop(ctx, c, u.PasswordHash)
+		h.writeLoop(wctx, c, u.PasswordHash)
 	}()
 	h.readLoop(ctx, c, *u)
 	c.kill(websocket.StatusNormalClosure, "")

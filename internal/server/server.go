@@ -61,8 +61,8 @@ type Server struct {
 	Hub      *realtime.Hub
 	Bus      fanout.Bus
 	closeBus func() error
-	log     *slog.Logger
-	http    *http.Server
+	log      *slog.Logger
+	http     *http.Server
 	// stopSweep ends the auto-assignment sweep Start began.
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
