@@ -252,8 +252,10 @@ func (h *Hub) writeLoop(ctx context.Context, c *conn, passwordHash string) {
 				h.mu.Unlock()
 			}
 		case <-c.killed:
-			if c.killCode == websocket.StatusNormalClosure {
-				_ = c.ws.CloseNow() // the reader saw the client go
+			if c.killCode == websocket.StatusNormalClosure || c.killCode == closeTooSlow {
+				// The reader saw the client go, or the client does not read:
+				// no close handshake to wait for.
+				_ = c.ws.CloseNow()
 			} else {
 				_ = c.ws.Close(c.killCode, c.killWhy)
 			}
