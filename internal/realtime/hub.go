@@ -490,9 +490,7 @@ func (h *Hub) recomputeOnlineLocked() {
 func (h *Hub) broadcastLocked(event string, data any) {
 	b, _ := json.Marshal(data)
 	for _, st := range h.users {
-		if len(st.conns) > 0 {
-			st.push(h, event, b)
-		}
+		st.push(h, event, b) // those away within Retention get it on resuming
 	}
 }
 
