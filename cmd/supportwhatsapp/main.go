@@ -136,8 +136,12 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 func runBench(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "fanout" {
+		return runBenchFanout(ctx, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: supportwhatsapp bench ingest [-db URL] [-c 64] [-customers 1000] [-n 20000]")
+		return fmt.Errorf("usage: supportwhatsapp bench ingest [-db URL] [-c 64] [-customers 1000] [-n 20000]\n" +
+			"       supportwhatsapp bench fanout [-db URL] [-agents 500] [-rate 500] [-duration 10s] [-idle 10000]")
 	}
 	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
 	o := bench.Options{Out: stdout}
@@ -161,6 +165,23 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	_, err := bench.Ingest(ctx, o)
+	return err
+}
+
+// runBenchFanout measures the real-time hub: webhook → new_message
+// latency on many agent sockets, and memory per idle socket.
+func runBenchFanout(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench fanout", flag.ContinueOnError)
+	o := bench.FanoutOptions{Out: stdout}
+	fs.StringVar(&o.DatabaseURL, "db", "", "database URL (default: a fresh SQLite file)")
+	fs.IntVar(&o.Agents, "agents", 500, "connected agent sockets")
+	fs.IntVar(&o.Rate, "rate", 500, "webhooks per second")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long webhooks are posted")
+	fs.IntVar(&o.IdleConns, "idle", 10000, "idle sockets for the memory figure (capped by the open-files limit)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	_, err := bench.Fanout(ctx, o)
 	return err
 }
 
