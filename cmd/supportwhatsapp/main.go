@@ -137,13 +137,16 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 const benchUsage = `usage:
   supportwhatsapp bench ingest [-db URL] [-c 64] [-customers 1000] [-n 20000]
-  supportwhatsapp bench inbox  [-db URL] [-conversations 100000] [-messages 1000000] [-n 100] [-reuse]`
+  supportwhatsapp bench inbox  [-db URL] [-conversations 100000] [-messages 1000000] [-n 100] [-reuse]
+  supportwhatsapp bench fanout [-db URL] [-agents 500] [-rate 500] [-duration 10s] [-idle 10000]`
 
 func runBench(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) > 0 && args[0] == "inbox" {
+	switch {
+	case len(args) > 0 && args[0] == "inbox":
 		return runBenchInbox(ctx, args[1:], stdout)
-	}
-	if len(args) == 0 || args[0] != "ingest" {
+	case len(args) > 0 && args[0] == "fanout":
+		return runBenchFanout(ctx, args[1:], stdout)
+	case len(args) == 0 || args[0] != "ingest":
 		return errors.New(benchUsage)
 	}
 	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
@@ -199,6 +202,23 @@ func runBenchInbox(ctx context.Context, args []string, stdout io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	_, err := bench.Inbox(ctx, o)
+	return err
+}
+
+// runBenchFanout measures the real-time hub: webhook → new_message
+// latency on many agent sockets, and memory per idle socket.
+func runBenchFanout(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench fanout", flag.ContinueOnError)
+	o := bench.FanoutOptions{Out: stdout}
+	fs.StringVar(&o.DatabaseURL, "db", "", "database URL (default: a fresh SQLite file)")
+	fs.IntVar(&o.Agents, "agents", 500, "connected agent sockets")
+	fs.IntVar(&o.Rate, "rate", 500, "webhooks per second")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long webhooks are posted")
+	fs.IntVar(&o.IdleConns, "idle", 10000, "idle sockets for the memory figure (capped by the open-files limit)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	_, err := bench.Fanout(ctx, o)
 	return err
 }
 

@@ -106,6 +106,9 @@ func (s *Service) AutoAssign(ctx context.Context, departmentID string) ([]Action
 	if err != nil {
 		return nil, fmt.Errorf("auto-assign %s: %w", departmentID, err)
 	}
+	for _, res := range out {
+		s.notifier().ConversationChanged(ctx, res)
+	}
 	return out, nil
 }
 
@@ -173,10 +176,14 @@ func (s *Service) tellQueuePosition(ctx context.Context, c Conversation) error {
 	}
 	msg := Message{ID: NewID(), ConversationID: c.ID, Direction: DirectionOutbound, SenderType: SenderSystem,
 		Type: "text", Text: fmt.Sprintf(QueueNotice, dept.Name, pos), Status: MessageQueued, CreatedAt: now}
-	return s.store.InTx(ctx, func(tx Store) error {
+	err = s.store.InTx(ctx, func(tx Store) error {
 		if _, err := tx.InsertMessage(ctx, msg); err != nil {
 			return err
 		}
 		return s.jobs.EnqueueSend(ctx, tx, msg.ID)
 	})
+	if err == nil {
+		s.notifier().MessageStored(ctx, c, msg)
+	}
+	return err
 }

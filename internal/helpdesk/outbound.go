@@ -222,6 +222,7 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 	if err != nil {
 		return Message{}, fmt.Errorf("send message: %w", err)
 	}
+	s.notifier().MessageStored(ctx, conv, msg)
 	return msg, nil
 }
 

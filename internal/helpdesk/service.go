@@ -26,6 +26,7 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	online    func(userID string) bool // see SetOnline
+	notify    Notifier                 // see SetNotifier
 }
 
 // NewService returns a Service. now may be nil (the wall clock).

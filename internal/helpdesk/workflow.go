@@ -319,6 +319,9 @@ func (s *Service) act(ctx context.Context, actor Actor, id string, fromQueue boo
 	case err != nil:
 		return ActionResult{}, fmt.Errorf("conversation action: %w", err)
 	}
+	if res.Event.ID != "" {
+		s.notifier().ConversationChanged(ctx, res)
+	}
 	return res, nil
 }
 

@@ -60,6 +60,9 @@ type Options struct {
 	// conversation handed back to the bot. Nil: those routes answer 404.
 	Bot       *bot.Service
 	BotEngine *bot.Engine
+	// Realtime is the WebSocket hub: /ws and presence (who is online, for
+	// GET /users/online and automatic assignment). Nil: nobody is online.
+	Realtime Realtime
 	// Index serves "/" and other non-API paths (the dashboard).
 	Index http.Handler
 	Now   func() time.Time
@@ -83,7 +86,6 @@ type API struct {
 	handler     http.Handler
 	openAPIOnce sync.Once
 	openAPIDoc  map[string]any
-	presence    presence
 	templates   templateCache
 }
 
@@ -102,8 +104,9 @@ func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, lo
 		ingest:  helpdesk.NewIngester(store, helpdesk.IngesterOptions{Jobs: opts.Jobs, Lanes: opts.IngestLanes}),
 		sandbox: opts.Sandbox,
 	}
-	// Automatic assignment gives conversations to agents online now.
-	desk.SetOnline(func(userID string) bool { return a.presence.seenSince(userID, a.opts.Now().Add(-onlineWindow)) })
+	// Automatic assignment gives conversations to agents online now: with
+	// the dashboard open on any replica.
+	desk.SetOnline(a.online)
 	a.metrics = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})
 	a.routes = a.routeTable()
 	return a
@@ -266,7 +269,6 @@ func (a *API) authenticate(level access, limit func(http.Handler) http.Handler) 
 				return
 			}
 			middleware.SetUserID(r.Context(), u.ID)
-			a.presence.touch(u.ID, a.opts.Now())
 			if u.MustChangePassword && level != lockedOK {
 				middleware.WriteError(w, r, http.StatusForbidden, helpdesk.CodePasswordChangeRequired,
 					"change your password first (POST /api/v1/auth/change-password)", nil)

@@ -489,7 +489,10 @@ func TestOnlineUsers(t *testing.T) {
 	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
 		admin := e.admin()
 		agent, _ := e.newUser(admin.access, helpdesk.RoleAgent)
-		idle := mustCreateUser(t, e, "idle@example.com") // never called the API
+		idle := mustCreateUser(t, e, "idle@example.com") // never opened the dashboard
+		// Online is having the dashboard's socket open; calling the API is not.
+		e.dialWS("token="+admin.access).next("hello", nil)
+		e.dialWS("token="+agent.access).next("hello", nil)
 		list := e.mustStatus(e.call("GET", "/api/v1/users/online", agent.access, nil), 200).json(t)["data"].([]any)
 		ids := map[string]bool{}
 		for _, u := range list {

@@ -70,6 +70,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return call{"/api/v1/users", map[string]any{"name": "New", "email": fmt.Sprintf("new%d@example.com", n), "password": "Secret123", "role": "agent"}}
 			}, authed(403, 403, 201)},
 			{"GET", "/api/v1/users/online", nil, authed(200, 200, 200)},
+			// Not a WebSocket request: the token is checked, then 426 (the
+			// events themselves are covered in ws_test.go).
+			{"GET", "/ws", nil, authed(426, 426, 426)},
 			{"GET", "/api/v1/channels", nil, authed(200, 200, 200)},
 			{"POST", "/api/v1/channels", func(string) call {
 				return call{"/api/v1/channels", map[string]any{"name": "Vendas", "phoneNumberId": fmt.Sprint(300000000000000 + e.seq.Add(1)),

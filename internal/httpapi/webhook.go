@@ -85,10 +85,12 @@ func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 		a.log.WarnContext(r.Context(), "webhook signed with another app's secret than its number's; refused", "phone_number_id", id)
 		return &helpdesk.Error{Code: helpdesk.CodeUnauthorized, Message: "the signature does not belong to the app of phone_number_id " + id}
 	}
-	res, err := a.ingest.Ingest(r.Context(), toDelivery(n, body, a.opts.Now()))
+	delivery := toDelivery(n, body, a.opts.Now())
+	res, err := a.ingest.Ingest(r.Context(), delivery)
 	if err != nil {
 		return err
 	}
+	a.desk.Ingested(r.Context(), delivery, res) // real-time events, after the commit
 	for _, id := range res.Unrouted {
 		a.log.WarnContext(r.Context(), "webhook for a phone_number_id with no channel; kept in the inbox", "phone_number_id", id)
 	}

@@ -268,8 +268,8 @@ func TestAutoAssign(t *testing.T) {
 			if _, err := e.srv.DB.UpdateUser(t.Context(), id, helpdesk.UserUpdate{MaxConversations: &max}, helpdesk.Now()); err != nil {
 				t.Fatal(err)
 			}
-			if online {
-				e.mustStatus(e.call("GET", "/api/v1/auth/me", tok, nil), 200)
+			if online { // the dashboard is open
+				e.dialWS("token="+tok).next("hello", nil)
 			}
 			return id, tok
 		}

@@ -20,9 +20,11 @@ import (
 	"github.com/supportwhatsapp/supportwhatsapp/internal/auth"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/bot"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/fanout"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/httpapi"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/jobs"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/realtime"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/store"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp/sandbox"
@@ -58,8 +60,13 @@ type Server struct {
 	GraphTransport http.RoundTripper
 	// Sandbox is the built-in WhatsApp simulator, nil with a real number.
 	Sandbox *sandbox.Sandbox
-	log     *slog.Logger
-	http    *http.Server
+	// Hub is the WebSocket hub (/ws, presence); Bus carries its events
+	// between replicas.
+	Hub      *realtime.Hub
+	Bus      fanout.Bus
+	closeBus func() error
+	log      *slog.Logger
+	http     *http.Server
 	// stopSweep ends the auto-assignment sweep Start began.
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
@@ -156,8 +163,12 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 		}
 	}
 	s.WhatsApp = &whatsapp.Client{BaseURL: graphURL, Version: cfg.WhatsAppAPIVersion, HTTP: s.graphHTTPClient()}
+	if err := s.startHub(ctx); err != nil {
+		return nil, err
+	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &jobs.SendWorker{Store: db, Client: s.WhatsApp, Log: log, Pace: &jobs.ChannelPace{}, MediaDir: cfg.MediaDir})
+	river.AddWorker(workers, &jobs.SendWorker{Store: db, Client: s.WhatsApp, Log: log, Pace: &jobs.ChannelPace{}, MediaDir: cfg.MediaDir,
+		OnChange: s.Hub.MessageStatusChanged})
 	river.AddWorker(workers, &jobs.ReadReceiptWorker{Store: db, Client: s.WhatsApp, Log: log})
 	river.AddWorker(workers, &jobs.MediaWorker{Store: db, Client: s.WhatsApp, Dir: cfg.MediaDir, Log: log})
 	river.AddWorker(workers, &jobs.BotStepWorker{Engine: s.BotEngine})
@@ -166,6 +177,7 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 	river.AddWorker(workers, &jobs.BotSummaryWorker{Engine: s.BotEngine})
 	s.Jobs, err = jobs.Open(ctx, db, jobs.Config{Workers: workers, Log: log})
 	if err != nil {
+		s.stopHub()
 		return nil, err
 	}
 	desk.SetEnqueuer(jobs.Enqueuer{Queue: s.Jobs})
@@ -195,6 +207,7 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 		Sandbox:            s.Sandbox,
 		Bot:                s.Bot,
 		BotEngine:          s.BotEngine,
+		Realtime:           s.Hub,
 	})
 	return s, nil
 }
@@ -251,6 +264,7 @@ func (s *Server) Close() error {
 	defer cancel()
 	err := s.Jobs.Stop(ctx)
 	s.Jobs.Close()
+	s.stopHub()
 	return err
 }
 
@@ -381,6 +395,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// WebSockets are hijacked: Shutdown does not wait for them, so they
+	// are closed (going away: clients reconnect to another replica) as it
+	// begins.
+	s.http.RegisterOnShutdown(s.Hub.Disconnect)
 	// Not ctx itself: its cancellation would cancel running jobs at once;
 	// Close stops them in order after the HTTP server.
 	if err := s.Start(context.WithoutCancel(ctx)); err != nil {

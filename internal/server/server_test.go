@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
@@ -53,12 +56,63 @@ func TestServeAndShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var login struct {
+		AccessToken string `json:"accessToken"`
+		User        struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&login); err != nil {
+		t.Fatal(err)
+	}
 	res.Body.Close()
 	if res.StatusCode != 200 {
 		t.Fatalf("login status %d", res.StatusCode)
 	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/auth/change-password",
+		strings.NewReader(`{"currentPassword":"Admin@123","newPassword":"Changed@2024"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+login.AccessToken)
+	if res, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewDecoder(res.Body).Decode(&login); err != nil || res.StatusCode != 200 {
+		t.Fatalf("change password: %d %v", res.StatusCode, err)
+	}
+	res.Body.Close()
+	// An open dashboard socket is closed as "going away" (reconnect
+	// elsewhere), not left hanging.
+	ws, _, err := websocket.Dial(ctx, "ws://"+ln.Addr().String()+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsEnded := make(chan error, 1)
+	go func() {
+		if err := ws.Write(context.Background(), websocket.MessageText, []byte(`{"event":"auth","data":{"token":"`+login.AccessToken+`"}}`)); err != nil {
+			wsEnded <- err
+			return
+		}
+		for {
+			if _, _, err := ws.Read(context.Background()); err != nil {
+				wsEnded <- err
+				return
+			}
+		}
+	}()
 
+	// Wait for the hello, so the socket is the hub's before the shutdown.
+	for srv.Hub.OnlineUsers()[login.User.ID].IsZero() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	cancel()
+	select {
+	case err := <-wsEnded:
+		if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Errorf("socket ended with %v, want going away", err)
+		}
+	case <-time.After(server.ShutdownTimeout + 5*time.Second):
+		t.Fatal("socket still open after shutdown")
+	}
 	select {
 	case err := <-done:
 		if err != nil {

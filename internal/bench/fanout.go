@@ -1,0 +1,368 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/server"
+)
+
+// FanoutOptions sets up a fan-out run.
+type FanoutOptions struct {
+	DatabaseURL string        // "" → a fresh SQLite file
+	Agents      int           // connected agent sockets (default 500)
+	Rate        int           // webhooks per second (default 500)
+	Duration    time.Duration // how long webhooks are posted (default 10 s)
+	Customers   int           // distinct customers (default 200)
+	IdleConns   int           // sockets for the memory figure (default 10000)
+	Out         io.Writer
+}
+
+// FanoutResult is what a fan-out run measured.
+type FanoutResult struct {
+	Posted, Acked            int
+	Deliveries, Missing      int
+	FromAckP50, FromAckP99   time.Duration // webhook answered → new_message on a socket
+	FromPostP50, FromPostP99 time.Duration // webhook posted → new_message on a socket
+	IdleConns                int
+	BytesPerPair             float64 // heap+stack per idle socket, server and client side, through the hub
+	BytesPerBarePair         float64 // the same for a bare WebSocket pair (no hub): the floor
+}
+
+// Fanout connects o.Agents agents of one department to /ws, posts signed
+// webhooks at o.Rate for o.Duration (each message goes to every agent: the
+// conversations wait unassigned in their department) and measures how long
+// each new_message takes to reach each socket. Then it opens o.IdleConns
+// idle sockets and reports the memory each costs.
+func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
+	if o.Agents <= 0 {
+		o.Agents = 500
+	}
+	if o.Rate <= 0 {
+		o.Rate = 500
+	}
+	if o.Duration <= 0 {
+		o.Duration = 10 * time.Second
+	}
+	if o.Customers <= 0 {
+		o.Customers = 200
+	}
+	if o.IdleConns <= 0 {
+		o.IdleConns = 10000
+	}
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	dir, err := os.MkdirTemp("", "supportwhatsapp-bench-")
+	if err != nil {
+		return FanoutResult{}, err
+	}
+	defer os.RemoveAll(dir)
+	dbURL := o.DatabaseURL
+	if dbURL == "" {
+		dbURL = "sqlite:" + filepath.Join(dir, "bench.db")
+	}
+	cfg, err := config.Load(map[string]string{
+		"APP_ENV": "test", "DATABASE_URL": dbURL, "WHATSAPP_APP_SECRET": appSecret, "BCRYPT_ROUNDS": "4",
+		"MEDIA_DIR": filepath.Join(dir, "media"), "LOG_LEVEL": "error", "RATE_LIMIT_MAX_REQUESTS": "100000000",
+	})
+	if err != nil {
+		return FanoutResult{}, err
+	}
+	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return FanoutResult{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return FanoutResult{}, err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx, ln) }()
+	defer func() {
+		stop()
+		<-done
+	}()
+	base := "http://" + ln.Addr().String()
+	wsURL := "ws://" + ln.Addr().String() + "/ws?token="
+
+	tokens, err := benchAgents(ctx, srv, o.Agents)
+	if err != nil {
+		return FanoutResult{}, err
+	}
+	total := int(o.Duration.Seconds() * float64(o.Rate))
+	ackAt := make([]atomic.Int64, total)
+	postAt := make([]atomic.Int64, total)
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	marker := []byte("fanout " + run + " #")
+
+	// The agents' sockets: each records when every message reached it.
+	recv := make([][]atomic.Int64, o.Agents) // [agent][message] unix nanos, 0 = not yet
+	var got atomic.Int64
+	var conns []*websocket.Conn
+	for i := range o.Agents {
+		recv[i] = make([]atomic.Int64, total)
+		c, _, err := websocket.Dial(ctx, wsURL+tokens[i%len(tokens)], nil)
+		if err != nil {
+			return FanoutResult{}, fmt.Errorf("agent %d: %w", i, err)
+		}
+		c.SetReadLimit(1 << 20)
+		conns = append(conns, c)
+		go func(mine []atomic.Int64) {
+			for {
+				_, b, err := c.Read(ctx)
+				if err != nil {
+					return
+				}
+				now := time.Now().UnixNano()
+				if !bytes.HasPrefix(b, []byte(`{"event":"new_message"`)) {
+					continue
+				}
+				j := bytes.Index(b, marker)
+				if j < 0 {
+					continue
+				}
+				rest := b[j+len(marker):]
+				k := bytes.IndexByte(rest, '"')
+				if n, err := strconv.Atoi(string(rest[:max(k, 0)])); err == nil && n >= 0 && n < len(mine) && mine[n].CompareAndSwap(0, now) {
+					got.Add(1)
+				}
+			}
+		}(recv[i])
+	}
+	defer func() {
+		for _, c := range conns {
+			_ = c.CloseNow()
+		}
+	}()
+
+	// Webhooks at a fixed rate, from a pool of senders.
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+	jobs := make(chan int, 1024)
+	var acked atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				body := fanoutWebhook(fmt.Sprintf("55118%08d", i%o.Customers), fmt.Sprintf("wamid.fanout.%s.%d", run, i), string(marker)+strconv.Itoa(i))
+				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/webhooks/whatsapp", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Hub-Signature-256", sign(body))
+				postAt[i].Store(time.Now().UnixNano())
+				res, err := client.Do(req)
+				if err != nil {
+					continue
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode == 200 {
+					ackAt[i].Store(time.Now().UnixNano())
+					acked.Add(1)
+				}
+			}
+		}()
+	}
+	start := time.Now()
+	interval := time.Second / time.Duration(o.Rate)
+	for i := range total {
+		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	want := acked.Load() * int64(o.Agents)
+	deadline := time.Now().Add(30 * time.Second)
+	for got.Load() < want && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	r := FanoutResult{Posted: total, Acked: int(acked.Load())}
+	var fromAck, fromPost []time.Duration
+	for a := range recv {
+		for i := range recv[a] {
+			at := recv[a][i].Load()
+			ack := ackAt[i].Load()
+			if ack == 0 {
+				continue
+			}
+			if at == 0 {
+				r.Missing++
+				continue
+			}
+			r.Deliveries++
+			fromAck = append(fromAck, max(time.Duration(at-ack), 0))
+			fromPost = append(fromPost, time.Duration(at-postAt[i].Load()))
+		}
+	}
+	slices.Sort(fromAck)
+	slices.Sort(fromPost)
+	if n := len(fromAck); n > 0 {
+		r.FromAckP50, r.FromAckP99 = fromAck[n/2], fromAck[n*99/100]
+		r.FromPostP50, r.FromPostP99 = fromPost[n/2], fromPost[n*99/100]
+	}
+	for _, c := range conns {
+		_ = c.CloseNow()
+	}
+	conns = nil
+
+	// Idle sockets: what each costs, through the hub and bare.
+	r.IdleConns = min(o.IdleConns, fdBudget()/2)
+	perHub, err := idleCost(ctx, r.IdleConns, func() (*websocket.Conn, error) {
+		c, _, err := websocket.Dial(ctx, wsURL+tokens[0], nil)
+		return c, err
+	})
+	if err != nil {
+		return r, err
+	}
+	r.BytesPerPair = perHub
+	bare := httptestBare()
+	defer bare.Close()
+	r.BytesPerBarePair, err = idleCost(ctx, r.IdleConns, func() (*websocket.Conn, error) {
+		c, _, err := websocket.Dial(ctx, "ws://"+bare.Addr().String()+"/", nil)
+		return c, err
+	})
+	if err != nil {
+		return r, err
+	}
+
+	fmt.Fprintf(o.Out, "fan-out: %d agents, %d webhooks/s for %s on %s\n", o.Agents, o.Rate, o.Duration, srv.DB.Dialect())
+	fmt.Fprintf(o.Out, "  webhooks posted %d, acknowledged %d; new_message deliveries %d, missing %d\n", r.Posted, r.Acked, r.Deliveries, r.Missing)
+	fmt.Fprintf(o.Out, "  webhook answered → new_message on a socket: p50 %s  p99 %s\n", r.FromAckP50.Round(10*time.Microsecond), r.FromAckP99.Round(10*time.Microsecond))
+	fmt.Fprintf(o.Out, "  webhook posted   → new_message on a socket: p50 %s  p99 %s\n", r.FromPostP50.Round(10*time.Microsecond), r.FromPostP99.Round(10*time.Microsecond))
+	fmt.Fprintf(o.Out, "idle sockets: %d (limited by open files %d)\n", r.IdleConns, fdBudget()+1000)
+	fmt.Fprintf(o.Out, "  per socket through the hub (server + client side): %.1f KB\n", r.BytesPerPair/1024)
+	fmt.Fprintf(o.Out, "  per bare WebSocket pair (no hub; the floor):       %.1f KB\n", r.BytesPerBarePair/1024)
+	fmt.Fprintf(o.Out, "  hub's own cost per socket:                         %.1f KB\n", (r.BytesPerPair-r.BytesPerBarePair)/1024)
+	return r, nil
+}
+
+// benchAgents creates agents of Suporte, routes new conversations there,
+// and returns their access tokens.
+func benchAgents(ctx context.Context, srv *server.Server, n int) ([]string, error) {
+	depts, err := srv.DB.ListDepartments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var dept string
+	for _, d := range depts {
+		if d.Name == "Suporte" {
+			dept = d.ID
+		}
+	}
+	if _, err := srv.DB.SQL().ExecContext(ctx, "UPDATE channels SET default_department_id = $1", dept); err != nil {
+		return nil, err
+	}
+	tokens := make([]string, 0, n)
+	now := helpdesk.Now()
+	for i := range n {
+		u := helpdesk.User{ID: helpdesk.NewID(), Name: fmt.Sprintf("Agente %d", i), Email: fmt.Sprintf("fanout-%s@bench.local", helpdesk.NewID()),
+			PasswordHash: "bench", Role: helpdesk.RoleAgent, Active: true, MaxConversations: 5, DepartmentIDs: []string{dept},
+			CreatedAt: now, UpdatedAt: now}
+		if err := srv.DB.CreateUser(ctx, u); err != nil {
+			return nil, err
+		}
+		tok, err := srv.Auth.IssueAccessToken(u.ID)
+		if err != nil {
+			return nil, err
+		}
+		tokens = append(tokens, tok)
+	}
+	return tokens, nil
+}
+
+// idleCost opens n sockets that read (so pings are answered) and returns
+// the heap and stack grown per socket.
+func idleCost(ctx context.Context, n int, dial func() (*websocket.Conn, error)) (float64, error) {
+	before := memInUse()
+	conns := make([]*websocket.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			_ = c.CloseNow()
+		}
+	}()
+	for i := range n {
+		c, err := dial()
+		if err != nil {
+			return 0, fmt.Errorf("idle socket %d: %w", i, err)
+		}
+		conns = append(conns, c)
+		go func() {
+			for {
+				if _, _, err := c.Read(ctx); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(2 * time.Second) // hellos and presence settle
+	after := memInUse()
+	return float64(after-before) / float64(n), nil
+}
+
+func memInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse
+}
+
+// fdBudget is how many sockets (server and client ends) this process may
+// still open.
+func fdBudget() int {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 2000
+	}
+	return max(int(l.Cur)-1000, 100)
+}
+
+// httptestBare serves WebSockets that only read: the cost of a socket
+// with nothing of the hub.
+func httptestBare() net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	go func() {
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			for {
+				if _, _, err := c.Read(context.Background()); err != nil {
+					return
+				}
+			}
+		}))
+	}()
+	return ln
+}
+
+func fanoutWebhook(waID, wamid, text string) []byte {
+	return bytes.Replace(webhook(waID, wamid, 0), []byte("Olá, mensagem número 0"), []byte(text), 1)
+}

@@ -1,0 +1,111 @@
+package helpdesk
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// EventCreated marks the ActionResult a Notifier hears for a conversation
+// a customer's message just opened; an empty Event.Type is a plain change
+// (a new message, its unread count).
+const EventCreated = "created"
+
+// Notifier hears about changes after they are committed, so the people
+// watching learn of them (the real-time hub implements it; domain code does
+// not know about sockets). Calls come from request and job goroutines and
+// must not block for long; failures are the notifier's to log.
+type Notifier interface {
+	// MessageStored: m is a new message of conversation c (the customer's,
+	// an agent's or the system's).
+	MessageStored(ctx context.Context, c Conversation, m Message)
+	// MessageStatusChanged: m (as stored now) was sent, delivered, read or
+	// failed.
+	MessageStatusChanged(ctx context.Context, m Message)
+	// ConversationChanged: a conversation was opened, acted on (takeover,
+	// transfer, close, reopen, automatic assignment) or otherwise changed.
+	ConversationChanged(ctx context.Context, res ActionResult)
+}
+
+type nopNotifier struct{}
+
+func (nopNotifier) MessageStored(context.Context, Conversation, Message) {}
+func (nopNotifier) MessageStatusChanged(context.Context, Message)        {}
+func (nopNotifier) ConversationChanged(context.Context, ActionResult)    {}
+
+// SetNotifier connects the real-time hub; until then changes are told to
+// nobody.
+func (s *Service) SetNotifier(n Notifier) {
+	if n == nil {
+		n = nopNotifier{}
+	}
+	s.notify = n
+}
+
+// notifier returns the configured Notifier, never nil.
+func (s *Service) notifier() Notifier {
+	if s.notify == nil {
+		return nopNotifier{}
+	}
+	return s.notify
+}
+
+// notifyTimeout bounds the look-ups Ingested makes after a commit.
+const notifyTimeout = 5 * time.Second
+
+// Ingested tells the Notifier what a committed webhook delivery changed:
+// each conversation it touched (opened or given a message), its messages,
+// and the messages whose status it carried, as they are stored now (a
+// status that did not move them forward still reports the current one).
+// It runs after the commit and before the webhook is answered, on a
+// context of its own: Meta hanging up must not silence the dashboards.
+func (s *Service) Ingested(ctx context.Context, d WebhookDelivery, res IngestResult) {
+	if res.Duplicate {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
+	defer cancel()
+	n := s.notifier()
+	created := map[string]bool{}
+	for _, c := range res.NewConversations {
+		created[c.ID] = true
+	}
+	told := map[string]Conversation{}
+	for _, m := range res.Messages {
+		c, ok := told[m.ConversationID]
+		if !ok {
+			var err error
+			if c, err = s.store.GetConversation(ctx, m.ConversationID); err != nil {
+				s.log.WarnContext(ctx, "notify: conversation of a new message", "conversation_id", m.ConversationID, "err", err)
+				continue
+			}
+			told[c.ID] = c
+			ev := ConversationEvent{ConversationID: c.ID}
+			if created[c.ID] {
+				ev.Type = EventCreated
+			}
+			n.ConversationChanged(ctx, ActionResult{Conversation: c, Event: ev})
+		}
+		n.MessageStored(ctx, c, m)
+	}
+	for _, b := range d.Batches {
+		for _, st := range b.Statuses {
+			if st.WAMessageID == "" {
+				continue
+			}
+			id, err := s.store.MessageIDByWAMID(ctx, st.WAMessageID)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			var m Message
+			if err == nil {
+				m, err = s.store.GetMessage(ctx, id)
+			}
+			if err != nil {
+				s.log.WarnContext(ctx, "notify: message of a status", "wamid", st.WAMessageID, "err", err)
+				continue
+			}
+			n.MessageStatusChanged(ctx, m)
+		}
+	}
+}

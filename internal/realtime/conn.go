@@ -1,0 +1,404 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+// Close codes beyond RFC 6455's: 4401 for a refused or ended session, like
+// HTTP 401 (the client logs in again rather than reconnecting).
+const (
+	closeUnauthorized = websocket.StatusCode(4401)
+	closeGoingAway    = websocket.StatusGoingAway
+	closeTooSlow      = websocket.StatusPolicyViolation
+)
+
+// maxFrame bounds what a client may send in one frame.
+const maxFrame = 8 << 10
+
+// maxSubscriptions bounds one user's subscriptions.
+const maxSubscriptions = 200
+
+// conn is one socket.
+type conn struct {
+	ws    *websocket.Conn
+	user  string
+	queue chan []byte
+	subs  map[string]bool // guarded by Hub.mu
+
+	done     chan struct{} // closed when the socket is finished
+	killOnce sync.Once
+	killed   chan struct{}
+	abort    context.CancelFunc // ends a write or ping in progress
+	killCode websocket.StatusCode
+	killWhy  string
+}
+
+// send queues f without waiting; a client that cannot keep up is dropped,
+// so a dead socket never holds more than SendQueue frames.
+func (c *conn) send(f []byte) {
+	select {
+	case c.queue <- f:
+	default:
+		c.kill(closeTooSlow, "too slow: events were dropped; reconnect with since")
+	}
+}
+
+func (c *conn) kill(code websocket.StatusCode, why string) {
+	c.killOnce.Do(func() {
+		c.killCode, c.killWhy = code, why
+		close(c.killed)
+		if code != closeGoingAway && code != closeUnauthorized {
+			c.abort() // a stuck write to a dead or slow client must not hold the socket
+		}
+	})
+}
+
+// ServeWS runs one socket. u is the user a token in the URL or header
+// authenticated; when nil, the client's first frame must be
+// {"event":"auth","data":{"token":…}}. Query: since and stream resume a
+// stream (see the package doc).
+func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, u *helpdesk.User) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
+	if err != nil {
+		return // Accept has answered
+	}
+	ws.SetReadLimit(maxFrame)
+	ctx := context.WithoutCancel(r.Context())
+	if u == nil {
+		got, err := h.authFrame(ctx, ws)
+		if err != nil {
+			_ = ws.Write(ctx, websocket.MessageText, reply("error", map[string]string{"code": helpdesk.CodeInvalidToken, "message": err.Error()}))
+			_ = ws.Close(closeUnauthorized, "invalid_token")
+			return
+		}
+		u = &got
+	}
+	if u.MustChangePassword {
+		_ = ws.Write(ctx, websocket.MessageText, reply("error", map[string]string{"code": helpdesk.CodePasswordChangeRequired, "message": "change your password first"}))
+		_ = ws.Close(closeUnauthorized, "password_change_required")
+		return
+	}
+	wctx, abort := context.WithCancel(ctx)
+	defer abort()
+	c := &conn{ws: ws, user: u.ID, queue: make(chan []byte, h.opts.SendQueue), subs: map[string]bool{},
+		done: make(chan struct{}), killed: make(chan struct{}), abort: abort}
+	defer close(c.done)
+	if !h.register(c, *u, r.URL.Query()) {
+		_ = ws.Close(closeGoingAway, "server shutting down")
+		return
+	}
+	defer h.unregister(c)
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h.writeLoop(wctx, c, u.PasswordHash)
+	}()
+	h.readLoop(ctx, c, *u)
+	c.kill(websocket.StatusNormalClosure, "")
+	wg.Wait()
+}
+
+var errAuthFrame = errors.New(`send {"event":"auth","data":{"token":"<access token>"}} first, or ?token=`)
+
+// authFrame waits for the auth frame.
+func (h *Hub) authFrame(ctx context.Context, ws *websocket.Conn) (helpdesk.User, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.opts.AuthTimeout)
+	defer cancel()
+	_, b, err := ws.Read(ctx)
+	if err != nil {
+		return helpdesk.User{}, errAuthFrame
+	}
+	var f struct {
+		Event string `json:"event"`
+		Data  struct {
+			Token string `json:"token"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(b, &f) != nil || f.Event != "auth" || f.Data.Token == "" {
+		return helpdesk.User{}, errAuthFrame
+	}
+	u, err := h.opts.Auth.Authenticate(ctx, f.Data.Token)
+	if err != nil {
+		return helpdesk.User{}, errors.New("access token is invalid or expired")
+	}
+	return u, nil
+}
+
+// register attaches c to its user's stream and queues the hello frame and
+// what a resuming client missed, all before any live event can come in
+// between.
+func (h *Hub) register(c *conn, u helpdesk.User, q map[string][]string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return false
+	}
+	st := h.users[u.ID]
+	if st == nil {
+		st = &userState{user: u, stream: helpdesk.NewID(), conns: map[*conn]struct{}{}}
+		h.users[u.ID] = st
+	}
+	st.user = u
+	c.send(reply("hello", map[string]any{"userId": u.ID, "stream": st.stream, "seq": st.seq}))
+	if sinceText := first(q["since"]); sinceText != "" {
+		since, err := strconv.ParseUint(sinceText, 10, 64)
+		stream := first(q["stream"])
+		frames, ok := st.replay(since)
+		if err != nil || (stream != "" && stream != st.stream) || !ok || len(frames)+1 > cap(c.queue) {
+			c.send(reply("resync", map[string]any{"stream": st.stream, "seq": st.seq}))
+		} else {
+			for _, f := range frames {
+				c.send(f)
+			}
+		}
+	}
+	st.conns[c] = struct{}{}
+	h.conns[c] = struct{}{}
+	if len(st.conns) == 1 {
+		h.recomputeOnlineLocked()
+		h.kickPresence()
+	}
+	return true
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+func (h *Hub) unregister(c *conn) {
+	var typing []typingKey
+	var states []typingState
+	h.mu.Lock()
+	delete(h.conns, c)
+	if st := h.users[c.user]; st != nil {
+		delete(st.conns, c)
+		if len(st.conns) == 0 {
+			st.lastConn = time.Now()
+			if st.retained == nil {
+				st.retained = map[string]bool{}
+			}
+			for id := range c.subs {
+				st.retained[id] = true
+			}
+			h.recomputeOnlineLocked()
+			h.kickPresence()
+		}
+	}
+	for k, ts := range h.typing {
+		if ts.conn == c {
+			typing = append(typing, k)
+			states = append(states, ts)
+			delete(h.typing, k)
+		}
+	}
+	h.mu.Unlock()
+	for i, k := range typing {
+		h.publishTyping(k, states[i], false)
+	}
+}
+
+// writeLoop sends queued frames and pings, and reloads the user now and
+// then: a deactivated user or a changed password ends the socket, new
+// departments or role take effect.
+func (h *Hub) writeLoop(ctx context.Context, c *conn, passwordHash string) {
+	ping := time.NewTicker(h.opts.PingInterval)
+	defer ping.Stop()
+	recheck := time.NewTicker(h.opts.RecheckInterval)
+	defer recheck.Stop()
+	write := func(f []byte) bool {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return c.ws.Write(wctx, websocket.MessageText, f) == nil
+	}
+	for {
+		select {
+		case f := <-c.queue:
+			if !write(f) {
+				c.kill(closeTooSlow, "write failed")
+			}
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, h.opts.PongTimeout)
+			err := c.ws.Ping(pctx)
+			cancel()
+			if err != nil {
+				c.kill(websocket.StatusGoingAway, "no pong")
+			}
+		case <-recheck.C:
+			u, err := h.opts.Store.GetUser(ctx, c.user)
+			switch {
+			case errors.Is(err, helpdesk.ErrNotFound) || (err == nil && (!u.Active || u.PasswordHash != passwordHash)):
+				_ = write(reply("error", map[string]string{"code": helpdesk.CodeInvalidToken, "message": "your session has ended; log in again"}))
+				c.kill(closeUnauthorized, "session ended")
+			case err == nil:
+				h.mu.Lock()
+				if st := h.users[c.user]; st != nil {
+					st.user = u
+				}
+				h.mu.Unlock()
+			}
+		case <-c.killed:
+			if c.killCode == websocket.StatusNormalClosure || c.killCode == closeTooSlow {
+				// The reader saw the client go, or the client does not read:
+				// no close handshake to wait for.
+				_ = c.ws.CloseNow()
+			} else {
+				_ = c.ws.Close(c.killCode, c.killWhy)
+			}
+			return
+		}
+	}
+}
+
+// clientFrame is what a client sends.
+type clientFrame struct {
+	Event string `json:"event"`
+	Data  struct {
+		ConversationID string `json:"conversationId"`
+		IsTyping       *bool  `json:"isTyping"`
+	} `json:"data"`
+}
+
+// readLoop handles the client's frames until the socket ends.
+func (h *Hub) readLoop(ctx context.Context, c *conn, u helpdesk.User) {
+	for {
+		_, b, err := c.ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		var f clientFrame
+		if json.Unmarshal(b, &f) != nil {
+			c.send(reply("error", map[string]string{"code": helpdesk.CodeBadRequest, "message": `frames are JSON: {"event":…,"data":…}`}))
+			continue
+		}
+		switch f.Event {
+		case "ping":
+			// Under the lock: every event delivered before the ping was
+			// read is queued before the pong, so a pong proves the client
+			// has all of them (tests use it as a barrier).
+			h.mu.Lock()
+			c.send(reply("pong", nil))
+			h.mu.Unlock()
+		case "auth":
+			// Already authenticated (a client that sends its token both ways).
+		case "subscribe:conversation", "unsubscribe:conversation":
+			h.subscribe(ctx, c, f.Event, f.Data.ConversationID)
+		case "typing":
+			if f.Data.IsTyping == nil {
+				c.send(reply("error", map[string]any{"code": helpdesk.CodeValidation, "event": f.Event,
+					"message": "isTyping is required", "fields": map[string]string{"isTyping": "is required"}}))
+				continue
+			}
+			h.clientTyping(ctx, c, f.Data.ConversationID, *f.Data.IsTyping)
+		default:
+			c.send(reply("error", map[string]string{"code": helpdesk.CodeBadRequest, "event": f.Event,
+				"message": "unknown event; send subscribe:conversation, unsubscribe:conversation, typing or ping"}))
+		}
+	}
+}
+
+// visible loads the conversation when the user may see it.
+func (h *Hub) visible(ctx context.Context, userID, id string) (helpdesk.Conversation, helpdesk.User, bool) {
+	h.mu.Lock()
+	var u helpdesk.User
+	if st := h.users[userID]; st != nil {
+		u = st.user
+	}
+	h.mu.Unlock()
+	if !helpdesk.ValidID(id) || u.ID == "" {
+		return helpdesk.Conversation{}, u, false
+	}
+	conv, err := h.opts.Store.GetConversation(ctx, id)
+	if err != nil || !helpdesk.ViewerFor(u).CanSee(conv) {
+		return helpdesk.Conversation{}, u, false
+	}
+	return conv, u, true
+}
+
+func notFound(event, id string) []byte {
+	return reply("error", map[string]string{"code": helpdesk.CodeNotFound, "event": event,
+		"conversationId": id, "message": "conversation not found"})
+}
+
+func (h *Hub) subscribe(ctx context.Context, c *conn, event, id string) {
+	if event == "unsubscribe:conversation" {
+		h.mu.Lock()
+		delete(c.subs, id)
+		if st := h.users[c.user]; st != nil {
+			st.retained = nil
+		}
+		h.mu.Unlock()
+		c.send(reply("unsubscribed", map[string]string{"conversationId": id}))
+		return
+	}
+	if _, _, ok := h.visible(ctx, c.user, id); !ok {
+		c.send(notFound(event, id))
+		return
+	}
+	h.mu.Lock()
+	full := len(c.subs) >= maxSubscriptions && !c.subs[id]
+	if !full {
+		c.subs[id] = true
+		if st := h.users[c.user]; st != nil {
+			st.retained = nil
+		}
+	}
+	h.mu.Unlock()
+	if full {
+		c.send(reply("error", map[string]any{"code": helpdesk.CodeUnprocessable, "event": event, "conversationId": id,
+			"message": "too many subscriptions; unsubscribe from conversations no longer shown"}))
+		return
+	}
+	c.send(reply("subscribed", map[string]string{"conversationId": id}))
+}
+
+// typingRefresh is how often a continuing "typing" is republished.
+const typingRefresh = 2 * time.Second
+
+func (h *Hub) clientTyping(ctx context.Context, c *conn, id string, isTyping bool) {
+	conv, u, ok := h.visible(ctx, c.user, id)
+	if !ok {
+		c.send(notFound("typing", id))
+		return
+	}
+	k := typingKey{userID: u.ID, conversationID: conv.ID}
+	now := time.Now()
+	h.mu.Lock()
+	ts, was := h.typing[k]
+	publish := true
+	if isTyping {
+		publish = !was || now.Sub(ts.published) >= typingRefresh
+		ts.until, ts.conn, ts.ref, ts.name = now.Add(h.opts.TypingTTL), c, refOf(conv), u.Name
+		if publish {
+			ts.published = now
+		}
+		h.typing[k] = ts
+	} else {
+		delete(h.typing, k)
+		ts.ref, ts.name = refOf(conv), u.Name
+	}
+	h.mu.Unlock()
+	if publish {
+		h.publishTyping(k, ts, isTyping)
+	}
+}
+
+func (h *Hub) publishTyping(k typingKey, ts typingState, isTyping bool) {
+	data, _ := json.Marshal(map[string]any{"conversationId": k.conversationID, "userId": k.userID, "userName": ts.name,
+		"isTyping": isTyping, "expiresInMs": h.opts.TypingTTL.Milliseconds()})
+	h.enqueue(h.ctx, busEvent{Event: "user_typing", Data: data, To: audience{Rule: ruleTyping, Conv: ts.ref, Except: k.userID}})
+}

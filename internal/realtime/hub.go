@@ -1,0 +1,615 @@
+// Package realtime is the WebSocket hub behind /ws: it tells the agents'
+// dashboards about new messages, statuses, conversation changes, typing
+// and presence the moment they happen, on every replica.
+//
+// Every event goes through a fanout.Bus, the publisher's replica included,
+// so each replica delivers it to its own connections with one code path.
+// A replica decides locally who gets an event, from the audience the
+// publisher attached (the conversation's assignee and department before and
+// after) and each connected user's role, departments and subscriptions.
+//
+// Each user has, per replica, a stream: a sequence number (seq) counted up
+// by every event delivered to the user, and a bounded ring of the latest
+// frames. A client that reconnects with ?since=N&stream=S gets what it
+// missed, or a resync instruction when the ring no longer holds it or S is
+// not this replica's stream for the user (the reconnect landed on another
+// replica, or this one forgot the user after Retention without
+// connections): the client then reloads its lists over REST.
+//
+// Presence: a user is online while they have at least one connection on
+// any replica. Each replica publishes the users connected to it on every
+// change and every HeartbeatInterval; a replica that stops publishing is
+// forgotten after PresenceTTL.
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/fanout"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+)
+
+// Authenticator verifies access tokens (auth.Service): signature, expiry,
+// deactivated users and the password stamp.
+type Authenticator interface {
+	Authenticate(ctx context.Context, accessToken string) (helpdesk.User, error)
+}
+
+// Store is what the hub reads.
+type Store interface {
+	GetUser(ctx context.Context, id string) (helpdesk.User, error)
+	GetConversation(ctx context.Context, id string) (helpdesk.Conversation, error)
+}
+
+// Encoder turns domain values into the JSON the REST API answers, so that
+// events carry the same shapes.
+type Encoder struct {
+	Conversation func(helpdesk.Conversation) any
+	Message      func(helpdesk.Message) any
+}
+
+// Options configures a Hub. Zero durations and sizes take the defaults.
+type Options struct {
+	Bus     fanout.Bus
+	Auth    Authenticator
+	Store   Store
+	Encoder Encoder
+	Log     *slog.Logger
+	// OriginPatterns are the browser origins (besides the server's own host)
+	// allowed to open a socket: host patterns, or scheme://host patterns.
+	OriginPatterns []string
+
+	SendQueue         int           // frames waiting per connection before it is dropped (default Ring+16)
+	Ring              int           // frames kept per user for resuming (default 256)
+	Retention         time.Duration // how long a user's stream outlives their last connection (default 2 min)
+	HeartbeatInterval time.Duration // presence publication (default 3 s)
+	PresenceTTL       time.Duration // a silent replica's users go offline after this (default 9 s)
+	PingInterval      time.Duration // WebSocket ping; a missing pong drops the connection (default 4 s)
+	PongTimeout       time.Duration // default 5 s
+	TypingTTL         time.Duration // typing expires without a refresh (default 5 s)
+	AuthTimeout       time.Duration // wait for the auth frame (default 10 s)
+	RecheckInterval   time.Duration // reload the user: deactivation, password, departments (default 30 s)
+}
+
+func (o *Options) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.Ring <= 0 {
+		o.Ring = 256
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = o.Ring + 16
+	}
+	set(&o.Retention, 2*time.Minute)
+	set(&o.HeartbeatInterval, 3*time.Second)
+	set(&o.PresenceTTL, 9*time.Second)
+	set(&o.PingInterval, 4*time.Second)
+	set(&o.PongTimeout, 5*time.Second)
+	set(&o.TypingTTL, 5*time.Second)
+	set(&o.AuthTimeout, 10*time.Second)
+	set(&o.RecheckInterval, 30*time.Second)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Encoder.Conversation == nil {
+		o.Encoder.Conversation = func(c helpdesk.Conversation) any { return c }
+	}
+	if o.Encoder.Message == nil {
+		o.Encoder.Message = func(m helpdesk.Message) any { return m }
+	}
+}
+
+// Hub is the real-time hub of one replica.
+type Hub struct {
+	opts    Options
+	replica string
+	log     *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	out    chan busEvent // events waiting to be published
+	kick   chan struct{} // publish presence now
+	once   sync.Once
+
+	mu      sync.Mutex
+	users   map[string]*userState     // users with a connection here, or one within Retention
+	remote  map[string]remotePresence // replica id → its connected users
+	online  map[string]time.Time      // the global online set as last computed → since when seen
+	typing  map[typingKey]typingState // typing started on this replica
+	conns   map[*conn]struct{}
+	stopped bool
+}
+
+type remotePresence struct {
+	users map[string]bool
+	at    time.Time
+}
+
+type typingKey struct{ userID, conversationID string }
+
+type typingState struct {
+	until     time.Time
+	published time.Time
+	conn      *conn
+	ref       convRef
+	name      string
+}
+
+// New returns a Hub; Start connects it to the bus.
+func New(o Options) *Hub {
+	o.defaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{
+		opts: o, replica: helpdesk.NewID(), log: o.Log, ctx: ctx, cancel: cancel,
+		out: make(chan busEvent, 4096), kick: make(chan struct{}, 1),
+		users: map[string]*userState{}, remote: map[string]remotePresence{}, online: map[string]time.Time{},
+		typing: map[typingKey]typingState{}, conns: map[*conn]struct{}{},
+	}
+}
+
+// Start runs the bus subscription, the publisher and the presence sweep
+// until Close.
+func (h *Hub) Start() {
+	h.wg.Add(3)
+	go func() {
+		defer h.wg.Done()
+		for h.ctx.Err() == nil {
+			if err := h.opts.Bus.Run(h.ctx, h.deliver); err != nil && h.ctx.Err() == nil {
+				h.log.Error("realtime: bus stopped; restarting", "err", err)
+				select {
+				case <-h.ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	}()
+	go func() {
+		defer h.wg.Done()
+		h.publishLoop()
+	}()
+	go func() {
+		defer h.wg.Done()
+		h.sweepLoop()
+	}()
+}
+
+// Close closes every socket (going away: clients reconnect to another
+// replica), tells the other replicas this one's users left, and stops.
+func (h *Hub) Close() {
+	h.once.Do(func() {
+		h.Disconnect()
+		h.cancel()
+		h.wg.Wait()
+	})
+}
+
+// Disconnect closes every socket and refuses new ones, while events still
+// flow to the other replicas (a graceful HTTP shutdown calls it: hijacked
+// sockets are not the HTTP server's to wait for).
+func (h *Hub) Disconnect() {
+	h.mu.Lock()
+	h.stopped = true
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.kill(closeGoingAway, "server shutting down")
+	}
+	for _, c := range conns {
+		<-c.done
+	}
+}
+
+// Online reports whether the user has a connection on any replica.
+func (h *Hub) Online(userID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.online[userID]
+	return ok
+}
+
+// OnlineUsers returns the users connected to any replica, with when each
+// was last seen connected (now for this replica's, the last heartbeat for
+// the others').
+func (h *Hub) OnlineUsers() map[string]time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	out := map[string]time.Time{}
+	for id := range h.online {
+		if st := h.users[id]; st != nil && len(st.conns) > 0 {
+			out[id] = now
+			continue
+		}
+		var last time.Time
+		for _, r := range h.remote {
+			if r.users[id] && r.at.After(last) {
+				last = r.at
+			}
+		}
+		out[id] = last
+	}
+	return out
+}
+
+// busMsg is one payload on the bus: events, or a replica's presence.
+type busMsg struct {
+	Replica  string     `json:"r"`
+	Events   []busEvent `json:"e,omitempty"`
+	Presence []string   `json:"p,omitempty"` // users connected to Replica
+	Beat     bool       `json:"h,omitempty"` // Presence is set (possibly empty)
+	Leaving  bool       `json:"l,omitempty"` // Replica is shutting down
+}
+
+type busEvent struct {
+	Event string          `json:"n"`
+	Data  json.RawMessage `json:"d"`
+	To    audience        `json:"a"`
+}
+
+// Delivery rules.
+const (
+	ruleMessage = "m" // subscribers who can see it, the assignee, the department's agents while unassigned
+	ruleVisible = "v" // everyone who can see the conversation (before or after the change)
+	ruleTyping  = "t" // subscribers who can see it and the assignee
+	ruleAll     = "a" // every connected user
+)
+
+type audience struct {
+	Rule   string   `json:"r"`
+	Conv   convRef  `json:"c"`
+	Before *convRef `json:"b,omitempty"`
+	Users  []string `json:"u,omitempty"` // told whatever the rule says
+	Except string   `json:"x,omitempty"` // never told (the typist)
+}
+
+type convRef struct {
+	ID           string `json:"i"`
+	AssigneeID   string `json:"s,omitempty"`
+	DepartmentID string `json:"d,omitempty"`
+}
+
+func refOf(c helpdesk.Conversation) convRef {
+	return convRef{ID: c.ID, AssigneeID: c.AssigneeID, DepartmentID: c.DepartmentID}
+}
+
+func canSee(u helpdesk.User, r convRef) bool {
+	return helpdesk.ViewerFor(u).CanSee(helpdesk.Conversation{ID: r.ID, AssigneeID: r.AssigneeID, DepartmentID: r.DepartmentID})
+}
+
+// matches decides whether u (with these subscriptions) gets an event.
+func (a audience) matches(u helpdesk.User, subscribed func(string) bool) bool {
+	if a.Except == u.ID {
+		return false
+	}
+	for _, id := range a.Users {
+		if id == u.ID {
+			return true
+		}
+	}
+	c := a.Conv
+	switch a.Rule {
+	case ruleAll:
+		return true
+	case ruleVisible:
+		return canSee(u, c) || (a.Before != nil && canSee(u, *a.Before))
+	case ruleMessage:
+		if c.AssigneeID == u.ID || (subscribed(c.ID) && canSee(u, c)) {
+			return true
+		}
+		if c.AssigneeID != "" {
+			return false
+		}
+		if c.DepartmentID != "" {
+			for _, d := range u.DepartmentIDs {
+				if d == c.DepartmentID {
+					return true
+				}
+			}
+			return false
+		}
+		return u.Role == helpdesk.RoleAgent // no department: every agent's queue
+	case ruleTyping:
+		return c.AssigneeID == u.ID || (subscribed(c.ID) && canSee(u, c))
+	}
+	return false
+}
+
+// enqueue hands an event to the publisher. It waits a little when the
+// queue is full rather than lose the event.
+func (h *Hub) enqueue(ctx context.Context, ev busEvent) {
+	select {
+	case h.out <- ev:
+		return
+	default:
+	}
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case h.out <- ev:
+	case <-h.ctx.Done():
+	case <-ctx.Done():
+		h.log.Warn("realtime: event dropped", "event", ev.Event, "err", ctx.Err())
+	case <-t.C:
+		h.log.Warn("realtime: event dropped, publisher stuck", "event", ev.Event)
+	}
+}
+
+// maxBatch bounds the events of one bus payload.
+const maxBatch = 64
+
+// publishLoop publishes queued events in batches (one bus write carries
+// what accumulated while the previous one was written) and this replica's
+// presence.
+func (h *Hub) publishLoop() {
+	beat := time.NewTicker(h.opts.HeartbeatInterval)
+	defer beat.Stop()
+	batch := make([]busEvent, 0, maxBatch)
+	for {
+		select {
+		case <-h.ctx.Done():
+			for { // what was queued before Close still goes out
+				select {
+				case ev := <-h.out:
+					h.publish(busMsg{Events: []busEvent{ev}})
+					continue
+				default:
+				}
+				break
+			}
+			h.publish(busMsg{Leaving: true})
+			return
+		case ev := <-h.out:
+			batch = append(batch[:0], ev)
+		fill:
+			for len(batch) < maxBatch {
+				select {
+				case ev := <-h.out:
+					batch = append(batch, ev)
+				default:
+					break fill
+				}
+			}
+			h.publish(busMsg{Events: batch})
+		case <-h.kick:
+			h.publish(h.presenceMsg())
+		case <-beat.C:
+			h.publish(h.presenceMsg())
+		}
+	}
+}
+
+func (h *Hub) presenceMsg() busMsg {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := busMsg{Beat: true, Presence: []string{}}
+	for id, st := range h.users {
+		if len(st.conns) > 0 {
+			m.Presence = append(m.Presence, id)
+		}
+	}
+	return m
+}
+
+func (h *Hub) publish(m busMsg) {
+	m.Replica = h.replica
+	b, err := json.Marshal(m)
+	if err != nil {
+		h.log.Error("realtime: encode", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.opts.Bus.Publish(ctx, b); err != nil {
+		h.log.Warn("realtime: publish", "err", err, "events", len(m.Events))
+	}
+}
+
+// kickPresence asks the publisher to publish presence now.
+func (h *Hub) kickPresence() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// deliver handles one bus payload (one at a time, from Bus.Run).
+func (h *Hub) deliver(p []byte) {
+	var m busMsg
+	if err := json.Unmarshal(p, &m); err != nil {
+		h.log.Warn("realtime: undecodable bus payload", "err", err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m.Replica != h.replica && (m.Beat || m.Leaving) {
+		if m.Leaving {
+			delete(h.remote, m.Replica)
+		} else {
+			users := make(map[string]bool, len(m.Presence))
+			for _, id := range m.Presence {
+				users[id] = true
+			}
+			h.remote[m.Replica] = remotePresence{users: users, at: time.Now()}
+		}
+		h.recomputeOnlineLocked()
+	}
+	for _, ev := range m.Events {
+		for _, st := range h.users {
+			if ev.To.matches(st.user, st.subscribed) {
+				st.push(h, ev.Event, ev.Data)
+			}
+		}
+	}
+}
+
+// recomputeOnlineLocked derives the global online set and tells every
+// local user who came online or went offline.
+func (h *Hub) recomputeOnlineLocked() {
+	now := time.Now()
+	cur := map[string]bool{}
+	for id, st := range h.users {
+		if len(st.conns) > 0 {
+			cur[id] = true
+		}
+	}
+	for rid, r := range h.remote {
+		if now.Sub(r.at) > h.opts.PresenceTTL {
+			delete(h.remote, rid)
+			continue
+		}
+		for id := range r.users {
+			cur[id] = true
+		}
+	}
+	for id := range cur {
+		if _, ok := h.online[id]; !ok {
+			h.online[id] = now
+			h.broadcastLocked("online_status", map[string]any{"userId": id, "online": true})
+		}
+	}
+	for id := range h.online {
+		if !cur[id] {
+			delete(h.online, id)
+			h.broadcastLocked("online_status", map[string]any{"userId": id, "online": false})
+		}
+	}
+}
+
+func (h *Hub) broadcastLocked(event string, data any) {
+	b, _ := json.Marshal(data)
+	for _, st := range h.users {
+		st.push(h, event, b) // those away within Retention get it on resuming
+	}
+}
+
+// sweepLoop expires silent replicas, typing, and forgotten users' streams.
+func (h *Hub) sweepLoop() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		var expired []typingState
+		var keys []typingKey
+		h.mu.Lock()
+		h.recomputeOnlineLocked()
+		for id, st := range h.users {
+			if len(st.conns) == 0 && now.Sub(st.lastConn) > h.opts.Retention {
+				delete(h.users, id)
+			}
+		}
+		for k, ts := range h.typing {
+			if now.After(ts.until) {
+				expired = append(expired, ts)
+				keys = append(keys, k)
+				delete(h.typing, k)
+			}
+		}
+		h.mu.Unlock()
+		for i, ts := range expired {
+			h.publishTyping(keys[i], ts, false)
+		}
+	}
+}
+
+// userState is one user's stream on this replica.
+type userState struct {
+	user     helpdesk.User
+	stream   string
+	seq      uint64
+	ring     [][]byte // the latest frames, oldest first
+	first    uint64   // seq of ring[0]
+	conns    map[*conn]struct{}
+	retained map[string]bool // subscriptions of the connections that left, until a new one declares its own
+	lastConn time.Time
+}
+
+func (st *userState) subscribed(id string) bool {
+	if st.retained[id] {
+		return true
+	}
+	for c := range st.conns {
+		if c.subs[id] {
+			return true
+		}
+	}
+	return false
+}
+
+// push numbers a frame, keeps it in the ring and queues it to every
+// connection of the user. Called with h.mu held.
+func (st *userState) push(h *Hub, event string, data json.RawMessage) {
+	st.seq++
+	f := frame(event, st.seq, data)
+	if len(st.ring) == 0 {
+		st.first = st.seq
+	}
+	st.ring = append(st.ring, f)
+	if len(st.ring) > h.opts.Ring {
+		st.ring[0] = nil
+		st.ring = st.ring[1:]
+		st.first++
+		if cap(st.ring) > 4*h.opts.Ring { // let the old backing array go
+			st.ring = append([][]byte(nil), st.ring...)
+		}
+	}
+	for c := range st.conns {
+		c.send(f)
+	}
+}
+
+// replay returns the frames after seq since, or false when the ring no
+// longer holds all of them.
+func (st *userState) replay(since uint64) ([][]byte, bool) {
+	if since > st.seq {
+		return nil, false
+	}
+	if since == st.seq {
+		return nil, true
+	}
+	if len(st.ring) == 0 || since+1 < st.first {
+		return nil, false
+	}
+	return st.ring[since+1-st.first:], true
+}
+
+// frame encodes {"event":…,"seq":…,"data":…}.
+func frame(event string, seq uint64, data json.RawMessage) []byte {
+	b := make([]byte, 0, len(event)+len(data)+40)
+	b = append(b, `{"event":`...)
+	b = strconv.AppendQuote(b, event)
+	if seq > 0 {
+		b = append(b, `,"seq":`...)
+		b = strconv.AppendUint(b, seq, 10)
+	}
+	if len(data) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, data...)
+	}
+	return append(b, '}')
+}
+
+// reply encodes a frame outside the stream (acknowledgements, errors).
+func reply(event string, data any) []byte {
+	var raw json.RawMessage
+	if data != nil {
+		raw, _ = json.Marshal(data)
+	}
+	return frame(event, 0, raw)
+}

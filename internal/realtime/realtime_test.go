@@ -1,0 +1,176 @@
+package realtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/auth"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/fanout"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/realtime"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/store"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/store/storetest"
+)
+
+// fixture is a hub on a real SQLite store and auth service, served by an
+// httptest server; clients authenticate with their first frame.
+type fixture struct {
+	t    *testing.T
+	db   *store.DB
+	auth *auth.Service
+	bus  *fanout.Local
+	hub  *realtime.Hub
+	srv  *httptest.Server
+}
+
+func newFixture(t *testing.T, o realtime.Options) *fixture {
+	db := storetest.OpenSQLite(t)
+	svc := auth.NewService(db, auth.Config{AccessSecret: "access-secret-for-tests-0123456789", RefreshSecret: "refresh-secret-for-tests-0123456789",
+		AccessTTL: time.Hour, RefreshTTL: time.Hour, BcryptCost: 4, Log: slog.New(slog.DiscardHandler)})
+	bus := fanout.NewLocal(64)
+	o.Bus, o.Auth, o.Store = bus, svc, db
+	hub := realtime.New(o)
+	hub.Start()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hub.ServeWS(w, r, nil) }))
+	t.Cleanup(func() {
+		hub.Close()
+		srv.Close()
+	})
+	return &fixture{t: t, db: db, auth: svc, bus: bus, hub: hub, srv: srv}
+}
+
+func (f *fixture) user(name string) (helpdesk.User, string) {
+	f.t.Helper()
+	now := helpdesk.Now()
+	u := helpdesk.User{ID: helpdesk.NewID(), Name: name, Email: strings.ToLower(name) + "@example.com", PasswordHash: "x",
+		Role: helpdesk.RoleAgent, Active: true, MaxConversations: 5, CreatedAt: now, UpdatedAt: now}
+	if err := f.db.CreateUser(context.Background(), u); err != nil {
+		f.t.Fatal(err)
+	}
+	tok, err := f.auth.IssueAccessToken(u.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return u, tok
+}
+
+type frame struct {
+	Event string         `json:"event"`
+	Seq   uint64         `json:"seq"`
+	Data  map[string]any `json:"data"`
+}
+
+// dial connects and authenticates, returning the socket after its hello.
+func (f *fixture) dial(token string) *websocket.Conn {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.srv.URL, "http"), nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	c.SetReadLimit(1 << 20)
+	f.t.Cleanup(func() { _ = c.CloseNow() })
+	b, _ := json.Marshal(map[string]any{"event": "auth", "data": map[string]string{"token": token}})
+	if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+		f.t.Fatal(err)
+	}
+	if fr := read(f.t, c); fr.Event != "hello" {
+		f.t.Fatalf("first frame %v, want hello", fr)
+	}
+	return c
+}
+
+func read(t *testing.T, c *websocket.Conn) frame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var fr frame
+	if err := json.Unmarshal(b, &fr); err != nil {
+		t.Fatal(err)
+	}
+	return fr
+}
+
+// A client that stops reading is dropped once its bounded queue is full;
+// the events it could not take are not kept for it, and it is offline.
+func TestSlowClientIsDropped(t *testing.T) {
+	f := newFixture(t, realtime.Options{SendQueue: 4, Ring: 4})
+	slow, slowTok := f.user("Slow")
+	watcher, watcherTok := f.user("Watcher")
+	_ = watcher
+	c := f.dial(slowTok)
+	w := f.dial(watcherTok)
+
+	conv := helpdesk.Conversation{ID: helpdesk.NewID(), AssigneeID: slow.ID}
+	big := strings.Repeat("x", 64<<10)
+	const sent = 200
+	for i := range sent {
+		f.hub.MessageStored(context.Background(), conv, helpdesk.Message{ID: helpdesk.NewID(), ConversationID: conv.ID, Text: fmt.Sprint(i, big)})
+	}
+	// The watcher sees the slow one go offline.
+	for {
+		fr := read(t, w)
+		if fr.Event == "online_status" && fr.Data["userId"] == slow.ID && fr.Data["online"] == false {
+			break
+		}
+	}
+	if f.hub.Online(slow.ID) {
+		t.Error("the dropped client's user is still online")
+	}
+	// What reached the slow client before the drop is far less than was
+	// sent: nothing piled up for it.
+	got := 0
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		_, _, err := c.Read(ctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		got++
+	}
+	if got >= sent {
+		t.Errorf("slow client got all %d frames; want it dropped", got)
+	}
+}
+
+// A replica that stops publishing its heartbeats (it crashed) takes its
+// users offline everywhere after PresenceTTL.
+func TestSilentReplicaGoesOffline(t *testing.T) {
+	f := newFixture(t, realtime.Options{PresenceTTL: time.Second, HeartbeatInterval: 200 * time.Millisecond})
+	_, tok := f.user("Local")
+	c := f.dial(tok)
+	// What another replica publishes, once.
+	remote := helpdesk.NewID()
+	if err := f.bus.Publish(context.Background(), []byte(`{"r":"other-replica","h":true,"p":["`+remote+`"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, online := range []bool{true, false} {
+		for {
+			fr := read(t, c)
+			if fr.Event == "online_status" && fr.Data["userId"] == remote {
+				if fr.Data["online"] != online {
+					t.Fatalf("online_status %v, want online=%v", fr.Data, online)
+				}
+				break
+			}
+		}
+	}
+	if f.hub.Online(remote) {
+		t.Error("the silent replica's user is still online")
+	}
+}
