@@ -233,8 +233,9 @@ func (e *Engine) config(ctx context.Context) (Config, error) {
 // their place in it). Automatic assignment follows the commit.
 func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx helpdesk.Store, sess *helpdesk.BotSession, f Flow, o Options) (Outcome, error), cfg Config) error {
 	var queued *helpdesk.Conversation
+	var sent []helpdesk.Message
 	err := e.Store.InTx(ctx, func(tx helpdesk.Store) error {
-		queued = nil
+		queued, sent = nil, nil
 		conv, err := tx.LockConversation(ctx, conversationID)
 		if err != nil {
 			return err
@@ -312,9 +313,11 @@ func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx 
 			}
 		}
 		for _, r := range Merge(replies) {
-			if err := e.send(ctx, tx, conv.ID, r, now); err != nil {
+			msg, err := e.send(ctx, tx, conv.ID, r, now)
+			if err != nil {
 				return err
 			}
+			sent = append(sent, msg)
 		}
 		if err := tx.SaveBotSession(ctx, sess); err != nil {
 			return err
@@ -335,6 +338,7 @@ func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx 
 	if err != nil {
 		return fmt.Errorf("bot turn %s: %w", conversationID, err)
 	}
+	e.Desk.BotActed(ctx, conversationID, sent, queued != nil)
 	if queued != nil {
 		e.Desk.AssignQueued(ctx, *queued)
 	}
@@ -366,16 +370,19 @@ func (e *Engine) session(ctx context.Context, tx helpdesk.Store, conversationID 
 
 // send stores one reply as a queued bot message and schedules its delivery
 // in the same transaction.
-func (e *Engine) send(ctx context.Context, tx helpdesk.Store, conversationID string, r Reply, now time.Time) error {
+func (e *Engine) send(ctx context.Context, tx helpdesk.Store, conversationID string, r Reply, now time.Time) (helpdesk.Message, error) {
 	msg := helpdesk.Message{ID: helpdesk.NewID(), ConversationID: conversationID, Direction: helpdesk.DirectionOutbound,
 		SenderType: helpdesk.SenderBot, Type: "text", Text: r.Text, Status: helpdesk.MessageQueued, CreatedAt: now}
 	if r.Interactive != nil {
 		msg.Type, msg.Raw = "interactive", r.Interactive
 	}
 	if _, err := tx.InsertMessage(ctx, msg); err != nil {
-		return err
+		return msg, err
 	}
-	return e.Jobs.EnqueueSend(ctx, tx, msg.ID)
+	if err := tx.NoteOutboundMessage(ctx, conversationID, helpdesk.Preview(msg), now, now); err != nil {
+		return msg, err
+	}
+	return msg, e.Jobs.EnqueueSend(ctx, tx, msg.ID)
 }
 
 func stateOf(s helpdesk.BotSession) State {
@@ -498,7 +505,7 @@ func (e *Engine) RequestSurvey(ctx context.Context, conversationID string) (sent
 		if conv.Status != helpdesk.StatusClosed || conv.CSATRequestedAt != nil || last == nil || now.Sub(*last) > helpdesk.CustomerServiceWindow {
 			return nil
 		}
-		if err := e.send(ctx, tx, conv.ID, SurveyReply(), now); err != nil {
+		if _, err := e.send(ctx, tx, conv.ID, SurveyReply(), now); err != nil {
 			return err
 		}
 		sent = true

@@ -109,3 +109,26 @@ func (s *Service) Ingested(ctx context.Context, d WebhookDelivery, res IngestRes
 		}
 	}
 }
+
+// BotActed tells the Notifier what a committed bot turn changed: the
+// replies it queued and, when queued is true, the conversation's move from
+// the bot to a department queue (whose agents now see it).
+func (s *Service) BotActed(ctx context.Context, conversationID string, msgs []Message, queued bool) {
+	if len(msgs) == 0 && !queued {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
+	defer cancel()
+	c, err := s.store.GetConversation(ctx, conversationID)
+	if err != nil {
+		s.log.WarnContext(ctx, "notify: conversation of a bot turn", "conversation_id", conversationID, "err", err)
+		return
+	}
+	n := s.notifier()
+	if queued {
+		n.ConversationChanged(ctx, ActionResult{Conversation: c, Event: ConversationEvent{ConversationID: c.ID, Type: EventBotHandoff}})
+	}
+	for _, m := range msgs {
+		n.MessageStored(ctx, c, m)
+	}
+}

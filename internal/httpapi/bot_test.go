@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/bot"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/config"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp/sandbox"
 )
@@ -668,4 +669,48 @@ func waitEvent(t *testing.T, e *testEnv, token, convID, typ string) map[string]a
 // begins.
 func queued(dept string) string {
 	return fmt.Sprintf(strings.SplitN(helpdesk.QueueNotice, "%d", 2)[0], dept)
+}
+
+// TestBotTurnsReachTheDashboard: what the bot says appears live as
+// new_message, and its handoff to a queue is a conversation_update for the
+// agents of that department.
+func TestBotTurnsReachTheDashboard(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		b := startBot(t, e, nil)
+		// The number's conversations start in Vendas, so its agents follow
+		// them while the bot talks.
+		sb, err := e.srv.DB.GetChannelByPhoneNumberID(t.Context(), config.SandboxPhoneNumberID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.mustStatus(e.call("PATCH", "/api/v1/channels/"+sb.ID, b.admin.access, map[string]any{"defaultDepartmentId": e.depts["Vendas"]}), 200)
+		sales, _ := e.newUser(b.admin.access, helpdesk.RoleAgent, "Vendas")
+		agentWS := e.dialWS("token=" + sales.access)
+		agentWS.barrier()
+
+		p := b.customer(77)
+		menu := p.greet()
+		botMsg := agentWS.next("new_message", func(f wsFrame) bool {
+			m, _ := f.Data["message"].(map[string]any)
+			return m["senderType"] == "bot"
+		})
+		convID := botMsg.Data["conversationId"].(string)
+		if m := botMsg.Data["message"].(map[string]any); m["type"] != "interactive" {
+			t.Errorf("the bot's menu reached the dashboard as %v", m)
+		}
+		_, ids, _ := choices(t, menu)
+		if _, err := b.srv.Sandbox.ChooseListItem(t.Context(), p.c, menu.WAMID, ids[1], "Vendas", ""); err != nil {
+			t.Fatal(err)
+		}
+		up := agentWS.next("conversation_update", func(f wsFrame) bool {
+			return f.Data["conversationId"] == convID && f.Data["action"] == helpdesk.EventBotHandoff
+		})
+		if c := up.Data["conversation"].(map[string]any); c["status"] != "waiting" || c["departmentId"] != e.depts["Vendas"] {
+			t.Errorf("handoff update = %v", c)
+		}
+		if list := e.mustStatus(e.call("GET", "/api/v1/conversations?status=waiting", sales.access, nil), 200).json(t)["data"].([]any); len(list) != 1 ||
+			list[0].(map[string]any)["lastMessage"] == nil {
+			t.Errorf("the agent's queue = %v", list)
+		}
+	})
 }
