@@ -11,10 +11,15 @@ import (
 )
 
 // BenchmarkIngestBatch measures one group commit of 64 text messages from
-// 64 returning customers on SQLite (synchronous=FULL): the work of the
-// commit lane alone, without HTTP. Reported per message.
+// 64 returning customers (SQLite with synchronous=FULL, and PostgreSQL
+// when TEST_DATABASE_URL is set): the work of one commit lane alone,
+// without HTTP. Reported per message.
 func BenchmarkIngestBatch(b *testing.B) {
-	s := storetest.OpenSQLite(b)
+	b.Run("sqlite", func(b *testing.B) { benchmarkIngestBatch(b, storetest.OpenSQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { benchmarkIngestBatch(b, storetest.OpenPostgres(b)) })
+}
+
+func benchmarkIngestBatch(b *testing.B, s helpdesk.Store) {
 	ctx := b.Context()
 	now := helpdesk.Now()
 	if _, err := s.UpsertChannel(ctx, helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: "pn-bench",
