@@ -15,9 +15,10 @@ import (
 // statement per step instead of one per message: on PostgreSQL one round
 // trip instead of dozens, on SQLite one prepared statement run instead of
 // dozens. Their rows travel as one parameter per column (PostgreSQL text
-// arrays, unnested) or one JSON array of rows (SQLite, json_each), so the
-// statement text does not depend on the batch size and one prepared
-// statement serves every batch.
+// arrays, unnested) or, on SQLite, as a VALUES list padded to a power of
+// two (a JSON array of rows through json_each beyond maxValuesRows), so
+// the statement text barely depends on the batch size and a few prepared
+// statements serve every batch.
 
 // batchCol is a column of a rowSource: its name and its SQL type.
 type batchCol struct {
