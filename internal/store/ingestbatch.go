@@ -15,9 +15,10 @@ import (
 // statement per step instead of one per message: on PostgreSQL one round
 // trip instead of dozens, on SQLite one prepared statement run instead of
 // dozens. Their rows travel as one parameter per column (PostgreSQL text
-// arrays, unnested) or one JSON array of rows (SQLite, json_each), so the
-// statement text does not depend on the batch size and one prepared
-// statement serves every batch.
+// arrays, unnested) or, on SQLite, as a VALUES list padded to a power of
+// two (a JSON array of rows through json_each beyond maxValuesRows), so
+// the statement text barely depends on the batch size and a few prepared
+// statements serve every batch.
 
 // batchCol is a column of a rowSource: its name and its SQL type.
 type batchCol struct {
@@ -45,6 +46,9 @@ func (d *DB) rowSource(p *params, cols []batchCol, rows [][]any) string {
 		}
 		return "unnest(" + strings.Join(ps, ", ") + ") AS u(" + strings.Join(names, ", ") + ")"
 	}
+	if len(rows) <= maxValuesRows {
+		return d.valuesSource(p, cols, rows)
+	}
 	enc := make([][]string, len(rows))
 	for r, row := range rows {
 		enc[r] = make([]string, len(row))
@@ -58,6 +62,50 @@ func (d *DB) rowSource(p *params, cols []batchCol, rows [][]any) string {
 		sel[i] = "value->>" + strconv.Itoa(i) + " AS " + c.name
 	}
 	return "(SELECT " + strings.Join(sel, ", ") + " FROM json_each(" + p.add(string(b)) + ")) AS u"
+}
+
+// maxValuesRows is the most rows SQLite gets as a VALUES list; larger
+// batches go as JSON.
+const maxValuesRows = 64
+
+// valuesSource is rowSource on SQLite for up to maxValuesRows rows: a VALUES
+// list of bound parameters, which SQLite reads faster than a JSON text it
+// must parse again for every column. The list is padded with NULL rows to
+// the next power of two, so a handful of statement texts serve every batch
+// size.
+func (d *DB) valuesSource(p *params, cols []batchCol, rows [][]any) string {
+	size := 1
+	for size < len(rows) {
+		size *= 2
+	}
+	var b strings.Builder
+	b.WriteString("(SELECT ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("column" + strconv.Itoa(i+1) + " AS " + c.name)
+	}
+	b.WriteString(" FROM (VALUES ")
+	for r := range size {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		for i := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			var v any // a padding row: NULLs, filtered out below
+			if r < len(rows) {
+				v = d.batchValue(rows[r][i])
+			}
+			b.WriteString(p.add(v))
+		}
+		b.WriteString(")")
+	}
+	b.WriteString(") WHERE column1 IS NOT NULL) AS u")
+	return b.String()
 }
 
 // batchValue is v as rowSource's text: times in the form the engine

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -95,6 +96,15 @@ func testIngestBatch(t *testing.T, open Opener) {
 	}
 	if len(msgs) != 4 || byWAMID["wamid.b5"].ReplyToID != byWAMID["wamid.b4"].ID || byWAMID["wamid.b4"].ID == "" {
 		t.Errorf("Beto's messages: %+v", msgs)
+	}
+	// More rows than fit the engines' short form (SQLite's VALUES lists).
+	many := helpdesk.WebhookDelivery{Body: []byte("many"), ReceivedAt: helpdesk.Now(), Batches: []helpdesk.ChannelBatch{{PhoneNumberID: ch.PhoneNumberID}}}
+	for i := range 70 {
+		many.Batches[0].Messages = append(many.Batches[0].Messages,
+			msg(fmt.Sprintf("wamid.many.%d", i), []string{fmt.Sprintf("4915100%06d", i)}, "", "oi", base))
+	}
+	if res, err := in.Ingest(ctx, many); err != nil || len(res.Messages) != 70 || len(res.NewConversations) != 70 {
+		t.Errorf("70 customers in one delivery: %d messages, %d new conversations, %v", len(res.Messages), len(res.NewConversations), err)
 	}
 	if m := byWAMID["wamid.b2"]; m.Direction != helpdesk.DirectionInbound || m.SenderType != helpdesk.SenderCustomer ||
 		m.Status != helpdesk.MessageReceived || !m.CreatedAt.Equal(base) || m.SentAt == nil || string(m.Raw) == "" {
