@@ -112,6 +112,12 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*DB, error
 		d.db = stdlib.OpenDB(*cfg)
 		d.translate = postgresError
 	}
+	// Every new connection parses each cached statement again, which costs
+	// more than running it on SQLite; database/sql keeps only two idle
+	// connections by default, so a burst of concurrent requests opened,
+	// prepared on and closed connections at a high rate. Keeping a burst's
+	// worth idle makes the statement cache hold.
+	d.db.SetMaxIdleConns(maxIdleConns)
 	d.stmts = &stmtCache{}
 	d.q = preparedQuerier{db: d.db, cache: d.stmts}
 
@@ -126,6 +132,9 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*DB, error
 	log.Info("database connected", "dialect", dialect, "database", where)
 	return d, nil
 }
+
+// maxIdleConns is how many pooled connections stay open between bursts.
+const maxIdleConns = 32
 
 // sqliteDSN is the driver's URI for the file at path, with the store's
 // pragmas. In URI form "%" and "#" are special; "?" was refused by
