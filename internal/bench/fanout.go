@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -231,18 +232,18 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 
 	// Idle sockets: what each costs, through the hub and bare.
 	r.IdleConns = min(o.IdleConns, fdBudget()/2)
-	perHub, err := idleCost(ctx, r.IdleConns, func() (*websocket.Conn, error) {
-		c, _, err := websocket.Dial(ctx, wsURL+tokens[0], nil)
+	// The bare pair first: the hub's sockets take a while to be released.
+	bare := httptestBare()
+	defer bare.Close()
+	r.BytesPerBarePair, err = idleCost(ctx, r.IdleConns, func() (*websocket.Conn, error) {
+		c, _, err := websocket.Dial(ctx, "ws://"+bare.Addr().String()+"/", nil)
 		return c, err
 	})
 	if err != nil {
 		return r, err
 	}
-	r.BytesPerPair = perHub
-	bare := httptestBare()
-	defer bare.Close()
-	r.BytesPerBarePair, err = idleCost(ctx, r.IdleConns, func() (*websocket.Conn, error) {
-		c, _, err := websocket.Dial(ctx, "ws://"+bare.Addr().String()+"/", nil)
+	r.BytesPerPair, err = idleCost(ctx, r.IdleConns, func() (*websocket.Conn, error) {
+		c, _, err := websocket.Dial(ctx, wsURL+tokens[0], nil)
 		return c, err
 	})
 	if err != nil {
@@ -254,9 +255,9 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	fmt.Fprintf(o.Out, "  webhook answered → new_message on a socket: p50 %s  p99 %s\n", r.FromAckP50.Round(10*time.Microsecond), r.FromAckP99.Round(10*time.Microsecond))
 	fmt.Fprintf(o.Out, "  webhook posted   → new_message on a socket: p50 %s  p99 %s\n", r.FromPostP50.Round(10*time.Microsecond), r.FromPostP99.Round(10*time.Microsecond))
 	fmt.Fprintf(o.Out, "idle sockets: %d (limited by open files %d)\n", r.IdleConns, fdBudget()+1000)
-	fmt.Fprintf(o.Out, "  per socket through the hub (server + client side): %.1f KB\n", r.BytesPerPair/1024)
-	fmt.Fprintf(o.Out, "  per bare WebSocket pair (no hub; the floor):       %.1f KB\n", r.BytesPerBarePair/1024)
-	fmt.Fprintf(o.Out, "  hub's own cost per socket:                         %.1f KB\n", (r.BytesPerPair-r.BytesPerBarePair)/1024)
+	fmt.Fprintf(o.Out, "  live heap + stacks per socket pair through the hub (server and client ends): %.1f KB\n", r.BytesPerPair/1024)
+	fmt.Fprintf(o.Out, "  the same for a bare coder/websocket pair (no hub, no middleware):          %.1f KB\n", r.BytesPerBarePair/1024)
+	fmt.Fprintf(o.Out, "  what the hub adds per socket:                                               %.1f KB\n", (r.BytesPerPair-r.BytesPerBarePair)/1024)
 	return r, nil
 }
 
@@ -320,6 +321,12 @@ func idleCost(ctx context.Context, n int, dial func() (*websocket.Conn, error)) 
 	}
 	time.Sleep(2 * time.Second) // hellos and presence settle
 	after := memInUse()
+	if f := os.Getenv("BENCH_HEAP_PROFILE"); f != "" {
+		if out, err := os.Create(fmt.Sprintf("%s.%d", f, time.Now().UnixNano())); err == nil {
+			_ = pprof.WriteHeapProfile(out)
+			out.Close()
+		}
+	}
 	return float64(after-before) / float64(n), nil
 }
 
@@ -327,7 +334,10 @@ func memInUse() uint64 {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapInuse + m.StackInuse
+	if os.Getenv("BENCH_MEM_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "heap %d stack %d goroutines %d\n", m.HeapAlloc, m.StackInuse, runtime.NumGoroutine())
+	}
+	return m.HeapAlloc + m.StackInuse
 }
 
 // fdBudget is how many sockets (server and client ends) this process may

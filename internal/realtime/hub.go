@@ -64,7 +64,7 @@ type Options struct {
 	// allowed to open a socket: host patterns, or scheme://host patterns.
 	OriginPatterns []string
 
-	SendQueue         int           // frames waiting per connection before it is dropped (default Ring+16)
+	SendQueue         int           // live frames waiting per connection before it is dropped (default 256)
 	Ring              int           // frames kept per user for resuming (default 256)
 	Retention         time.Duration // how long a user's stream outlives their last connection (default 2 min)
 	HeartbeatInterval time.Duration // presence publication (default 3 s)
@@ -86,7 +86,7 @@ func (o *Options) defaults() {
 		o.Ring = 256
 	}
 	if o.SendQueue <= 0 {
-		o.SendQueue = o.Ring + 16
+		o.SendQueue = 256
 	}
 	set(&o.Retention, 2*time.Minute)
 	set(&o.HeartbeatInterval, 3*time.Second)
