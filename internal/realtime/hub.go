@@ -272,6 +272,9 @@ type audience struct {
 	Before *convRef `json:"b,omitempty"`
 	Users  []string `json:"u,omitempty"` // told whatever the rule says
 	Except string   `json:"x,omitempty"` // never told (the typist)
+	// NotMessage leaves out who gets the conversation's new_message (it
+	// carries the conversation), halving the frames of a busy queue.
+	NotMessage bool `json:"nm,omitempty"`
 }
 
 type convRef struct {
@@ -303,6 +306,9 @@ func (a audience) matches(u helpdesk.User, subscribed func(string) bool) bool {
 	case ruleAll:
 		return true
 	case ruleVisible:
+		if a.NotMessage && (audience{Rule: ruleMessage, Conv: c}).matches(u, subscribed) {
+			return false
+		}
 		return canSee(u, c) || (a.Before != nil && canSee(u, *a.Before))
 	case ruleMessage:
 		if c.AssigneeID == u.ID || (subscribed(c.ID) && canSee(u, c)) {
