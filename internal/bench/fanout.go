@@ -212,6 +212,9 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 			}
 			if at == 0 {
 				r.Missing++
+				if os.Getenv("BENCH_MEM_DEBUG") != "" {
+					fmt.Fprintf(os.Stderr, "missing agent %d message %d\n", a, i)
+				}
 				continue
 			}
 			r.Deliveries++

@@ -332,23 +332,27 @@ func (a audience) matches(u helpdesk.User, subscribed func(string) bool) bool {
 	return false
 }
 
-// enqueue hands an event to the publisher. It waits a little when the
-// queue is full rather than lose the event.
-func (h *Hub) enqueue(ctx context.Context, ev busEvent) {
+// stallLimit is how long an event may wait for the publisher, and a
+// publication for the bus, before it is given up (and logged): only a bus
+// that is down takes that long.
+const stallLimit = 30 * time.Second
+
+// enqueue hands an event to the publisher. It waits when the queue is full
+// rather than lose the event, whatever becomes of the caller's request:
+// the change it reports is committed.
+func (h *Hub) enqueue(_ context.Context, ev busEvent) {
 	select {
 	case h.out <- ev:
 		return
 	default:
 	}
-	t := time.NewTimer(5 * time.Second)
+	t := time.NewTimer(stallLimit)
 	defer t.Stop()
 	select {
 	case h.out <- ev:
 	case <-h.ctx.Done():
-	case <-ctx.Done():
-		h.log.Warn("realtime: event dropped", "event", ev.Event, "err", ctx.Err())
 	case <-t.C:
-		h.log.Warn("realtime: event dropped, publisher stuck", "event", ev.Event)
+		h.log.Error("realtime: event dropped, publisher stuck", "event", ev.Event)
 	}
 }
 
@@ -415,10 +419,10 @@ func (h *Hub) publish(m busMsg) {
 		h.log.Error("realtime: encode", "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), stallLimit)
 	defer cancel()
 	if err := h.opts.Bus.Publish(ctx, b); err != nil {
-		h.log.Warn("realtime: publish", "err", err, "events", len(m.Events))
+		h.log.Error("realtime: publish failed; events lost", "err", err, "events", len(m.Events))
 	}
 }
 
