@@ -88,7 +88,11 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	if err != nil {
 		return FanoutResult{}, err
 	}
-	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var logOut io.Writer = io.Discard
+	if os.Getenv("BENCH_MEM_DEBUG") != "" {
+		logOut = os.Stderr
+	}
+	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return FanoutResult{}, err
 	}
@@ -138,11 +142,17 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 				if !bytes.HasPrefix(b, []byte(`{"event":"new_message"`)) {
 					continue
 				}
-				j := bytes.Index(b, marker)
+				// The message's own text: the conversation's lastMessage
+				// may already be a later one.
+				m := bytes.Index(b, []byte(`"message":{`))
+				if m < 0 {
+					continue
+				}
+				j := bytes.Index(b[m:], marker)
 				if j < 0 {
 					continue
 				}
-				rest := b[j+len(marker):]
+				rest := b[m+j+len(marker):]
 				k := bytes.IndexByte(rest, '"')
 				if n, err := strconv.Atoi(string(rest[:max(k, 0)])); err == nil && n >= 0 && n < len(mine) && mine[n].CompareAndSwap(0, now) {
 					got.Add(1)
