@@ -134,7 +134,7 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 		conns = append(conns, c)
 		go func(mine []atomic.Int64) {
 			for {
-				_, b, err := c.Read(ctx)
+				_, b, err := c.Read(context.Background()) // ends when the socket is closed
 				if err != nil {
 					return
 				}

@@ -31,6 +31,7 @@ const maxSubscriptions = 200
 // conn is one socket.
 type conn struct {
 	ws   *websocket.Conn
+	cork *corkedConn // the hijacked socket, batching the writer's frames
 	user string
 	max  int // frames that may wait; more and the client is dropped
 
@@ -81,7 +82,8 @@ func (c *conn) kill(code websocket.StatusCode, why string) {
 // {"event":"auth","data":{"token":…}}. Query: since and stream resume a
 // stream (see the package doc).
 func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, u *helpdesk.User) {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
+	cw := &corkingWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
 	if err != nil {
 		return // Accept has answered
 	}
@@ -106,7 +108,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, u *helpdesk.User) 
 	// released, which is most of what an idle connection would cost.
 	ctx = context.Background()
 	wctx, abort := context.WithCancel(ctx)
-	c := &conn{ws: ws, user: u.ID, max: h.opts.SendQueue, wake: make(chan struct{}, 1), subs: map[string]bool{},
+	c := &conn{ws: ws, cork: cw.conn, user: u.ID, max: h.opts.SendQueue, wake: make(chan struct{}, 1), subs: map[string]bool{},
 		done: make(chan struct{}), killed: make(chan struct{}), abort: abort}
 	first, ok := h.register(c, *u, r.URL.Query())
 	if !ok {
@@ -239,16 +241,23 @@ func (h *Hub) writeLoop(ctx context.Context, c *conn, passwordHash string, initi
 	recheck := time.NewTicker(h.opts.RecheckInterval)
 	defer recheck.Stop()
 	write := func(f []byte) bool {
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		return c.ws.Write(wctx, websocket.MessageText, f) == nil
+		// No context deadline: the corked connection puts one on every
+		// write that reaches the network.
+		return c.ws.Write(context.Background(), websocket.MessageText, f) == nil
 	}
-	for _, f := range initial {
-		if !write(f) {
+	writeAll := func(frames [][]byte) {
+		c.cork.cork()
+		for _, f := range frames {
+			if !write(f) {
+				c.kill(closeTooSlow, "write failed")
+				break
+			}
+		}
+		if c.cork.uncork() != nil {
 			c.kill(closeTooSlow, "write failed")
-			break
 		}
 	}
+	writeAll(initial)
 	for {
 		select {
 		case <-c.wake:
@@ -256,12 +265,7 @@ func (h *Hub) writeLoop(ctx context.Context, c *conn, passwordHash string, initi
 			batch := c.pending
 			c.pending = nil
 			c.qmu.Unlock()
-			for _, f := range batch {
-				if !write(f) {
-					c.kill(closeTooSlow, "write failed")
-					break
-				}
-			}
+			writeAll(batch)
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, h.opts.PongTimeout)
 			err := c.ws.Ping(pctx)
