@@ -215,8 +215,20 @@ func runBenchFanout(ctx context.Context, args []string, stdout io.Writer) error 
 	fs.IntVar(&o.Rate, "rate", 500, "webhooks per second")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long webhooks are posted")
 	fs.IntVar(&o.IdleConns, "idle", 10000, "idle sockets for the memory figure (capped by the open-files limit)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	_, err := bench.Fanout(ctx, o)
 	return err

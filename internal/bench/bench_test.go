@@ -3,6 +3,7 @@ package bench_test
 import (
 	"io"
 	"testing"
+	"time"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/bench"
 )
@@ -21,5 +22,17 @@ func TestIngestSmallRun(t *testing.T) {
 		if r.Failures != 0 || r.Stored != 200 || r.P99 <= 0 || r.P50 > r.P99 {
 			t.Errorf("%s: %+v", r.Name, r)
 		}
+	}
+}
+
+// A short fan-out run: every acknowledged webhook reaches every agent's
+// socket, and the memory figures are measured.
+func TestFanoutSmallRun(t *testing.T) {
+	r, err := bench.Fanout(t.Context(), bench.FanoutOptions{Agents: 5, Rate: 50, Duration: time.Second, Customers: 5, IdleConns: 50, Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Acked != r.Posted || r.Missing != 0 || r.Deliveries != 5*r.Acked || r.FromAckP50 > r.FromAckP99 || r.BytesPerPair <= 0 {
+		t.Errorf("result = %+v", r)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -87,7 +88,11 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	if err != nil {
 		return FanoutResult{}, err
 	}
-	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var logOut io.Writer = io.Discard
+	if os.Getenv("BENCH_MEM_DEBUG") != "" {
+		logOut = os.Stderr
+	}
+	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return FanoutResult{}, err
 	}
@@ -129,7 +134,7 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 		conns = append(conns, c)
 		go func(mine []atomic.Int64) {
 			for {
-				_, b, err := c.Read(ctx)
+				_, b, err := c.Read(context.Background()) // ends when the socket is closed
 				if err != nil {
 					return
 				}
@@ -137,11 +142,17 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 				if !bytes.HasPrefix(b, []byte(`{"event":"new_message"`)) {
 					continue
 				}
-				j := bytes.Index(b, marker)
+				// The message's own text: the conversation's lastMessage
+				// may already be a later one.
+				m := bytes.Index(b, []byte(`"message":{`))
+				if m < 0 {
+					continue
+				}
+				j := bytes.Index(b[m:], marker)
 				if j < 0 {
 					continue
 				}
-				rest := b[j+len(marker):]
+				rest := b[m+j+len(marker):]
 				k := bytes.IndexByte(rest, '"')
 				if n, err := strconv.Atoi(string(rest[:max(k, 0)])); err == nil && n >= 0 && n < len(mine) && mine[n].CompareAndSwap(0, now) {
 					got.Add(1)
@@ -211,6 +222,9 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 			}
 			if at == 0 {
 				r.Missing++
+				if os.Getenv("BENCH_MEM_DEBUG") != "" {
+					fmt.Fprintf(os.Stderr, "missing agent %d message %d\n", a, i)
+				}
 				continue
 			}
 			r.Deliveries++
@@ -230,19 +244,19 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	conns = nil
 
 	// Idle sockets: what each costs, through the hub and bare.
-	r.IdleConns = min(o.IdleConns, fdBudget()/2)
-	perHub, err := idleCost(ctx, r.IdleConns, func() (*websocket.Conn, error) {
-		c, _, err := websocket.Dial(ctx, wsURL+tokens[0], nil)
+	r.IdleConns = min(o.IdleConns, fdBudget()/4) // both ends, and the dialer's spare descriptors
+	// The bare pair first: the hub's sockets take a while to be released.
+	bare := httptestBare()
+	defer bare.Close()
+	r.BytesPerBarePair, err = idleCost(ctx, r.IdleConns, func() (*websocket.Conn, error) {
+		c, _, err := websocket.Dial(ctx, "ws://"+bare.Addr().String()+"/", nil)
 		return c, err
 	})
 	if err != nil {
 		return r, err
 	}
-	r.BytesPerPair = perHub
-	bare := httptestBare()
-	defer bare.Close()
-	r.BytesPerBarePair, err = idleCost(ctx, r.IdleConns, func() (*websocket.Conn, error) {
-		c, _, err := websocket.Dial(ctx, "ws://"+bare.Addr().String()+"/", nil)
+	r.BytesPerPair, err = idleCost(ctx, r.IdleConns, func() (*websocket.Conn, error) {
+		c, _, err := websocket.Dial(ctx, wsURL+tokens[0], nil)
 		return c, err
 	})
 	if err != nil {
@@ -254,9 +268,9 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	fmt.Fprintf(o.Out, "  webhook answered → new_message on a socket: p50 %s  p99 %s\n", r.FromAckP50.Round(10*time.Microsecond), r.FromAckP99.Round(10*time.Microsecond))
 	fmt.Fprintf(o.Out, "  webhook posted   → new_message on a socket: p50 %s  p99 %s\n", r.FromPostP50.Round(10*time.Microsecond), r.FromPostP99.Round(10*time.Microsecond))
 	fmt.Fprintf(o.Out, "idle sockets: %d (limited by open files %d)\n", r.IdleConns, fdBudget()+1000)
-	fmt.Fprintf(o.Out, "  per socket through the hub (server + client side): %.1f KB\n", r.BytesPerPair/1024)
-	fmt.Fprintf(o.Out, "  per bare WebSocket pair (no hub; the floor):       %.1f KB\n", r.BytesPerBarePair/1024)
-	fmt.Fprintf(o.Out, "  hub's own cost per socket:                         %.1f KB\n", (r.BytesPerPair-r.BytesPerBarePair)/1024)
+	fmt.Fprintf(o.Out, "  live heap + stacks per socket pair through the hub (server and client ends): %.1f KB\n", r.BytesPerPair/1024)
+	fmt.Fprintf(o.Out, "  the same for a bare coder/websocket pair (no hub, no middleware):          %.1f KB\n", r.BytesPerBarePair/1024)
+	fmt.Fprintf(o.Out, "  (the server end alone costs less than the pair: the client end's buffers and goroutine are included)\n")
 	return r, nil
 }
 
@@ -320,6 +334,12 @@ func idleCost(ctx context.Context, n int, dial func() (*websocket.Conn, error)) 
 	}
 	time.Sleep(2 * time.Second) // hellos and presence settle
 	after := memInUse()
+	if f := os.Getenv("BENCH_HEAP_PROFILE"); f != "" {
+		if out, err := os.Create(fmt.Sprintf("%s.%d", f, time.Now().UnixNano())); err == nil {
+			_ = pprof.WriteHeapProfile(out)
+			out.Close()
+		}
+	}
 	return float64(after-before) / float64(n), nil
 }
 
@@ -327,7 +347,10 @@ func memInUse() uint64 {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapInuse + m.StackInuse
+	if os.Getenv("BENCH_MEM_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "heap %d stack %d goroutines %d\n", m.HeapAlloc, m.StackInuse, runtime.NumGoroutine())
+	}
+	return m.HeapAlloc + m.StackInuse
 }
 
 // fdBudget is how many sockets (server and client ends) this process may

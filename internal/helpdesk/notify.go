@@ -51,7 +51,7 @@ func (s *Service) notifier() Notifier {
 }
 
 // notifyTimeout bounds the look-ups Ingested makes after a commit.
-const notifyTimeout = 5 * time.Second
+const notifyTimeout = 30 * time.Second
 
 // Ingested tells the Notifier what a committed webhook delivery changed:
 // each conversation it touched (opened or given a message), its messages,

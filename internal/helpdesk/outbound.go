@@ -222,6 +222,9 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 	if err != nil {
 		return Message{}, fmt.Errorf("send message: %w", err)
 	}
+	if c, err := s.store.GetConversation(ctx, conv.ID); err == nil {
+		conv = c // with this message as its last
+	}
 	s.notifier().MessageStored(ctx, conv, msg)
 	return msg, nil
 }

@@ -30,10 +30,15 @@ const maxSubscriptions = 200
 
 // conn is one socket.
 type conn struct {
-	ws    *websocket.Conn
-	user  string
-	queue chan []byte
-	subs  map[string]bool // guarded by Hub.mu
+	ws   *websocket.Conn
+	cork *corkedConn // the hijacked socket, batching the writer's frames
+	user string
+	max  int // frames that may wait; more and the client is dropped
+
+	qmu     sync.Mutex
+	pending [][]byte        // frames waiting for the writer; nil when idle, so an idle socket holds no buffer
+	wake    chan struct{}   // capacity 1: pending has frames
+	subs    map[string]bool // guarded by Hub.mu
 
 	done     chan struct{} // closed when the socket is finished
 	killOnce sync.Once
@@ -46,10 +51,19 @@ type conn struct {
 // send queues f without waiting; a client that cannot keep up is dropped,
 // so a dead socket never holds more than SendQueue frames.
 func (c *conn) send(f []byte) {
-	select {
-	case c.queue <- f:
-	default:
+	c.qmu.Lock()
+	full := len(c.pending) >= c.max
+	if !full {
+		c.pending = append(c.pending, f)
+	}
+	c.qmu.Unlock()
+	if full {
 		c.kill(closeTooSlow, "too slow: events were dropped; reconnect with since")
+		return
+	}
+	select {
+	case c.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -68,7 +82,8 @@ func (c *conn) kill(code websocket.StatusCode, why string) {
 // {"event":"auth","data":{"token":…}}. Query: since and stream resume a
 // stream (see the package doc).
 func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, u *helpdesk.User) {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
+	cw := &corkingWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
 	if err != nil {
 		return // Accept has answered
 	}
@@ -88,26 +103,33 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, u *helpdesk.User) 
 		_ = ws.Close(closeUnauthorized, "password_change_required")
 		return
 	}
+	// The socket outlives the request: its two goroutines start on fresh,
+	// small stacks, and the handler's deep one (router, middleware) is
+	// released, which is most of what an idle connection would cost.
+	ctx = context.Background()
 	wctx, abort := context.WithCancel(ctx)
-	defer abort()
-	c := &conn{ws: ws, user: u.ID, queue: make(chan []byte, h.opts.SendQueue), subs: map[string]bool{},
+	c := &conn{ws: ws, cork: cw.conn, user: u.ID, max: h.opts.SendQueue, wake: make(chan struct{}, 1), subs: map[string]bool{},
 		done: make(chan struct{}), killed: make(chan struct{}), abort: abort}
-	defer close(c.done)
-	if !h.register(c, *u, r.URL.Query()) {
+	first, ok := h.register(c, *u, r.URL.Query())
+	if !ok {
+		abort()
+		close(c.done)
 		_ = ws.Close(closeGoingAway, "server shutting down")
 		return
 	}
-	defer h.unregister(c)
-
-	var wg sync.WaitGroup
-	wg.Add(1)
+	writerDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		h.writeLoop(wctx, c, u.PasswordHash)
+		defer close(writerDone)
+		h.writeLoop(wctx, c, u.PasswordHash, first)
 	}()
-	h.readLoop(ctx, c, *u)
-	c.kill(websocket.StatusNormalClosure, "")
-	wg.Wait()
+	go func() {
+		defer close(c.done)
+		defer abort()
+		h.readLoop(ctx, c)
+		c.kill(websocket.StatusNormalClosure, "")
+		<-writerDone
+		h.unregister(c)
+	}()
 }
 
 var errAuthFrame = errors.New(`send {"event":"auth","data":{"token":"<access token>"}} first, or ?token=`)
@@ -136,14 +158,14 @@ func (h *Hub) authFrame(ctx context.Context, ws *websocket.Conn) (helpdesk.User,
 	return u, nil
 }
 
-// register attaches c to its user's stream and queues the hello frame and
-// what a resuming client missed, all before any live event can come in
-// between.
-func (h *Hub) register(c *conn, u helpdesk.User, q map[string][]string) bool {
+// register attaches c to its user's stream and returns the frames to
+// write before any live event: hello, and what a resuming client missed
+// (or resync). Both happen under one lock, so nothing falls in between.
+func (h *Hub) register(c *conn, u helpdesk.User, q map[string][]string) ([][]byte, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stopped {
-		return false
+		return nil, false
 	}
 	st := h.users[u.ID]
 	if st == nil {
@@ -151,17 +173,15 @@ func (h *Hub) register(c *conn, u helpdesk.User, q map[string][]string) bool {
 		h.users[u.ID] = st
 	}
 	st.user = u
-	c.send(reply("hello", map[string]any{"userId": u.ID, "stream": st.stream, "seq": st.seq}))
+	out := [][]byte{reply("hello", map[string]any{"userId": u.ID, "stream": st.stream, "seq": st.seq})}
 	if sinceText := first(q["since"]); sinceText != "" {
 		since, err := strconv.ParseUint(sinceText, 10, 64)
 		stream := first(q["stream"])
 		frames, ok := st.replay(since)
-		if err != nil || (stream != "" && stream != st.stream) || !ok || len(frames)+1 > cap(c.queue) {
-			c.send(reply("resync", map[string]any{"stream": st.stream, "seq": st.seq}))
+		if err != nil || (stream != "" && stream != st.stream) || !ok {
+			out = append(out, reply("resync", map[string]any{"stream": st.stream, "seq": st.seq}))
 		} else {
-			for _, f := range frames {
-				c.send(f)
-			}
+			out = append(out, frames...) // the ring's frames are never modified, only dropped
 		}
 	}
 	st.conns[c] = struct{}{}
@@ -170,7 +190,7 @@ func (h *Hub) register(c *conn, u helpdesk.User, q map[string][]string) bool {
 		h.recomputeOnlineLocked()
 		h.kickPresence()
 	}
-	return true
+	return out, true
 }
 
 func first(v []string) string {
@@ -215,22 +235,37 @@ func (h *Hub) unregister(c *conn) {
 // writeLoop sends queued frames and pings, and reloads the user now and
 // then: a deactivated user or a changed password ends the socket, new
 // departments or role take effect.
-func (h *Hub) writeLoop(ctx context.Context, c *conn, passwordHash string) {
+func (h *Hub) writeLoop(ctx context.Context, c *conn, passwordHash string, initial [][]byte) {
 	ping := time.NewTicker(h.opts.PingInterval)
 	defer ping.Stop()
 	recheck := time.NewTicker(h.opts.RecheckInterval)
 	defer recheck.Stop()
 	write := func(f []byte) bool {
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		return c.ws.Write(wctx, websocket.MessageText, f) == nil
+		// No context deadline: the corked connection puts one on every
+		// write that reaches the network.
+		return c.ws.Write(context.Background(), websocket.MessageText, f) == nil
 	}
-	for {
-		select {
-		case f := <-c.queue:
+	writeAll := func(frames [][]byte) {
+		c.cork.cork()
+		for _, f := range frames {
 			if !write(f) {
 				c.kill(closeTooSlow, "write failed")
+				break
 			}
+		}
+		if c.cork.uncork() != nil {
+			c.kill(closeTooSlow, "write failed")
+		}
+	}
+	writeAll(initial)
+	for {
+		select {
+		case <-c.wake:
+			c.qmu.Lock()
+			batch := c.pending
+			c.pending = nil
+			c.qmu.Unlock()
+			writeAll(batch)
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, h.opts.PongTimeout)
 			err := c.ws.Ping(pctx)
@@ -274,7 +309,7 @@ type clientFrame struct {
 }
 
 // readLoop handles the client's frames until the socket ends.
-func (h *Hub) readLoop(ctx context.Context, c *conn, u helpdesk.User) {
+func (h *Hub) readLoop(ctx context.Context, c *conn) {
 	for {
 		_, b, err := c.ws.Read(ctx)
 		if err != nil {

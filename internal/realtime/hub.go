@@ -64,7 +64,7 @@ type Options struct {
 	// allowed to open a socket: host patterns, or scheme://host patterns.
 	OriginPatterns []string
 
-	SendQueue         int           // frames waiting per connection before it is dropped (default Ring+16)
+	SendQueue         int           // live frames waiting per connection before it is dropped (default 256)
 	Ring              int           // frames kept per user for resuming (default 256)
 	Retention         time.Duration // how long a user's stream outlives their last connection (default 2 min)
 	HeartbeatInterval time.Duration // presence publication (default 3 s)
@@ -86,7 +86,7 @@ func (o *Options) defaults() {
 		o.Ring = 256
 	}
 	if o.SendQueue <= 0 {
-		o.SendQueue = o.Ring + 16
+		o.SendQueue = 256
 	}
 	set(&o.Retention, 2*time.Minute)
 	set(&o.HeartbeatInterval, 3*time.Second)
@@ -272,6 +272,9 @@ type audience struct {
 	Before *convRef `json:"b,omitempty"`
 	Users  []string `json:"u,omitempty"` // told whatever the rule says
 	Except string   `json:"x,omitempty"` // never told (the typist)
+	// NotMessage leaves out who gets the conversation's new_message (it
+	// carries the conversation), halving the frames of a busy queue.
+	NotMessage bool `json:"nm,omitempty"`
 }
 
 type convRef struct {
@@ -303,6 +306,9 @@ func (a audience) matches(u helpdesk.User, subscribed func(string) bool) bool {
 	case ruleAll:
 		return true
 	case ruleVisible:
+		if a.NotMessage && (audience{Rule: ruleMessage, Conv: c}).matches(u, subscribed) {
+			return false
+		}
 		return canSee(u, c) || (a.Before != nil && canSee(u, *a.Before))
 	case ruleMessage:
 		if c.AssigneeID == u.ID || (subscribed(c.ID) && canSee(u, c)) {
@@ -326,23 +332,27 @@ func (a audience) matches(u helpdesk.User, subscribed func(string) bool) bool {
 	return false
 }
 
-// enqueue hands an event to the publisher. It waits a little when the
-// queue is full rather than lose the event.
-func (h *Hub) enqueue(ctx context.Context, ev busEvent) {
+// stallLimit is how long an event may wait for the publisher, and a
+// publication for the bus, before it is given up (and logged): only a bus
+// that is down takes that long.
+const stallLimit = 30 * time.Second
+
+// enqueue hands an event to the publisher. It waits when the queue is full
+// rather than lose the event, whatever becomes of the caller's request:
+// the change it reports is committed.
+func (h *Hub) enqueue(_ context.Context, ev busEvent) {
 	select {
 	case h.out <- ev:
 		return
 	default:
 	}
-	t := time.NewTimer(5 * time.Second)
+	t := time.NewTimer(stallLimit)
 	defer t.Stop()
 	select {
 	case h.out <- ev:
 	case <-h.ctx.Done():
-	case <-ctx.Done():
-		h.log.Warn("realtime: event dropped", "event", ev.Event, "err", ctx.Err())
 	case <-t.C:
-		h.log.Warn("realtime: event dropped, publisher stuck", "event", ev.Event)
+		h.log.Error("realtime: event dropped, publisher stuck", "event", ev.Event)
 	}
 }
 
@@ -409,10 +419,10 @@ func (h *Hub) publish(m busMsg) {
 		h.log.Error("realtime: encode", "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), stallLimit)
 	defer cancel()
 	if err := h.opts.Bus.Publish(ctx, b); err != nil {
-		h.log.Warn("realtime: publish", "err", err, "events", len(m.Events))
+		h.log.Error("realtime: publish failed; events lost", "err", err, "events", len(m.Events))
 	}
 }
 

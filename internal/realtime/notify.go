@@ -19,10 +19,12 @@ func (h *Hub) data(v any) json.RawMessage {
 	return b
 }
 
-// MessageStored implements helpdesk.Notifier: new_message.
+// MessageStored implements helpdesk.Notifier: new_message, with the
+// conversation as it is now (its last message, unread count).
 func (h *Hub) MessageStored(ctx context.Context, c helpdesk.Conversation, m helpdesk.Message) {
 	h.enqueue(ctx, busEvent{Event: "new_message", To: audience{Rule: ruleMessage, Conv: refOf(c)},
-		Data: h.data(map[string]any{"conversationId": c.ID, "message": h.opts.Encoder.Message(m)})})
+		Data: h.data(map[string]any{"conversationId": c.ID, "message": h.opts.Encoder.Message(m),
+			"conversation": h.opts.Encoder.Conversation(c)})})
 }
 
 // MessageStatusChanged implements helpdesk.Notifier: message_status, to
@@ -76,7 +78,9 @@ func (h *Hub) ConversationChanged(ctx context.Context, res helpdesk.ActionResult
 	}
 	action := res.Event.Type
 	if action == "" {
-		action = "updated"
+		// A new message changed it: who gets the new_message learns the
+		// same from it.
+		action, to.NotMessage = "updated", true
 	}
 	h.enqueue(ctx, busEvent{Event: "conversation_update", To: to, Data: h.data(map[string]any{
 		"conversationId": c.ID, "action": action, "conversation": conv,
