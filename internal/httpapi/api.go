@@ -70,17 +70,20 @@ type Options struct {
 
 // API holds the handlers' collaborators.
 type API struct {
-	auth    *auth.Service
-	desk    *helpdesk.Service
-	store   helpdesk.Store
-	log     *slog.Logger
-	opts    Options
-	guard   *middleware.LoginGuard
-	started time.Time
-	routes  []route
-	metrics http.Handler
-	ingest  *helpdesk.Ingester
-	sandbox *sandbox.Sandbox
+	// channels caches the channel list the webhook route checks signatures
+	// against; see webhookChannels.
+	channels channelCache
+	auth     *auth.Service
+	desk     *helpdesk.Service
+	store    helpdesk.Store
+	log      *slog.Logger
+	opts     Options
+	guard    *middleware.LoginGuard
+	started  time.Time
+	routes   []route
+	metrics  http.Handler
+	ingest   *helpdesk.Ingester
+	sandbox  *sandbox.Sandbox
 
 	handlerOnce sync.Once
 	handler     http.Handler

@@ -93,6 +93,7 @@ func (a *API) handleCreateChannel(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	c, err := a.desk.CreateChannel(r.Context(), actor(r), channelRequest(req).params())
+	a.channels.forget()
 	if err != nil {
 		return err
 	}
@@ -106,6 +107,7 @@ func (a *API) handleUpdateChannel(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	c, err := a.desk.UpdateChannel(r.Context(), actor(r), chi.URLParam(r, "id"), req.params())
+	a.channels.forget()
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/subtle"
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -66,7 +68,7 @@ func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 		}
 		return errBadRequest("could not read the body")
 	}
-	channels, err := a.store.ListChannels(r.Context())
+	channels, err := a.webhookChannels(r.Context())
 	if err != nil {
 		return err
 	}
@@ -98,6 +100,39 @@ func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	_, err = io.WriteString(w, "EVENT_RECEIVED")
 	return err
+}
+
+// channelCacheTTL is how long the webhook route trusts its copy of the
+// channel list. Changes made through this replica apply at once; another
+// replica's within this time.
+const channelCacheTTL = 2 * time.Second
+
+// channelCache saves the webhook route a query per delivery.
+type channelCache struct {
+	mu   sync.Mutex
+	list []helpdesk.Channel
+	at   time.Time
+}
+
+func (c *channelCache) forget() {
+	c.mu.Lock()
+	c.list = nil
+	c.mu.Unlock()
+}
+
+func (a *API) webhookChannels(ctx context.Context) ([]helpdesk.Channel, error) {
+	c := &a.channels
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.list != nil && time.Since(c.at) < channelCacheTTL {
+		return c.list, nil
+	}
+	list, err := a.store.ListChannels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.list, c.at = list, time.Now()
+	return list, nil
 }
 
 // signingSecret finds the secret that signed body: the configured app
