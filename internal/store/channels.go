@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
@@ -23,21 +24,11 @@ func scanChannel(row scanner) (helpdesk.Channel, error) {
 // default department and pace; its id, status and created_at stay.
 // ErrNotFound when the default department does not exist.
 func (d *DB) UpsertChannel(ctx context.Context, c helpdesk.Channel) (helpdesk.Channel, error) {
-	if c.MessagesPerSecond <= 0 {
-		c.MessagesPerSecond = 80
-	}
-	if c.Status == "" {
-		c.Status = helpdesk.ChannelActive
-	}
-	_, err := d.q.ExecContext(ctx, `INSERT INTO channels (id, name, phone_number_id, display_phone_number, business_account_id,
-		access_token, app_secret, verify_token, default_department_id, status, status_reason, messages_per_second, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', $11, $12, $12)
-		ON CONFLICT (phone_number_id) DO UPDATE SET name = excluded.name, display_phone_number = excluded.display_phone_number,
-		business_account_id = excluded.business_account_id, access_token = excluded.access_token, app_secret = excluded.app_secret,
-		verify_token = excluded.verify_token, default_department_id = excluded.default_department_id,
-		messages_per_second = excluded.messages_per_second, updated_at = excluded.updated_at`,
-		c.ID, c.Name, c.PhoneNumberID, c.DisplayPhoneNumber, c.BusinessAccountID, c.AccessToken, c.AppSecret, c.VerifyToken,
-		nullString(c.DefaultDepartmentID), c.Status, c.MessagesPerSecond, dbTime(c.UpdatedAt))
+	_, err := d.q.ExecContext(ctx, channelInsert+` ON CONFLICT (phone_number_id) DO UPDATE SET name = excluded.name,
+		display_phone_number = excluded.display_phone_number, business_account_id = excluded.business_account_id,
+		access_token = excluded.access_token, app_secret = excluded.app_secret, verify_token = excluded.verify_token,
+		default_department_id = excluded.default_department_id, messages_per_second = excluded.messages_per_second,
+		updated_at = excluded.updated_at`, channelInsertArgs(c, c.UpdatedAt)...)
 	if err != nil {
 		return helpdesk.Channel{}, fmt.Errorf("upsert channel %s: %w", c.PhoneNumberID, d.translate(err))
 	}
@@ -48,21 +39,27 @@ func (d *DB) UpsertChannel(ctx context.Context, c helpdesk.Channel) (helpdesk.Ch
 // connected (also when another request connected it a moment ago),
 // ErrNotFound when the default department does not exist.
 func (d *DB) InsertChannel(ctx context.Context, c helpdesk.Channel) (helpdesk.Channel, error) {
+	if _, err := d.q.ExecContext(ctx, channelInsert, channelInsertArgs(c, c.CreatedAt)...); err != nil {
+		return helpdesk.Channel{}, fmt.Errorf("insert channel %s: %w", c.PhoneNumberID, d.translate(err))
+	}
+	return d.GetChannel(ctx, c.ID)
+}
+
+const channelInsert = `INSERT INTO channels (id, name, phone_number_id, display_phone_number, business_account_id,
+	access_token, app_secret, verify_token, default_department_id, status, status_reason, messages_per_second, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', $11, $12, $12)`
+
+// channelInsertArgs are channelInsert's arguments, with the defaults of a
+// new channel (80 messages/s, active).
+func channelInsertArgs(c helpdesk.Channel, at time.Time) []any {
 	if c.MessagesPerSecond <= 0 {
 		c.MessagesPerSecond = 80
 	}
 	if c.Status == "" {
 		c.Status = helpdesk.ChannelActive
 	}
-	_, err := d.q.ExecContext(ctx, `INSERT INTO channels (id, name, phone_number_id, display_phone_number, business_account_id,
-		access_token, app_secret, verify_token, default_department_id, status, status_reason, messages_per_second, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', $11, $12, $12)`,
-		c.ID, c.Name, c.PhoneNumberID, c.DisplayPhoneNumber, c.BusinessAccountID, c.AccessToken, c.AppSecret, c.VerifyToken,
-		nullString(c.DefaultDepartmentID), c.Status, c.MessagesPerSecond, dbTime(c.CreatedAt))
-	if err != nil {
-		return helpdesk.Channel{}, fmt.Errorf("insert channel %s: %w", c.PhoneNumberID, d.translate(err))
-	}
-	return d.GetChannel(ctx, c.ID)
+	return []any{c.ID, c.Name, c.PhoneNumberID, c.DisplayPhoneNumber, c.BusinessAccountID, c.AccessToken, c.AppSecret,
+		c.VerifyToken, nullString(c.DefaultDepartmentID), c.Status, c.MessagesPerSecond, dbTime(at)}
 }
 
 // GetChannel returns a channel by id; ErrNotFound when there is none.
