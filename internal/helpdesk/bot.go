@@ -62,6 +62,9 @@ type BotStore interface {
 	// BotConfigValues returns the stored bot_configurations values (JSON
 	// text) by key.
 	BotConfigValues(ctx context.Context) (map[string]string, error)
+	// BotConfigValue returns one stored value (JSON text); "" when the key
+	// was never saved.
+	BotConfigValue(ctx context.Context, key string) (string, error)
 	// PutBotConfigValue stores a value (JSON text) under key.
 	PutBotConfigValue(ctx context.Context, key, value, userID string, now time.Time) error
 	// InsertBotFlow stores a version; ErrConflict when it exists already.
@@ -103,13 +106,11 @@ type BotEnqueuer interface {
 	EnqueueBotStep(ctx context.Context, tx Store, step BotStep) error
 }
 
-// BotEnabled reads the on/off switch of the bot.
+// BotEnabled reads the on/off switch of the bot. Every ingest batch asks,
+// so it reads that one row, not the flow and knowledge base beside it.
 func BotEnabled(ctx context.Context, st Store) (bool, error) {
-	vals, err := st.BotConfigValues(ctx)
-	if err != nil {
-		return false, err
-	}
-	return vals[BotConfigEnabled] == "true", nil
+	v, err := st.BotConfigValue(ctx, BotConfigEnabled)
+	return v == "true", err
 }
 
 // QueueFromBot moves a conversation the bot was talking in to a department

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,6 +29,19 @@ func (d *DB) BotConfigValues(ctx context.Context) (map[string]string, error) {
 		return nil, fmt.Errorf("bot config: %w", d.translate(err))
 	}
 	return out, nil
+}
+
+// BotConfigValue implements helpdesk.BotStore.
+func (d *DB) BotConfigValue(ctx context.Context, key string) (string, error) {
+	var v string
+	err := d.translate(d.q.QueryRowContext(ctx, `SELECT value FROM bot_configurations WHERE key = $1`, key).Scan(&v))
+	if errors.Is(err, helpdesk.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("bot config %s: %w", key, err)
+	}
+	return v, nil
 }
 
 // PutBotConfigValue implements helpdesk.BotStore.

@@ -18,6 +18,9 @@ func testBot(t *testing.T, open Opener) {
 		if err != nil || len(vals) != 0 {
 			t.Fatalf("fresh config = %v, %v", vals, err)
 		}
+		if v, err := s.BotConfigValue(ctx, "enabled"); err != nil || v != "" {
+			t.Fatalf("a key never saved = %q, %v; want \"\"", v, err)
+		}
 		for _, v := range []string{"true", "false"} {
 			if err := s.PutBotConfigValue(ctx, "enabled", v, "", helpdesk.Now()); err != nil {
 				t.Fatal(err)
@@ -25,6 +28,9 @@ func testBot(t *testing.T, open Opener) {
 		}
 		if on, err := helpdesk.BotEnabled(ctx, s); err != nil || on {
 			t.Errorf("enabled after overwrite = %v, %v", on, err)
+		}
+		if v, err := s.BotConfigValue(ctx, "enabled"); err != nil || v != "false" {
+			t.Errorf("stored value = %q, %v; want the last one written", v, err)
 		}
 	})
 
