@@ -155,17 +155,10 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.Concurrency, "c", 64, "concurrent senders")
 	fs.IntVar(&o.Customers, "customers", 1000, "distinct customers")
 	fs.IntVar(&o.Messages, "n", 20000, "messages to post")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	if err := fs.Parse(args[1:]); err != nil {
+	return runProfiled(fs, args[1:], func() error {
+		_, err := bench.Ingest(ctx, o)
 		return err
-	}
-	stop, err := startCPUProfile(*cpuProfile)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	_, err = bench.Ingest(ctx, o)
-	return err
+	})
 }
 
 // runBenchInbox measures the conversation list and search on a generated
@@ -180,17 +173,10 @@ func runBenchInbox(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.Requests, "n", 100, "measured requests per case")
 	fs.IntVar(&o.PageSize, "limit", 50, "page size of every request")
 	fs.BoolVar(&o.Reuse, "reuse", false, "measure a database an earlier run generated instead of refusing a non-empty one")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	if err := fs.Parse(args); err != nil {
+	return runProfiled(fs, args, func() error {
+		_, err := bench.Inbox(ctx, o)
 		return err
-	}
-	stop, err := startCPUProfile(*cpuProfile)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	_, err = bench.Inbox(ctx, o)
-	return err
+	})
 }
 
 // runBenchFanout measures the real-time hub: webhook → new_message
@@ -203,37 +189,32 @@ func runBenchFanout(ctx context.Context, args []string, stdout io.Writer) error 
 	fs.IntVar(&o.Rate, "rate", 500, "webhooks per second")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long webhooks are posted")
 	fs.IntVar(&o.IdleConns, "idle", 10000, "idle sockets for the memory figure (capped by the open-files limit)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	return runProfiled(fs, args, func() error {
+		_, err := bench.Fanout(ctx, o)
+		return err
+	})
+}
+
+// runProfiled adds -cpuprofile to a bench's flags, parses args and runs
+// the bench, profiling it into that file when one is given.
+func runProfiled(fs *flag.FlagSet, args []string, run func() error) error {
+	path := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	stop, err := startCPUProfile(*cpuProfile)
+	if *path == "" {
+		return run()
+	}
+	f, err := os.Create(*path)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	_, err = bench.Fanout(ctx, o)
-	return err
-}
-
-// startCPUProfile profiles the process into path until stop is called;
-// an empty path profiles nothing.
-func startCPUProfile(path string) (stop func(), err error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
+	defer f.Close()
 	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
+		return err
 	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
+	defer pprof.StopCPUProfile()
+	return run()
 }
 
 // runSandbox serves the simulator standalone, for load tests and for
