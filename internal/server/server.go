@@ -300,9 +300,6 @@ func (s *Server) ensureChannel(ctx context.Context) error {
 	} else if err := s.retireSandboxChannel(ctx, now); err != nil {
 		return err
 	}
-	if ch.PhoneNumberID == "" {
-		return nil
-	}
 	existing, err := s.DB.GetChannelByPhoneNumberID(ctx, ch.PhoneNumberID)
 	if errors.Is(err, helpdesk.ErrNotFound) {
 		_, err = s.DB.InsertChannel(ctx, ch)

@@ -78,7 +78,7 @@ func (d *DB) listConversations(ctx context.Context, f helpdesk.ConversationFilte
 		for i, s := range f.Statuses {
 			ss[i] = string(s)
 		}
-		if len(ss) == 1 {
+		if len(ss) == 1 { // one status may choose the status index; several are kept off indexes
 			where = append(where, "v.status = "+p.add(ss[0]))
 		} else {
 			where = append(where, noIndex+"v.status "+p.anyOf(d.dialect, ss))
