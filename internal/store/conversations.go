@@ -276,8 +276,7 @@ func (d *DB) searchBranches(ctx context.Context, p *params, q string) ([]string,
 		switch {
 		case len(ids) == 0:
 		case len(ids) <= ftsProbeLimit:
-			list, _ := json.Marshal(ids)
-			out = append(out, "v.customer_id IN (SELECT c2.id FROM customers c2 WHERE c2.rowid IN (SELECT value FROM json_each("+p.add(string(list))+")))")
+			out = append(out, "v.customer_id IN (SELECT c2.id FROM customers c2 WHERE c2.rowid "+inJSON(p, ids)+")")
 		default: // a common name: walk the conversations, newest first
 			out = append(out, "+v.customer_id IN (SELECT c2.id FROM customers c2 WHERE c2.rowid IN "+
 				"(SELECT rowid FROM customers_fts WHERE customers_fts MATCH "+p.add(expr)+"))")
@@ -321,8 +320,7 @@ func (d *DB) searchBranches(ctx context.Context, p *params, q string) ([]string,
 		switch {
 		case len(ids) == 0:
 		case len(ids) <= ftsProbeLimit:
-			list, _ := json.Marshal(ids)
-			out = append(out, "v.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN (SELECT value FROM json_each("+p.add(string(list))+")))")
+			out = append(out, "v.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid "+inJSON(p, ids)+")")
 		default:
 			out = append(out, "EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = v.id AND m.rowid IN "+
 				"(SELECT rowid FROM messages_fts WHERE messages_fts MATCH "+p.add(match)+"))")

@@ -403,7 +403,13 @@ func (p *params) anyOf(dialect string, vs []string) string {
 		}
 		return "= ANY(" + p.add(vs) + ")"
 	}
-	b, _ := json.Marshal(vs) // a []string always marshals
+	return inJSON(p, vs)
+}
+
+// inJSON is anyOf's SQLite form, for any list that marshals to a JSON
+// array (strings, rowids): one argument, one statement text.
+func inJSON[T any](p *params, vs []T) string {
+	b, _ := json.Marshal(vs) // slices of strings and numbers always marshal
 	if vs == nil {
 		b = []byte("[]")
 	}
