@@ -71,6 +71,9 @@ type IngestResult struct {
 	Messages  []Message
 	// NewConversations are the conversations this delivery opened.
 	NewConversations []Conversation
+	// Conversations are the conversations Messages went to, as the commit
+	// left them (one missing here must be read again).
+	Conversations []Conversation
 	StatusesApplied  int
 	UnknownStatuses  int
 	Unrouted         []string // phone_number_ids with no channel
@@ -380,6 +383,9 @@ type batchCache struct {
 	known    map[string]bool
 	// botOn: new conversations start with the bot (read once per batch).
 	botOn bool
+	// after holds the conversations the batch's messages went to, as its
+	// writes so far left them.
+	after map[string]Conversation
 }
 
 // newBatchCache starts a group transaction: it locks the wamids the
@@ -415,7 +421,7 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 	if err != nil {
 		return nil, err
 	}
-	return &batchCache{channels: map[string]Channel{}, known: known, botOn: botOn}, nil
+	return &batchCache{channels: map[string]Channel{}, known: known, botOn: botOn, after: map[string]Conversation{}}, nil
 }
 
 // applyBatch writes a group commit's deliveries inside tx, in order, into
@@ -460,7 +466,7 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 	if err != nil {
 		return err
 	}
-	w := batchWriter{in: in, tx: tx, now: now}
+	w := batchWriter{in: in, tx: tx, now: now, bc: bc}
 	for i, d := range ds {
 		res := &results[i]
 		if !inserted[i] {
@@ -499,7 +505,19 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 			}
 		}
 	}
-	return w.flush(ctx)
+	if err := w.flush(ctx); err != nil {
+		return err
+	}
+	for i := range results {
+		res := &results[i]
+		for _, m := range res.Messages {
+			c, ok := bc.after[m.ConversationID]
+			if ok && !slices.ContainsFunc(res.Conversations, func(t Conversation) bool { return t.ID == c.ID }) {
+				res.Conversations = append(res.Conversations, c)
+			}
+		}
+	}
+	return nil
 }
 
 // messageTime is when the customer sent m, per Meta, unless implausible.
@@ -518,6 +536,7 @@ type batchWriter struct {
 	in      *Ingester
 	tx      Store
 	now     time.Time
+	bc      *batchCache
 	pending []pendingMessage
 }
 
@@ -596,8 +615,19 @@ func (w *batchWriter) flush(ctx context.Context) error {
 			n.At, n.Preview = msg.CreatedAt, Preview(msg)
 		}
 	}
-	if err := tx.NoteInboundMessages(ctx, notes, now); err != nil {
+	noted, err := tx.NoteInboundMessages(ctx, notes, now)
+	if err != nil {
 		return err
+	}
+	byID := make(map[string]Conversation, len(convs))
+	for _, c := range convs {
+		byID[c.ID] = c
+	}
+	for _, a := range noted {
+		if c, ok := byID[a.ConversationID]; ok {
+			a.Apply(&c)
+			w.bc.after[c.ID] = c
+		}
 	}
 	reported := make([]bool, len(wanted))
 	for i, msg := range msgs {
@@ -673,9 +703,12 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 			return err
 		}
 	}
-	if err := tx.NoteInboundMessage(ctx, conv.ID, Preview(msg), at, now); err != nil {
+	noted, err := tx.NoteInboundMessage(ctx, conv.ID, Preview(msg), at, now)
+	if err != nil {
 		return err
 	}
+	noted.Apply(&conv)
+	bc.after[conv.ID] = conv
 	// The notice comes from the old number and lands in the customer's
 	// conversation; from now on the customer is its new number, so the
 	// next message (from the new number) continues the same conversation.
@@ -685,6 +718,8 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 		if _, err := tx.RekeyCustomer(ctx, m.FromWAIDs, m.NewWAIDs, now); err != nil {
 			return err
 		}
+		delete(bc.after, conv.ID) // its customer's number changed: read it again
+
 	}
 	if msg.Media != nil && msg.Media.ID != "" && in.jobs != nil {
 		if err := in.jobs.EnqueueMediaDownload(ctx, tx, msg.ID); err != nil {

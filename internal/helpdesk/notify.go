@@ -70,14 +70,20 @@ func (s *Service) Ingested(ctx context.Context, d WebhookDelivery, res IngestRes
 	for _, c := range res.NewConversations {
 		created[c.ID] = true
 	}
+	committed := make(map[string]Conversation, len(res.Conversations))
+	for _, c := range res.Conversations {
+		committed[c.ID] = c
+	}
 	told := map[string]Conversation{}
 	for _, m := range res.Messages {
 		c, ok := told[m.ConversationID]
 		if !ok {
-			var err error
-			if c, err = s.store.GetConversation(ctx, m.ConversationID); err != nil {
-				s.log.WarnContext(ctx, "notify: conversation of a new message", "conversation_id", m.ConversationID, "err", err)
-				continue
+			if c, ok = committed[m.ConversationID]; !ok {
+				var err error
+				if c, err = s.store.GetConversation(ctx, m.ConversationID); err != nil {
+					s.log.WarnContext(ctx, "notify: conversation of a new message", "conversation_id", m.ConversationID, "err", err)
+					continue
+				}
 			}
 			told[c.ID] = c
 			ev := ConversationEvent{ConversationID: c.ID}

@@ -391,6 +391,14 @@ func (p *params) add(v any) string {
 	return "$" + strconv.Itoa(len(*p))
 }
 
+// next appends v and returns an anonymous placeholder ("?"), which takes
+// the next number by its place in the text: only for SQLite, and only
+// where every parameter before it in the text was added before it.
+func (p *params) next(v any) string {
+	*p = append(*p, v)
+	return "?"
+}
+
 // anyOf appends vs as one argument and returns the condition that a
 // column's value is one of them: "= ANY($3)" on PostgreSQL, "IN (SELECT
 // value FROM json_each($3))" on SQLite. Unlike list, the statement text

@@ -73,7 +73,18 @@ const maxValuesRows = 64
 // must parse again for every column. The list is padded with NULL rows to
 // the next power of two, so a handful of statement texts serve every batch
 // size.
+//
+// Its parameters are anonymous (?) when they are the statement's first:
+// SQLite keeps named ones ($3) in a list it scans on each lookup, and the
+// driver looks each one up by number when binding, so a 64-row list of
+// $N cost time quadratic in its ~1,000 parameters (a sixth of the commit
+// lane). A ? is numbered by its place in the text, so a caller may add
+// parameters after the list only for text that follows it.
 func (d *DB) valuesSource(p *params, cols []batchCol, rows [][]any) string {
+	placeholder := p.add
+	if len(*p) == 0 {
+		placeholder = p.next
+	}
 	size := 1
 	for size < len(rows) {
 		size *= 2
@@ -100,7 +111,7 @@ func (d *DB) valuesSource(p *params, cols []batchCol, rows [][]any) string {
 			if r < len(rows) {
 				v = d.batchValue(rows[r][i])
 			}
-			b.WriteString(p.add(v))
+			b.WriteString(placeholder(v))
 		}
 		b.WriteString(")")
 	}
@@ -436,28 +447,42 @@ func (d *DB) InsertInboundMessages(ctx context.Context, ms []helpdesk.Message) (
 
 // NoteInboundMessages implements helpdesk.IngestStore:
 // NoteInboundMessage for many conversations at once.
-func (d *DB) NoteInboundMessages(ctx context.Context, notes []helpdesk.InboundNote, now time.Time) error {
+func (d *DB) NoteInboundMessages(ctx context.Context, notes []helpdesk.InboundNote, now time.Time) ([]helpdesk.Activity, error) {
 	if len(notes) == 0 {
-		return nil
+		return nil, nil
 	}
-	cols := []batchCol{{"id", "text"}, {"n", "int"}, {"at", "timestamp"}, {"preview", "text"}}
+	// now is a column, not a parameter of its own: it is used before the
+	// rows in the text (see valuesSource).
+	cols := []batchCol{{"id", "text"}, {"n", "int"}, {"at", "timestamp"}, {"preview", "text"}, {"now", "timestamp"}}
 	rows := make([][]any, len(notes))
 	for i, n := range notes {
-		rows[i] = []any{n.ConversationID, n.Count, n.At, n.Preview}
+		rows[i] = []any{n.ConversationID, n.Count, n.At, n.Preview, now}
 	}
 	var p params
 	src := d.rowSource(&p, cols, rows)
-	pNow := p.add(dbTime(now))
-	n, at := d.col(cols[1]), d.col(cols[2])
+	n, at, nowCol := d.col(cols[1]), d.col(cols[2]), d.col(cols[4])
 	q := `UPDATE conversations SET
 		unread_count = unread_count + ` + n + `,
 		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < ` + at + ` THEN ` + at + ` ELSE last_inbound_at END,
 		last_message_preview = CASE WHEN last_message_at IS NULL OR last_message_at <= ` + at + ` THEN u.preview ELSE last_message_preview END,
 		last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ` + at + ` THEN ` + at + ` ELSE last_message_at END,
-		updated_at = ` + pNow + `
-		FROM ` + src + ` WHERE conversations.id = u.id`
-	if _, err := d.q.ExecContext(ctx, q, p...); err != nil {
-		return fmt.Errorf("note inbound messages: %w", d.translate(err))
+		updated_at = ` + nowCol + `
+		FROM ` + src + ` WHERE conversations.id = u.id RETURNING ` + activityColumns
+	res, err := d.q.QueryContext(ctx, q, p...)
+	if err != nil {
+		return nil, fmt.Errorf("note inbound messages: %w", d.translate(err))
 	}
-	return nil
+	defer res.Close()
+	out := make([]helpdesk.Activity, 0, len(notes))
+	for res.Next() {
+		a, err := scanActivity(res)
+		if err != nil {
+			return nil, fmt.Errorf("note inbound messages: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("note inbound messages: %w", d.translate(err))
+	}
+	return out, nil
 }

@@ -155,7 +155,7 @@ func testIngest(t *testing.T, open Opener) {
 			if err != nil || !ok {
 				t.Fatalf("InsertMessage %d: %v %v", i, ok, err)
 			}
-			if err := s.NoteInboundMessage(ctx, conv.ID, m.Text, m.CreatedAt, helpdesk.Now()); err != nil {
+			if _, err := s.NoteInboundMessage(ctx, conv.ID, m.Text, m.CreatedAt, helpdesk.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -254,7 +254,7 @@ func testIngest(t *testing.T, open Opener) {
 			if _, err := s.InsertMessage(ctx, m); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.NoteInboundMessage(ctx, conv.ID, "q", m.CreatedAt, base); err != nil {
+			if _, err := s.NoteInboundMessage(ctx, conv.ID, "q", m.CreatedAt, base); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -332,7 +332,7 @@ func testIngest(t *testing.T, open Opener) {
 		var ids []string
 		for i := range 5 {
 			conv := mustOpenConversation(t, s, ch, fmt.Sprintf("55119%08d", i))
-			if err := s.NoteInboundMessage(ctx, conv.ID, "x", base.Add(time.Duration(i)*time.Minute), base); err != nil {
+			if _, err := s.NoteInboundMessage(ctx, conv.ID, "x", base.Add(time.Duration(i)*time.Minute), base); err != nil {
 				t.Fatal(err)
 			}
 			ids = append(ids, conv.ID)

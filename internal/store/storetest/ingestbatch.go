@@ -68,6 +68,20 @@ func testIngestBatch(t *testing.T, open Opener) {
 		byCustomer[c.Customer.WAID] = c
 	}
 	a, b := byCustomer["551187654321"], byCustomer["5511955550001"]
+	// The result carries each conversation as the commit left it, so the
+	// real-time events need not read them again.
+	if len(res.Conversations) != 3 {
+		t.Errorf("result: %d conversations, want 3", len(res.Conversations))
+	}
+	for _, got := range res.Conversations {
+		want, err := s.GetConversation(ctx, got.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameActivity(got, want) {
+			t.Errorf("result's conversation %+v\nstored %+v", got, want)
+		}
+	}
 	if c := byCustomer["5511944440001"]; c.UnreadCount != 2 || c.LastMessagePreview != "dois" {
 		t.Errorf("Carla's conversation: %+v", c)
 	}
@@ -110,4 +124,15 @@ func testIngestBatch(t *testing.T, open Opener) {
 		m.Status != helpdesk.MessageReceived || !m.CreatedAt.Equal(base) || m.SentAt == nil || string(m.Raw) == "" {
 		t.Errorf("stored message: %+v", m)
 	}
+}
+
+// sameActivity: a and b agree on what an inbound message changes and on
+// who the conversation is with.
+func sameActivity(a, b helpdesk.Conversation) bool {
+	sameTime := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
+	return a.ID == b.ID && a.Status == b.Status && a.DepartmentID == b.DepartmentID && a.AssigneeID == b.AssigneeID &&
+		a.UnreadCount == b.UnreadCount && a.LastMessagePreview == b.LastMessagePreview &&
+		sameTime(a.LastMessageAt, b.LastMessageAt) && sameTime(a.LastInboundAt, b.LastInboundAt) && a.UpdatedAt.Equal(b.UpdatedAt) &&
+		a.Customer.ID == b.Customer.ID && a.Customer.WAID == b.Customer.WAID && a.Customer.Name == b.Customer.Name &&
+		a.Customer.ProfileName == b.Customer.ProfileName && sameTime(a.Customer.LastInboundAt, b.Customer.LastInboundAt)
 }
