@@ -48,8 +48,11 @@ const DefaultSQLitePath = "./data/supportwhatsapp.db"
 // than fail when upgrading a read lock. _time_format=sqlite writes times as
 // "2006-01-02 15:04:05.999-07:00" instead of the driver's default
 // time.Time.String form, which SQLite's date functions cannot read.
+// temp_store=MEMORY keeps statement journals in memory: every multi-row
+// INSERT … ON CONFLICT and UPDATE … FROM of the webhook path opens one, and
+// on disk they cost the commit lane as many writes as the WAL itself.
 const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-	"&_pragma=synchronous(FULL)&_txlock=immediate&_time_format=sqlite"
+	"&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate&_time_format=sqlite"
 
 // DB is the SQL store. A *DB from Open uses the connection pool and is safe
 // for concurrent use; InTx hands its callback a *DB bound to one
