@@ -286,7 +286,7 @@ func (d *DB) searchBranches(ctx context.Context, p *params, q string) ([]string,
 		// of one or two characters is too short for trigrams and scans.
 		var or []string
 		if digits != "" {
-			or = append(or, "c2.wa_id LIKE "+p.add("%"+digits+"%"))
+			or = append(or, "swa_fold(c2.wa_id) LIKE "+p.add("%"+digits+"%")) // the trigram index is on swa_fold(wa_id) (migration 00013)
 		}
 		name := p.add("%" + escapeLike(folded) + "%")
 		or = append(or, "swa_fold(c2.name) LIKE "+name+" ESCAPE '\\'", "swa_fold(c2.profile_name) LIKE "+name+" ESCAPE '\\'")
