@@ -66,6 +66,13 @@ func TestConversationFiltersAndSearch(t *testing.T) {
 			}
 		}
 
+		// A customer who changes their WhatsApp profile name is found by
+		// the new one at once; the name the desk knows them by stays.
+		write("5521912340002", "Mariana Costa", "wamid.s4", "Alguma novidade?")
+		if got := search("costa"); !slices.Equal(got, []string{"Maria"}) {
+			t.Errorf("q=costa after the profile name changed: got %v, want [Maria]", got)
+		}
+
 		// Filters.
 		if got := list("unread=true"); len(got) != 3 {
 			t.Errorf("unread=true: %v", got)
