@@ -129,10 +129,11 @@ func ingest(ctx context.Context, o Options) (Result, error) {
 	}
 	defer os.RemoveAll(dir)
 	dbURL := o.DatabaseURL
-	name := "ingest on SQLite"
 	if dbURL == "" {
 		dbURL = "sqlite:" + filepath.Join(dir, "bench.db")
-	} else {
+	}
+	name := "ingest on SQLite"
+	if strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://") {
 		name = "ingest on PostgreSQL"
 	}
 	cfg, err := config.Load(map[string]string{
