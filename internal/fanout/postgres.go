@@ -45,9 +45,17 @@ const retention = 10 * time.Minute
 
 // Publish implements Bus. The row and the notification commit together, so
 // a listener that gets the notification finds the row.
+//
+// The commit does not wait for its WAL to reach the disk (synchronous_commit
+// off for this transaction only): the rows serve a replica catching up after
+// its listening connection dropped, not durability, and a flush per publish
+// competed with the webhooks' own commits for the disk. A database crash can
+// lose the last fraction of a second of them; the next synchronous commit
+// (every webhook's) flushes them anyway.
 func (p *Postgres) Publish(ctx context.Context, payload []byte) error {
-	_, err := p.db.ExecContext(ctx, `WITH m AS (INSERT INTO fanout_messages (payload, created_at) VALUES ($1, now()) RETURNING id)
-		SELECT pg_notify($2, CASE WHEN octet_length($1) <= 7000 THEN m.id || ':' || $1 ELSE m.id::text END) FROM m`,
+	_, err := p.db.ExecContext(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+		m AS (INSERT INTO fanout_messages (payload, created_at) VALUES ($1, now()) RETURNING id)
+		SELECT pg_notify($2, CASE WHEN octet_length($1) <= 7000 THEN m.id || ':' || $1 ELSE m.id::text END) FROM m, async`,
 		string(payload), p.channel)
 	if err != nil {
 		return fmt.Errorf("fanout publish: %w", err)
