@@ -277,8 +277,12 @@ func (d *DB) searchBranches(ctx context.Context, p *params, q string) ([]string,
 		case len(ids) == 0:
 		case len(ids) <= ftsProbeLimit:
 			out = append(out, "v.customer_id IN (SELECT c2.id FROM customers c2 WHERE c2.rowid "+inJSON(p, ids)+")")
-		default: // a common name: walk the conversations, newest first
-			out = append(out, "+v.customer_id IN (SELECT c2.id FROM customers c2 WHERE c2.rowid IN "+
+		default:
+			// A common name: walk the conversations, newest first, each
+			// checked by its customer's rowid (from the covering id index)
+			// against the matches. Turning thousands of matching rowids into
+			// customer ids first cost 15 ms of rowid lookups per search.
+			out = append(out, "EXISTS (SELECT 1 FROM customers c2 WHERE c2.id = v.customer_id AND c2.rowid IN "+
 				"(SELECT rowid FROM customers_fts WHERE customers_fts MATCH "+p.add(expr)+"))")
 		}
 	} else {
