@@ -238,10 +238,14 @@ func cases(in inbox) []benchCase {
 	return list
 }
 
+// measure runs every case of both roles in rounds, one request of each per
+// round, rather than each case's requests back to back: on a shared
+// machine a burst of other work then lands on every case alike instead of
+// on whichever case happened to be running.
 func measure(ctx context.Context, base string, in inbox, o InboxOptions) ([]Latency, error) {
 	client := &http.Client{Timeout: time.Minute}
 	defer client.CloseIdleConnections()
-	var out []Latency
+	var runs []*caseRun
 	for _, role := range []struct{ name, email string }{{"agent", in.agentEmail}, {"supervisor", in.supervisorEmail}} {
 		token, err := login(ctx, client, base, role.email)
 		if err != nil {
@@ -249,13 +253,23 @@ func measure(ctx context.Context, base string, in inbox, o InboxOptions) ([]Late
 		}
 		for _, c := range cases(in) {
 			c.query = strings.TrimPrefix(c.query+"&limit="+fmt.Sprint(o.PageSize), "&")
-			l, err := run(ctx, client, base, token, c, o.Requests)
-			if err != nil {
-				return nil, fmt.Errorf("%s, %s: %w", role.name, c.name, err)
-			}
-			l.Role = role.name
-			out = append(out, l)
+			runs = append(runs, &caseRun{c: c, role: role.name, token: token})
 		}
+	}
+	// Two unmeasured rounds first (connections and prepared statements
+	// warm, as on a running server).
+	for i := -2; i < o.Requests; i++ {
+		for _, r := range runs {
+			if err := r.step(ctx, client, base, i >= 0); err != nil {
+				return nil, fmt.Errorf("%s, %s: %w", r.role, r.c.name, err)
+			}
+		}
+	}
+	out := make([]Latency, len(runs))
+	for i, r := range runs {
+		slices.Sort(r.times)
+		out[i] = Latency{Case: r.c.name, Role: r.role, Search: r.c.search, Requests: len(r.times), Rows: r.rows,
+			P50: percentile(r.times, 50), P95: percentile(r.times, 95), P99: percentile(r.times, 99)}
 	}
 	return out, nil
 }
@@ -301,44 +315,48 @@ func get(ctx context.Context, client *http.Client, base, token, query string) (l
 	return p, took, err
 }
 
-// run measures n requests of c after two unmeasured ones (connection and
-// prepared statements warm, as on a running server).
-func run(ctx context.Context, client *http.Client, base, token string, c benchCase, n int) (Latency, error) {
-	l := Latency{Case: c.name, Search: c.search, Requests: n}
-	var times []time.Duration
-	cursor := ""
-	for i := -2; i < n; i++ {
-		q := c.query
-		if c.pages {
-			if cursor == "" { // (re)start at the first page, unmeasured
-				p, _, err := get(ctx, client, base, token, q)
-				if err != nil {
-					return l, err
-				}
-				if p.NextCursor == "" {
-					return l, fmt.Errorf("GET ?%s: a single page, nothing to page through", q)
-				}
-				cursor = p.NextCursor
+// caseRun is one case measured as one user: its times so far and, for a
+// case that pages, the cursor of the next page.
+type caseRun struct {
+	c      benchCase
+	role   string
+	token  string
+	cursor string
+	rows   int // items on the first page
+	done   bool
+	times  []time.Duration
+}
+
+// step makes the case's next request, timed when measured.
+func (r *caseRun) step(ctx context.Context, client *http.Client, base string, measured bool) error {
+	q := r.c.query
+	if r.c.pages {
+		if r.cursor == "" { // (re)start at the first page, unmeasured
+			p, _, err := get(ctx, client, base, r.token, q)
+			if err != nil {
+				return err
 			}
-			q += "&cursor=" + url.QueryEscape(cursor)
+			if p.NextCursor == "" {
+				return fmt.Errorf("GET ?%s: a single page, nothing to page through", q)
+			}
+			r.cursor = p.NextCursor
 		}
-		p, took, err := get(ctx, client, base, token, q)
-		if err != nil {
-			return l, err
-		}
-		if c.pages {
-			cursor = p.NextCursor
-		}
-		if i == -2 {
-			l.Rows = len(p.Data)
-		}
-		if i >= 0 {
-			times = append(times, took)
-		}
+		q += "&cursor=" + url.QueryEscape(r.cursor)
 	}
-	slices.Sort(times)
-	l.P50, l.P95, l.P99 = percentile(times, 50), percentile(times, 95), percentile(times, 99)
-	return l, nil
+	p, took, err := get(ctx, client, base, r.token, q)
+	if err != nil {
+		return err
+	}
+	if r.c.pages {
+		r.cursor = p.NextCursor
+	}
+	if !r.done {
+		r.rows, r.done = len(p.Data), true
+	}
+	if measured {
+		r.times = append(r.times, took)
+	}
+	return nil
 }
 
 // percentile is the nearest-rank percentile of sorted.
