@@ -54,7 +54,7 @@ func TestSearchPaths(t *testing.T) {
 						WAMessageID: "wamid." + helpdesk.NewID(), Status: helpdesk.MessageReceived, CreatedAt: at}); err != nil {
 						t.Fatal(err)
 					}
-					if err := db.NoteInboundMessage(ctx, conv.ID, text, at, now); err != nil {
+					if _, err := db.NoteInboundMessage(ctx, conv.ID, text, at, now); err != nil {
 						t.Fatal(err)
 					}
 				}
