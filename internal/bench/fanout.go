@@ -44,8 +44,10 @@ type FanoutResult struct {
 	FromAckP50, FromAckP99   time.Duration // webhook answered → new_message on a socket
 	FromPostP50, FromPostP99 time.Duration // webhook posted → new_message on a socket
 	IdleConns                int
-	BytesPerPair             float64 // heap+stack per idle socket, server and client side, through the hub
-	BytesPerBarePair         float64 // the same for a bare WebSocket pair (no hub): the floor
+	BytesPerPair             float64       // heap+stack per idle socket, server and client side, through the hub
+	BytesPerBarePair         float64       // the same for a bare WebSocket pair (no hub): the floor
+	CPU                      time.Duration // the process's CPU time (server, client sockets and senders) while posting and delivering
+	Load                     string        // the machine's load average at the end of the run
 }
 
 // Fanout connects o.Agents agents of one department to /ws, posts signed
@@ -133,11 +135,17 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 		c.SetReadLimit(1 << 20)
 		conns = append(conns, c)
 		go func(mine []atomic.Int64) {
+			pprof.SetGoroutineLabels(clientLabels)
+			// One buffer per socket, reused: the client shares the CPU with
+			// the server it measures, so it should cost as little as
+			// reading every frame allows.
+			buf := make([]byte, 0, 8<<10)
 			for {
-				_, b, err := c.Read(context.Background()) // ends when the socket is closed
+				b, err := readMessage(c, buf[:0]) // ends when the socket is closed
 				if err != nil {
 					return
 				}
+				buf = b[:0]
 				now := time.Now().UnixNano()
 				if !bytes.HasPrefix(b, []byte(`{"event":"new_message"`)) {
 					continue
@@ -176,6 +184,7 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			pprof.SetGoroutineLabels(senderLabels)
 			for i := range jobs {
 				body := fanoutWebhook(fmt.Sprintf("55118%08d", i%o.Customers), fmt.Sprintf("wamid.fanout.%s.%d", run, i), string(marker)+strconv.Itoa(i))
 				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/webhooks/whatsapp", bytes.NewReader(body))
@@ -195,6 +204,7 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 			}
 		}()
 	}
+	cpuBefore := processCPU()
 	start := time.Now()
 	interval := time.Second / time.Duration(o.Rate)
 	for i := range total {
@@ -205,13 +215,15 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	}
 	close(jobs)
 	wg.Wait()
+	r := FanoutResult{Posted: total, Acked: int(acked.Load())}
 	want := acked.Load() * int64(o.Agents)
 	deadline := time.Now().Add(30 * time.Second)
 	for got.Load() < want && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
+	r.CPU = processCPU() - cpuBefore
+	r.Load = loadAverage()
 
-	r := FanoutResult{Posted: total, Acked: int(acked.Load())}
 	var fromAck, fromPost []time.Duration
 	for a := range recv {
 		for i := range recv[a] {
@@ -267,6 +279,10 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	fmt.Fprintf(o.Out, "  webhooks posted %d, acknowledged %d; new_message deliveries %d, missing %d\n", r.Posted, r.Acked, r.Deliveries, r.Missing)
 	fmt.Fprintf(o.Out, "  webhook answered → new_message on a socket: p50 %s  p99 %s\n", r.FromAckP50.Round(10*time.Microsecond), r.FromAckP99.Round(10*time.Microsecond))
 	fmt.Fprintf(o.Out, "  webhook posted   → new_message on a socket: p50 %s  p99 %s\n", r.FromPostP50.Round(10*time.Microsecond), r.FromPostP99.Round(10*time.Microsecond))
+	if r.Deliveries > 0 {
+		fmt.Fprintf(o.Out, "  CPU (whole process: server, bench sockets, senders) %.1f s = %.2f µs per delivery; load average %s\n",
+			r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(r.Deliveries), r.Load)
+	}
 	fmt.Fprintf(o.Out, "idle sockets: %d (limited by open files %d)\n", r.IdleConns, fdBudget()+1000)
 	fmt.Fprintf(o.Out, "  live heap + stacks per socket pair through the hub (server and client ends): %.1f KB\n", r.BytesPerPair/1024)
 	fmt.Fprintf(o.Out, "  the same for a bare coder/websocket pair (no hub, no middleware):          %.1f KB\n", r.BytesPerBarePair/1024)
@@ -389,3 +405,30 @@ func httptestBare() net.Listener {
 func fanoutWebhook(waID, wamid, text string) []byte {
 	return bytes.Replace(webhook(waID, wamid, 0), []byte("Olá, mensagem número 0"), []byte(text), 1)
 }
+
+// clientLabels marks the bench's own sockets and senders in a CPU profile
+// (go tool pprof -tags), so their share can be told from the server's.
+var clientLabels = pprof.WithLabels(context.Background(), pprof.Labels("side", "bench-client"))
+
+// readMessage reads the next message into buf, growing it when needed.
+func readMessage(c *websocket.Conn, buf []byte) ([]byte, error) {
+	_, r, err := c.Reader(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+var senderLabels = pprof.WithLabels(context.Background(), pprof.Labels("side", "bench-sender"))
