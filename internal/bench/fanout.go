@@ -1,8 +1,14 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -125,27 +131,26 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	// The agents' sockets: each records when every message reached it.
 	recv := make([][]atomic.Int64, o.Agents) // [agent][message] unix nanos, 0 = not yet
 	var got atomic.Int64
-	var conns []*websocket.Conn
+	var conns []*agentSocket
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
 	for i := range o.Agents {
 		recv[i] = make([]atomic.Int64, total)
-		c, _, err := websocket.Dial(ctx, wsURL+tokens[i%len(tokens)], nil)
+		c, err := dialAgent(ctx, ln.Addr().String(), "/ws?token="+tokens[i%len(tokens)])
 		if err != nil {
 			return FanoutResult{}, fmt.Errorf("agent %d: %w", i, err)
 		}
-		c.SetReadLimit(1 << 20)
 		conns = append(conns, c)
 		go func(mine []atomic.Int64) {
 			pprof.SetGoroutineLabels(clientLabels)
-			// One buffer per socket, reused: the client shares the CPU with
-			// the server it measures, so it should cost as little as
-			// reading every frame allows.
-			buf := make([]byte, 0, 8<<10)
 			for {
-				b, err := readMessage(c, buf[:0]) // ends when the socket is closed
+				b, err := c.next() // ends when the socket is closed
 				if err != nil {
 					return
 				}
-				buf = b[:0]
 				now := time.Now().UnixNano()
 				if !bytes.HasPrefix(b, []byte(`{"event":"new_message"`)) {
 					continue
@@ -168,11 +173,6 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 			}
 		}(recv[i])
 	}
-	defer func() {
-		for _, c := range conns {
-			_ = c.CloseNow()
-		}
-	}()
 
 	// Webhooks at a fixed rate, from a pool of senders.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -251,7 +251,7 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 		r.FromPostP50, r.FromPostP99 = fromPost[n/2], fromPost[n*99/100]
 	}
 	for _, c := range conns {
-		_ = c.CloseNow()
+		_ = c.Close()
 	}
 	conns = nil
 
@@ -410,25 +410,121 @@ func fanoutWebhook(waID, wamid, text string) []byte {
 // (go tool pprof -tags), so their share can be told from the server's.
 var clientLabels = pprof.WithLabels(context.Background(), pprof.Labels("side", "bench-client"))
 
-// readMessage reads the next message into buf, growing it when needed.
-func readMessage(c *websocket.Conn, buf []byte) ([]byte, error) {
-	_, r, err := c.Reader(context.Background())
+var senderLabels = pprof.WithLabels(context.Background(), pprof.Labels("side", "bench-sender"))
+
+// agentSocket is the bench's end of an agent's WebSocket: a minimal
+// RFC 6455 client that reads each frame in place from a 64 KB buffer and
+// answers pings. It runs in the process it measures, on the same two
+// cores, so it is kept cheaper per frame than a general client
+// (coder/websocket's takes a lock, a context check and a 4 KB read per
+// frame); every frame is still read whole and parsed.
+type agentSocket struct {
+	nc      net.Conn
+	br      *bufio.Reader
+	message []byte // a fragmented or oversized message being put together
+}
+
+// dialAgent opens path on addr as a WebSocket.
+func dialAgent(ctx context.Context, addr, path string) (*agentSocket, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	key := base64.StdEncoding.EncodeToString(nonce[:])
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(nc, req); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	br := bufio.NewReaderSize(nc, 64<<10)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	res.Body.Close()
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	if res.StatusCode != http.StatusSwitchingProtocols || res.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(sum[:]) {
+		nc.Close()
+		return nil, fmt.Errorf("websocket handshake: %s", res.Status)
+	}
+	return &agentSocket{nc: nc, br: br}, nil
+}
+
+func (a *agentSocket) Close() error { return a.nc.Close() }
+
+// next returns the next text message. The slice is valid until the next
+// call.
+func (a *agentSocket) next() ([]byte, error) {
+	a.message = a.message[:0]
 	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, cap(buf))
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
+		h, err := a.br.Peek(2)
 		if err != nil {
 			return nil, err
+		}
+		fin, opcode, masked := h[0]&0x80 != 0, h[0]&0x0f, h[1]&0x80 != 0
+		n, hl := int(h[1]&0x7f), 2
+		switch n {
+		case 126:
+			if h, err = a.br.Peek(4); err != nil {
+				return nil, err
+			}
+			n, hl = int(binary.BigEndian.Uint16(h[2:])), 4
+		case 127:
+			if h, err = a.br.Peek(10); err != nil {
+				return nil, err
+			}
+			n, hl = int(binary.BigEndian.Uint64(h[2:])), 10
+		}
+		if masked || h[0]&0x70 != 0 || n > 16<<20 {
+			return nil, errors.New("websocket: bad frame from the server")
+		}
+		_, _ = a.br.Discard(hl)
+		var payload []byte
+		if n <= a.br.Size() {
+			if payload, err = a.br.Peek(n); err != nil {
+				return nil, err
+			}
+			_, _ = a.br.Discard(n)
+		} else {
+			payload = make([]byte, n)
+			if _, err = io.ReadFull(a.br, payload); err != nil {
+				return nil, err
+			}
+		}
+		switch opcode {
+		case 0x8: // close
+			return nil, io.EOF
+		case 0x9: // ping: the server drops a socket that does not answer
+			if err := a.control(0xA, payload); err != nil {
+				return nil, err
+			}
+			continue
+		case 0xA: // pong
+			continue
+		}
+		if fin && len(a.message) == 0 {
+			return payload, nil // in place, no copy
+		}
+		a.message = append(a.message, payload...)
+		if fin {
+			return a.message, nil
 		}
 	}
 }
 
-var senderLabels = pprof.WithLabels(context.Background(), pprof.Labels("side", "bench-sender"))
+// control writes a control frame, masked as a client must.
+func (a *agentSocket) control(opcode byte, payload []byte) error {
+	f := make([]byte, 0, 6+len(payload))
+	f = append(f, 0x80|opcode, 0x80|byte(len(payload)), 0, 0, 0, 0)
+	_, _ = rand.Read(f[2:6])
+	for i, b := range payload {
+		f = append(f, b^f[2+i%4])
+	}
+	_, err := a.nc.Write(f)
+	return err
+}
