@@ -36,7 +36,7 @@ type conn struct {
 	max    int // frames that may wait; more and the client is dropped
 
 	qmu     sync.Mutex
-	pending []outFrame      // frames waiting for the writer; nil when idle, so an idle socket holds no buffer
+	pending *frameQueue     // frames waiting for the writer; nil when idle, so an idle socket holds no buffer
 	wake    chan struct{}   // capacity 1: pending has frames
 	subs    map[string]bool // guarded by Hub.mu
 
@@ -60,17 +60,35 @@ func (c *conn) send(b []byte) {
 // dropped, so a dead socket never holds more than SendQueue frames.
 func (c *conn) queue(f outFrame) bool {
 	c.qmu.Lock()
-	full := len(c.pending) >= c.max
-	if !full {
-		c.pending = append(c.pending, f)
+	if c.pending == nil {
+		c.pending = queuePool.Get().(*frameQueue)
 	}
-	first := len(c.pending) == 1
+	full := len(c.pending.frames) >= c.max
+	if !full {
+		c.pending.frames = append(c.pending.frames, f)
+	}
+	first := len(c.pending.frames) == 1
 	c.qmu.Unlock()
 	if full {
 		c.kill(closeTooSlow, "too slow: events were dropped; reconnect with since")
 		return false
 	}
 	return first
+}
+
+// frameQueue is a socket's waiting frames, recycled between sockets so
+// that queuing allocates nothing once warm while an idle socket holds none.
+type frameQueue struct{ frames []outFrame }
+
+var queuePool = sync.Pool{New: func() any { return &frameQueue{frames: make([]outFrame, 0, 16)} }}
+
+// release returns q to the pool, dropping its references to the events.
+func (q *frameQueue) release() {
+	clear(q.frames)
+	q.frames = q.frames[:0]
+	if cap(q.frames) <= 1024 {
+		queuePool.Put(q)
+	}
 }
 
 func (c *conn) wakeUp() {
@@ -265,10 +283,13 @@ func (h *Hub) writeLoop(ctx context.Context, c *conn, passwordHash string, initi
 		select {
 		case <-c.wake:
 			c.qmu.Lock()
-			batch := c.pending
+			q := c.pending
 			c.pending = nil
 			c.qmu.Unlock()
-			writeAll(batch)
+			if q != nil {
+				writeAll(q.frames)
+				q.release()
+			}
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, h.opts.PongTimeout)
 			err := c.ws.Ping(pctx)

@@ -312,23 +312,28 @@ func (a audience) matches(u helpdesk.User, subscribed func(string) bool) bool {
 		}
 		return canSee(u, c) || (a.Before != nil && canSee(u, *a.Before))
 	case ruleMessage:
-		if c.AssigneeID == u.ID || (subscribed(c.ID) && canSee(u, c)) {
+		// The queue's agents first: the cheapest test, and the one that
+		// decides for most recipients of a busy queue.
+		if c.AssigneeID == u.ID || (c.AssigneeID == "" && inQueue(u, c)) {
 			return true
 		}
-		if c.AssigneeID != "" {
-			return false
-		}
-		if c.DepartmentID != "" {
-			for _, d := range u.DepartmentIDs {
-				if d == c.DepartmentID {
-					return true
-				}
-			}
-			return false
-		}
-		return u.Role == helpdesk.RoleAgent // no department: every agent's queue
+		return subscribed(c.ID) && canSee(u, c)
 	case ruleTyping:
 		return c.AssigneeID == u.ID || (subscribed(c.ID) && canSee(u, c))
+	}
+	return false
+}
+
+// inQueue reports whether an unassigned conversation waits in u's queue:
+// its department's agents, or every agent when it has no department.
+func inQueue(u helpdesk.User, c convRef) bool {
+	if c.DepartmentID == "" {
+		return u.Role == helpdesk.RoleAgent
+	}
+	for _, d := range u.DepartmentIDs {
+		if d == c.DepartmentID {
+			return true
+		}
 	}
 	return false
 }
@@ -584,8 +589,8 @@ type userState struct {
 	user     helpdesk.User
 	stream   string
 	seq      uint64
-	ring     []outFrame // the latest frames, oldest first
-	first    uint64     // seq of ring[0]
+	ring     []outFrame // the latest frames, a circle once full: ring[oldest] is the oldest
+	oldest   int
 	conns    map[*conn]struct{}
 	retained map[string]bool // subscriptions of the connections that left, until a new one declares its own
 	lastConn time.Time
@@ -610,17 +615,11 @@ func (st *userState) subscribed(id string) bool {
 func (st *userState) push(h *Hub, enc encodedEvent, woken *[]*conn) {
 	st.seq++
 	f := outFrame{head: enc.head, seq: st.seq, tail: enc.tail}
-	if len(st.ring) == 0 {
-		st.first = st.seq
-	}
-	st.ring = append(st.ring, f)
-	if len(st.ring) > h.opts.Ring {
-		st.ring[0] = outFrame{}
-		st.ring = st.ring[1:]
-		st.first++
-		if cap(st.ring) > 4*h.opts.Ring { // let the old backing array go
-			st.ring = append([]outFrame(nil), st.ring...)
-		}
+	if len(st.ring) < h.opts.Ring {
+		st.ring = append(st.ring, f)
+	} else {
+		st.ring[st.oldest] = f
+		st.oldest = (st.oldest + 1) % len(st.ring)
 	}
 	for c := range st.conns {
 		if !c.queue(f) {
@@ -640,13 +639,15 @@ func (st *userState) replay(since uint64) ([]outFrame, bool) {
 	if since > st.seq {
 		return nil, false
 	}
-	if since == st.seq {
-		return nil, true
-	}
-	if len(st.ring) == 0 || since+1 < st.first {
+	missed := st.seq - since
+	if missed > uint64(len(st.ring)) {
 		return nil, false
 	}
-	return st.ring[since+1-st.first:], true
+	out := make([]outFrame, 0, missed)
+	for i := len(st.ring) - int(missed); i < len(st.ring); i++ {
+		out = append(out, st.ring[(st.oldest+i)%len(st.ring)])
+	}
+	return out, true
 }
 
 // outFrame is one frame to one user: a whole frame outside the stream, or
