@@ -37,6 +37,7 @@ type conn struct {
 
 	qmu     sync.Mutex
 	pending *frameQueue     // frames waiting for the writer; nil when idle, so an idle socket holds no buffer
+	staged  *frameQueue     // frames of the bus payload being delivered, guarded by Hub.mu
 	wake    chan struct{}   // capacity 1: pending has frames
 	subs    map[string]bool // guarded by Hub.mu
 
@@ -74,6 +75,33 @@ func (c *conn) queue(f outFrame) bool {
 		return false
 	}
 	return first
+}
+
+// flushStaged hands the writer the frames staged while delivering a bus
+// payload, taking the queue's lock once for all of them, and wakes it.
+// Called with Hub.mu held.
+func (c *conn) flushStaged() {
+	staged := c.staged
+	c.staged = nil
+	c.qmu.Lock()
+	full := false
+	switch {
+	case c.pending == nil && len(staged.frames) <= c.max:
+		c.pending, staged = staged, nil
+	case c.pending == nil || len(c.pending.frames)+len(staged.frames) > c.max:
+		full = true
+	default:
+		c.pending.frames = append(c.pending.frames, staged.frames...)
+	}
+	c.qmu.Unlock()
+	if staged != nil {
+		staged.release()
+	}
+	if full {
+		c.kill(closeTooSlow, "too slow: events were dropped; reconnect with since")
+		return
+	}
+	c.wakeUp()
 }
 
 // frameQueue is a socket's waiting frames, recycled between sockets so

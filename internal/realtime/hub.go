@@ -386,14 +386,25 @@ func (h *Hub) publishLoop() {
 	for {
 		select {
 		case <-h.ctx.Done():
-			for { // what was queued before Close still goes out
-				select {
-				case ev := <-h.out:
-					h.publish(busMsg{Events: []busEvent{ev}})
-					continue
-				default:
+			// What was queued before Close still goes out, in full batches:
+			// a bus whose reader has stopped (Local, after Close) takes only
+			// what its buffer holds, and each payload beyond that waits
+			// stallLimit.
+			for {
+				batch = batch[:0]
+			drain:
+				for len(batch) < maxBatch {
+					select {
+					case ev := <-h.out:
+						batch = append(batch, ev)
+					default:
+						break drain
+					}
 				}
-				break
+				if len(batch) == 0 {
+					break
+				}
+				h.publish(busMsg{Events: batch})
 			}
 			h.publish(busMsg{Leaving: true})
 			return
@@ -503,7 +514,7 @@ func (h *Hub) deliver(p []byte) {
 		}
 	}
 	for i, c := range h.woken {
-		c.wakeUp()
+		c.flushStaged()
 		h.woken[i] = nil
 	}
 	h.woken = h.woken[:0]
@@ -609,9 +620,10 @@ func (st *userState) subscribed(id string) bool {
 }
 
 // push numbers an event, keeps it in the ring and queues it to every
-// connection of the user. Connections to wake go to woken when it is not
-// nil (the caller wakes them once it has queued everything), else are woken
-// now. Called with h.mu held.
+// connection of the user. With woken, the frames are staged on each
+// connection and the connections listed once, for the caller to hand each
+// its frames and wake it once it has pushed everything; without, they are
+// queued and woken now. Called with h.mu held.
 func (st *userState) push(h *Hub, enc encodedEvent, woken *[]*conn) {
 	st.seq++
 	f := outFrame{head: enc.head, seq: st.seq, tail: enc.tail}
@@ -622,14 +634,17 @@ func (st *userState) push(h *Hub, enc encodedEvent, woken *[]*conn) {
 		st.oldest = (st.oldest + 1) % len(st.ring)
 	}
 	for c := range st.conns {
-		if !c.queue(f) {
+		if woken == nil {
+			if c.queue(f) {
+				c.wakeUp()
+			}
 			continue
 		}
-		if woken != nil {
+		if c.staged == nil {
+			c.staged = queuePool.Get().(*frameQueue)
 			*woken = append(*woken, c)
-		} else {
-			c.wakeUp()
 		}
+		c.staged.frames = append(c.staged.frames, f)
 	}
 }
 
