@@ -52,6 +52,7 @@ type FanoutResult struct {
 	IdleConns                int
 	BytesPerPair             float64       // heap+stack per idle socket, server and client side, through the hub
 	BytesPerBarePair         float64       // the same for a bare WebSocket pair (no hub): the floor
+	Dropped                  int           // agent sockets the server closed during the run
 	CPU                      time.Duration // the process's CPU time (server, client sockets and senders) while posting and delivering
 	Load                     string        // the machine's load average at the end of the run
 }
@@ -131,6 +132,9 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	// The agents' sockets: each records when every message reached it.
 	recv := make([][]atomic.Int64, o.Agents) // [agent][message] unix nanos, 0 = not yet
 	var got atomic.Int64
+	var measured atomic.Bool // the bench is done with the agents' sockets
+	var dropped atomic.Int64 // sockets that ended before
+	var droppedWhy atomic.Pointer[error]
 	var conns []*agentSocket
 	defer func() {
 		for _, c := range conns {
@@ -149,6 +153,10 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 			for {
 				b, err := c.next() // ends when the socket is closed
 				if err != nil {
+					if !measured.Load() {
+						dropped.Add(1)
+						droppedWhy.CompareAndSwap(nil, &err)
+					}
 					return
 				}
 				now := time.Now().UnixNano()
@@ -222,6 +230,8 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	r.CPU = processCPU() - cpuBefore
+	measured.Store(true)
+	r.Dropped = int(dropped.Load())
 	r.Load = loadAverage()
 
 	var fromAck, fromPost []time.Duration
@@ -279,6 +289,9 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	fmt.Fprintf(o.Out, "  webhooks posted %d, acknowledged %d; new_message deliveries %d, missing %d\n", r.Posted, r.Acked, r.Deliveries, r.Missing)
 	fmt.Fprintf(o.Out, "  webhook answered → new_message on a socket: p50 %s  p99 %s\n", r.FromAckP50.Round(10*time.Microsecond), r.FromAckP99.Round(10*time.Microsecond))
 	fmt.Fprintf(o.Out, "  webhook posted   → new_message on a socket: p50 %s  p99 %s\n", r.FromPostP50.Round(10*time.Microsecond), r.FromPostP99.Round(10*time.Microsecond))
+	if r.Dropped > 0 {
+		fmt.Fprintf(o.Out, "  agent sockets dropped by the server: %d (first: %v)\n", r.Dropped, *droppedWhy.Load())
+	}
 	if r.Deliveries > 0 {
 		fmt.Fprintf(o.Out, "  CPU (whole process: server, bench sockets, senders) %.1f s = %.2f µs per delivery; load average %s\n",
 			r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(r.Deliveries), r.Load)
@@ -498,6 +511,9 @@ func (a *agentSocket) next() ([]byte, error) {
 		}
 		switch opcode {
 		case 0x8: // close
+			if len(payload) >= 2 {
+				return nil, fmt.Errorf("closed by the server: %d %s", binary.BigEndian.Uint16(payload), payload[2:])
+			}
 			return nil, io.EOF
 		case 0x9: // ping: the server drops a socket that does not answer
 			if err := a.control(0xA, payload); err != nil {
