@@ -148,6 +148,12 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 			return FanoutResult{}, fmt.Errorf("agent %d: %w", i, err)
 		}
 		conns = append(conns, c)
+		// The handshake's answer comes before the hub registers the
+		// socket; its hello comes after. Posting before every hello would
+		// count the first messages of a late socket as missing.
+		if b, err := c.next(); err != nil || !bytes.HasPrefix(b, []byte(`{"event":"hello"`)) {
+			return FanoutResult{}, fmt.Errorf("agent %d: no hello (%v)", i, err)
+		}
 		go func(mine []atomic.Int64) {
 			pprof.SetGoroutineLabels(clientLabels)
 			for {
