@@ -42,8 +42,7 @@ var errSocketClosing = errors.New("realtime: socket closing")
 // writeTimeout before its deadline. Moving the deadline on every write
 // costs two runtime timer updates per write; a deadline moved only every
 // writeTimeout/2 costs next to nothing and bounds a stuck write just the
-// same (between writeTimeout/2 and writeTimeout).
-// It reports false when the socket was aborted: checked after the
+// same (between writeTimeout/2 and writeTimeout). It reports false when the socket was aborted: checked after the
 // deadline moves, so an abort racing with it always leaves the past
 // deadline in force.
 func (s *socket) armLocked() bool {
@@ -55,8 +54,10 @@ func (s *socket) armLocked() bool {
 	return !s.aborted.Load()
 }
 
-// Write is coder/websocket's path: control frames, and the frames written
-// before the hub's writer starts (auth errors), one whole frame per call.
+// Write is coder/websocket's path: control frames, and the few small
+// frames written before the hub's writer starts (auth errors). Each fits
+// coder/websocket's 4 KB write buffer and is flushed whole, so every call
+// starts a frame, and a close frame is known by its first byte.
 func (s *socket) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -84,10 +85,6 @@ type frameBatch struct {
 }
 
 var batchPool = sync.Pool{New: func() any { return new(frameBatch) }}
-
-// maxWritev is how many buffers one batch hands the kernel (Linux's
-// IOV_MAX is 1024; net.Buffers splits longer ones itself).
-const maxWritev = 1024
 
 // writeFrames writes frames as unmasked, unfragmented text messages
 // (RFC 6455 §5.2: a server does not mask) in as few system calls as the
