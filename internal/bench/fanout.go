@@ -375,7 +375,9 @@ func idleCost(ctx context.Context, n int, dial func() (*websocket.Conn, error)) 
 			out.Close()
 		}
 	}
-	return float64(after-before) / float64(n), nil
+	// A few sockets can cost less than what the GC freed meanwhile: no
+	// negative (wrapped) figure.
+	return max(float64(int64(after)-int64(before)), 0) / float64(n), nil
 }
 
 func memInUse() uint64 {
