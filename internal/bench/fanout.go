@@ -1,8 +1,14 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,8 +50,11 @@ type FanoutResult struct {
 	FromAckP50, FromAckP99   time.Duration // webhook answered → new_message on a socket
 	FromPostP50, FromPostP99 time.Duration // webhook posted → new_message on a socket
 	IdleConns                int
-	BytesPerPair             float64 // heap+stack per idle socket, server and client side, through the hub
-	BytesPerBarePair         float64 // the same for a bare WebSocket pair (no hub): the floor
+	BytesPerPair             float64       // heap+stack per idle socket, server and client side, through the hub
+	BytesPerBarePair         float64       // the same for a bare WebSocket pair (no hub): the floor
+	Dropped                  int           // agent sockets the server closed during the run
+	CPU                      time.Duration // the process's CPU time (server, client sockets and senders) while posting and delivering
+	Load                     string        // the machine's load average at the end of the run
 }
 
 // Fanout connects o.Agents agents of one department to /ws, posts signed
@@ -123,19 +132,37 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	// The agents' sockets: each records when every message reached it.
 	recv := make([][]atomic.Int64, o.Agents) // [agent][message] unix nanos, 0 = not yet
 	var got atomic.Int64
-	var conns []*websocket.Conn
+	var measured atomic.Bool // the bench is done with the agents' sockets
+	var dropped atomic.Int64 // sockets that ended before
+	var droppedWhy atomic.Pointer[error]
+	var conns []*agentSocket
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
 	for i := range o.Agents {
 		recv[i] = make([]atomic.Int64, total)
-		c, _, err := websocket.Dial(ctx, wsURL+tokens[i%len(tokens)], nil)
+		c, err := dialAgent(ctx, ln.Addr().String(), "/ws?token="+tokens[i%len(tokens)])
 		if err != nil {
 			return FanoutResult{}, fmt.Errorf("agent %d: %w", i, err)
 		}
-		c.SetReadLimit(1 << 20)
 		conns = append(conns, c)
+		// The handshake's answer comes before the hub registers the
+		// socket; its hello comes after. Posting before every hello would
+		// count the first messages of a late socket as missing.
+		if b, err := c.next(); err != nil || !bytes.HasPrefix(b, []byte(`{"event":"hello"`)) {
+			return FanoutResult{}, fmt.Errorf("agent %d: no hello (%v)", i, err)
+		}
 		go func(mine []atomic.Int64) {
+			pprof.SetGoroutineLabels(clientLabels)
 			for {
-				_, b, err := c.Read(context.Background()) // ends when the socket is closed
+				b, err := c.next() // ends when the socket is closed
 				if err != nil {
+					if !measured.Load() {
+						dropped.Add(1)
+						droppedWhy.CompareAndSwap(nil, &err)
+					}
 					return
 				}
 				now := time.Now().UnixNano()
@@ -160,11 +187,6 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 			}
 		}(recv[i])
 	}
-	defer func() {
-		for _, c := range conns {
-			_ = c.CloseNow()
-		}
-	}()
 
 	// Webhooks at a fixed rate, from a pool of senders.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -176,6 +198,7 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			pprof.SetGoroutineLabels(senderLabels)
 			for i := range jobs {
 				body := fanoutWebhook(fmt.Sprintf("55118%08d", i%o.Customers), fmt.Sprintf("wamid.fanout.%s.%d", run, i), string(marker)+strconv.Itoa(i))
 				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/webhooks/whatsapp", bytes.NewReader(body))
@@ -195,6 +218,7 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 			}
 		}()
 	}
+	cpuBefore := processCPU()
 	start := time.Now()
 	interval := time.Second / time.Duration(o.Rate)
 	for i := range total {
@@ -205,13 +229,17 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	}
 	close(jobs)
 	wg.Wait()
+	r := FanoutResult{Posted: total, Acked: int(acked.Load())}
 	want := acked.Load() * int64(o.Agents)
 	deadline := time.Now().Add(30 * time.Second)
 	for got.Load() < want && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
+	r.CPU = processCPU() - cpuBefore
+	measured.Store(true)
+	r.Dropped = int(dropped.Load())
+	r.Load = loadAverage()
 
-	r := FanoutResult{Posted: total, Acked: int(acked.Load())}
 	var fromAck, fromPost []time.Duration
 	for a := range recv {
 		for i := range recv[a] {
@@ -239,7 +267,7 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 		r.FromPostP50, r.FromPostP99 = fromPost[n/2], fromPost[n*99/100]
 	}
 	for _, c := range conns {
-		_ = c.CloseNow()
+		_ = c.Close()
 	}
 	conns = nil
 
@@ -267,6 +295,13 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	fmt.Fprintf(o.Out, "  webhooks posted %d, acknowledged %d; new_message deliveries %d, missing %d\n", r.Posted, r.Acked, r.Deliveries, r.Missing)
 	fmt.Fprintf(o.Out, "  webhook answered → new_message on a socket: p50 %s  p99 %s\n", r.FromAckP50.Round(10*time.Microsecond), r.FromAckP99.Round(10*time.Microsecond))
 	fmt.Fprintf(o.Out, "  webhook posted   → new_message on a socket: p50 %s  p99 %s\n", r.FromPostP50.Round(10*time.Microsecond), r.FromPostP99.Round(10*time.Microsecond))
+	if r.Dropped > 0 {
+		fmt.Fprintf(o.Out, "  agent sockets dropped by the server: %d (first: %v)\n", r.Dropped, *droppedWhy.Load())
+	}
+	if r.Deliveries > 0 {
+		fmt.Fprintf(o.Out, "  CPU (whole process: server, bench sockets, senders) %.1f s = %.2f µs per delivery; load average %s\n",
+			r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(r.Deliveries), r.Load)
+	}
 	fmt.Fprintf(o.Out, "idle sockets: %d (limited by open files %d)\n", r.IdleConns, fdBudget()+1000)
 	fmt.Fprintf(o.Out, "  live heap + stacks per socket pair through the hub (server and client ends): %.1f KB\n", r.BytesPerPair/1024)
 	fmt.Fprintf(o.Out, "  the same for a bare coder/websocket pair (no hub, no middleware):          %.1f KB\n", r.BytesPerBarePair/1024)
@@ -340,7 +375,9 @@ func idleCost(ctx context.Context, n int, dial func() (*websocket.Conn, error)) 
 			out.Close()
 		}
 	}
-	return float64(after-before) / float64(n), nil
+	// A few sockets can cost less than what the GC freed meanwhile: no
+	// negative (wrapped) figure.
+	return max(float64(int64(after)-int64(before)), 0) / float64(n), nil
 }
 
 func memInUse() uint64 {
@@ -388,4 +425,130 @@ func httptestBare() net.Listener {
 
 func fanoutWebhook(waID, wamid, text string) []byte {
 	return bytes.Replace(webhook(waID, wamid, 0), []byte("Olá, mensagem número 0"), []byte(text), 1)
+}
+
+// clientLabels marks the bench's own sockets and senders in a CPU profile
+// (go tool pprof -tags), so their share can be told from the server's.
+var clientLabels = pprof.WithLabels(context.Background(), pprof.Labels("side", "bench-client"))
+
+var senderLabels = pprof.WithLabels(context.Background(), pprof.Labels("side", "bench-sender"))
+
+// agentSocket is the bench's end of an agent's WebSocket: a minimal
+// RFC 6455 client that reads each frame in place from a 64 KB buffer and
+// answers pings. It runs in the process it measures, on the same two
+// cores, so it is kept cheaper per frame than a general client
+// (coder/websocket's takes a lock, a context check and a 4 KB read per
+// frame); every frame is still read whole and parsed.
+type agentSocket struct {
+	nc      net.Conn
+	br      *bufio.Reader
+	message []byte // a fragmented or oversized message being put together
+}
+
+// dialAgent opens path on addr as a WebSocket.
+func dialAgent(ctx context.Context, addr, path string) (*agentSocket, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	key := base64.StdEncoding.EncodeToString(nonce[:])
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(nc, req); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	br := bufio.NewReaderSize(nc, 64<<10)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	res.Body.Close()
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	if res.StatusCode != http.StatusSwitchingProtocols || res.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(sum[:]) {
+		nc.Close()
+		return nil, fmt.Errorf("websocket handshake: %s", res.Status)
+	}
+	return &agentSocket{nc: nc, br: br}, nil
+}
+
+func (a *agentSocket) Close() error { return a.nc.Close() }
+
+// next returns the next text message. The slice is valid until the next
+// call.
+func (a *agentSocket) next() ([]byte, error) {
+	a.message = a.message[:0]
+	for {
+		h, err := a.br.Peek(2)
+		if err != nil {
+			return nil, err
+		}
+		fin, opcode, masked := h[0]&0x80 != 0, h[0]&0x0f, h[1]&0x80 != 0
+		n, hl := int(h[1]&0x7f), 2
+		switch n {
+		case 126:
+			if h, err = a.br.Peek(4); err != nil {
+				return nil, err
+			}
+			n, hl = int(binary.BigEndian.Uint16(h[2:])), 4
+		case 127:
+			if h, err = a.br.Peek(10); err != nil {
+				return nil, err
+			}
+			n, hl = int(binary.BigEndian.Uint64(h[2:])), 10
+		}
+		if masked || h[0]&0x70 != 0 || n > 16<<20 {
+			return nil, errors.New("websocket: bad frame from the server")
+		}
+		_, _ = a.br.Discard(hl)
+		var payload []byte
+		if n <= a.br.Size() {
+			if payload, err = a.br.Peek(n); err != nil {
+				return nil, err
+			}
+			_, _ = a.br.Discard(n)
+		} else {
+			payload = make([]byte, n)
+			if _, err = io.ReadFull(a.br, payload); err != nil {
+				return nil, err
+			}
+		}
+		switch opcode {
+		case 0x8: // close
+			if len(payload) >= 2 {
+				return nil, fmt.Errorf("closed by the server: %d %s", binary.BigEndian.Uint16(payload), payload[2:])
+			}
+			return nil, io.EOF
+		case 0x9: // ping: the server drops a socket that does not answer
+			if err := a.control(0xA, payload); err != nil {
+				return nil, err
+			}
+			continue
+		case 0xA: // pong
+			continue
+		}
+		if fin && len(a.message) == 0 {
+			return payload, nil // in place, no copy
+		}
+		a.message = append(a.message, payload...)
+		if fin {
+			return a.message, nil
+		}
+	}
+}
+
+// control writes a control frame, masked as a client must.
+func (a *agentSocket) control(opcode byte, payload []byte) error {
+	f := make([]byte, 0, 6+len(payload))
+	f = append(f, 0x80|opcode, 0x80|byte(len(payload)), 0, 0, 0, 0)
+	_, _ = rand.Read(f[2:6])
+	for i, b := range payload {
+		f = append(f, b^f[2+i%4])
+	}
+	_, err := a.nc.Write(f)
+	return err
 }

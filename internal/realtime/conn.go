@@ -30,13 +30,14 @@ const maxSubscriptions = 200
 
 // conn is one socket.
 type conn struct {
-	ws   *websocket.Conn
-	cork *corkedConn // the hijacked socket, batching the writer's frames
-	user string
-	max  int // frames that may wait; more and the client is dropped
+	ws     *websocket.Conn
+	socket *socket // the hijacked connection: the writer sends its frames there itself
+	user   string
+	max    int // frames that may wait; more and the client is dropped
 
 	qmu     sync.Mutex
-	pending [][]byte        // frames waiting for the writer; nil when idle, so an idle socket holds no buffer
+	pending *frameQueue     // frames waiting for the writer; nil when idle, so an idle socket holds no buffer
+	staged  *frameQueue     // frames of the bus payload being delivered, guarded by Hub.mu
 	wake    chan struct{}   // capacity 1: pending has frames
 	subs    map[string]bool // guarded by Hub.mu
 
@@ -48,19 +49,77 @@ type conn struct {
 	killWhy  string
 }
 
-// send queues f without waiting; a client that cannot keep up is dropped,
-// so a dead socket never holds more than SendQueue frames.
-func (c *conn) send(f []byte) {
+// send queues a frame outside the stream and wakes the writer.
+func (c *conn) send(b []byte) {
+	if c.queue(outFrame{head: b}) {
+		c.wakeUp()
+	}
+}
+
+// queue queues f without waiting and reports whether the writer needs a
+// wake-up (f is the first frame waiting). A client that cannot keep up is
+// dropped, so a dead socket never holds more than SendQueue frames.
+func (c *conn) queue(f outFrame) bool {
 	c.qmu.Lock()
-	full := len(c.pending) >= c.max
+	if c.pending == nil {
+		c.pending = queuePool.Get().(*frameQueue)
+	}
+	full := len(c.pending.frames) >= c.max
 	if !full {
-		c.pending = append(c.pending, f)
+		c.pending.frames = append(c.pending.frames, f)
+	}
+	first := len(c.pending.frames) == 1
+	c.qmu.Unlock()
+	if full {
+		c.kill(closeTooSlow, "too slow: events were dropped; reconnect with since")
+		return false
+	}
+	return first
+}
+
+// flushStaged hands the writer the frames staged while delivering a bus
+// payload, taking the queue's lock once for all of them, and wakes it.
+// Called with Hub.mu held.
+func (c *conn) flushStaged() {
+	staged := c.staged
+	c.staged = nil
+	c.qmu.Lock()
+	full := false
+	switch {
+	case c.pending == nil && len(staged.frames) <= c.max:
+		c.pending, staged = staged, nil
+	case c.pending == nil || len(c.pending.frames)+len(staged.frames) > c.max:
+		full = true
+	default:
+		c.pending.frames = append(c.pending.frames, staged.frames...)
 	}
 	c.qmu.Unlock()
+	if staged != nil {
+		staged.release()
+	}
 	if full {
 		c.kill(closeTooSlow, "too slow: events were dropped; reconnect with since")
 		return
 	}
+	c.wakeUp()
+}
+
+// frameQueue is a socket's waiting frames, recycled between sockets so
+// that queuing allocates nothing once warm while an idle socket holds none.
+type frameQueue struct{ frames []outFrame }
+
+var queuePool = sync.Pool{New: func() any { return &frameQueue{frames: make([]outFrame, 0, 16)} }}
+
+// release returns q to the pool, dropping its references to the events.
+func (q *frameQueue) release() {
+	clear(q.frames)
+	q.frames = q.frames[:0]
+	if cap(q.frames) <= 1024 {
+		queuePool.Put(q)
+	}
+}
+
+func (c *conn) wakeUp() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -72,7 +131,9 @@ func (c *conn) kill(code websocket.StatusCode, why string) {
 		c.killCode, c.killWhy = code, why
 		close(c.killed)
 		if code != closeGoingAway && code != closeUnauthorized {
-			c.abort() // a stuck write to a dead or slow client must not hold the socket
+			// A stuck write to a dead or slow client must not hold the socket.
+			c.abort()
+			c.socket.abort()
 		}
 	})
 }
@@ -82,7 +143,7 @@ func (c *conn) kill(code websocket.StatusCode, why string) {
 // {"event":"auth","data":{"token":…}}. Query: since and stream resume a
 // stream (see the package doc).
 func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, u *helpdesk.User) {
-	cw := &corkingWriter{ResponseWriter: w}
+	cw := &hijacker{ResponseWriter: w}
 	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
 	if err != nil {
 		return // Accept has answered
@@ -108,7 +169,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, u *helpdesk.User) 
 	// released, which is most of what an idle connection would cost.
 	ctx = context.Background()
 	wctx, abort := context.WithCancel(ctx)
-	c := &conn{ws: ws, cork: cw.conn, user: u.ID, max: h.opts.SendQueue, wake: make(chan struct{}, 1), subs: map[string]bool{},
+	c := &conn{ws: ws, socket: cw.socket, user: u.ID, max: h.opts.SendQueue, wake: make(chan struct{}, 1), subs: map[string]bool{},
 		done: make(chan struct{}), killed: make(chan struct{}), abort: abort}
 	first, ok := h.register(c, *u, r.URL.Query())
 	if !ok {
@@ -161,7 +222,7 @@ func (h *Hub) authFrame(ctx context.Context, ws *websocket.Conn) (helpdesk.User,
 // register attaches c to its user's stream and returns the frames to
 // write before any live event: hello, and what a resuming client missed
 // (or resync). Both happen under one lock, so nothing falls in between.
-func (h *Hub) register(c *conn, u helpdesk.User, q map[string][]string) ([][]byte, bool) {
+func (h *Hub) register(c *conn, u helpdesk.User, q map[string][]string) ([]outFrame, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stopped {
@@ -173,13 +234,13 @@ func (h *Hub) register(c *conn, u helpdesk.User, q map[string][]string) ([][]byt
 		h.users[u.ID] = st
 	}
 	st.user = u
-	out := [][]byte{reply("hello", map[string]any{"userId": u.ID, "stream": st.stream, "seq": st.seq})}
+	out := []outFrame{{head: reply("hello", map[string]any{"userId": u.ID, "stream": st.stream, "seq": st.seq})}}
 	if sinceText := first(q["since"]); sinceText != "" {
 		since, err := strconv.ParseUint(sinceText, 10, 64)
 		stream := first(q["stream"])
 		frames, ok := st.replay(since)
 		if err != nil || (stream != "" && stream != st.stream) || !ok {
-			out = append(out, reply("resync", map[string]any{"stream": st.stream, "seq": st.seq}))
+			out = append(out, outFrame{head: reply("resync", map[string]any{"stream": st.stream, "seq": st.seq})})
 		} else {
 			out = append(out, frames...) // the ring's frames are never modified, only dropped
 		}
@@ -235,25 +296,13 @@ func (h *Hub) unregister(c *conn) {
 // writeLoop sends queued frames and pings, and reloads the user now and
 // then: a deactivated user or a changed password ends the socket, new
 // departments or role take effect.
-func (h *Hub) writeLoop(ctx context.Context, c *conn, passwordHash string, initial [][]byte) {
+func (h *Hub) writeLoop(ctx context.Context, c *conn, passwordHash string, initial []outFrame) {
 	ping := time.NewTicker(h.opts.PingInterval)
 	defer ping.Stop()
 	recheck := time.NewTicker(h.opts.RecheckInterval)
 	defer recheck.Stop()
-	write := func(f []byte) bool {
-		// No context deadline: the corked connection puts one on every
-		// write that reaches the network.
-		return c.ws.Write(context.Background(), websocket.MessageText, f) == nil
-	}
-	writeAll := func(frames [][]byte) {
-		c.cork.cork()
-		for _, f := range frames {
-			if !write(f) {
-				c.kill(closeTooSlow, "write failed")
-				break
-			}
-		}
-		if c.cork.uncork() != nil {
+	writeAll := func(frames []outFrame) {
+		if c.socket.writeFrames(frames) != nil {
 			c.kill(closeTooSlow, "write failed")
 		}
 	}
@@ -262,10 +311,13 @@ func (h *Hub) writeLoop(ctx context.Context, c *conn, passwordHash string, initi
 		select {
 		case <-c.wake:
 			c.qmu.Lock()
-			batch := c.pending
+			q := c.pending
 			c.pending = nil
 			c.qmu.Unlock()
-			writeAll(batch)
+			if q != nil {
+				writeAll(q.frames)
+				q.release()
+			}
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, h.opts.PongTimeout)
 			err := c.ws.Ping(pctx)
@@ -277,7 +329,7 @@ func (h *Hub) writeLoop(ctx context.Context, c *conn, passwordHash string, initi
 			u, err := h.opts.Store.GetUser(ctx, c.user)
 			switch {
 			case errors.Is(err, helpdesk.ErrNotFound) || (err == nil && (!u.Active || u.PasswordHash != passwordHash)):
-				_ = write(reply("error", map[string]string{"code": helpdesk.CodeInvalidToken, "message": "your session has ended; log in again"}))
+				writeAll([]outFrame{{head: reply("error", map[string]string{"code": helpdesk.CodeInvalidToken, "message": "your session has ended; log in again"})}})
 				c.kill(closeUnauthorized, "session ended")
 			case err == nil:
 				h.mu.Lock()

@@ -126,6 +126,7 @@ type Hub struct {
 	online  map[string]time.Time      // the global online set as last computed → since when seen
 	typing  map[typingKey]typingState // typing started on this replica
 	conns   map[*conn]struct{}
+	woken   []*conn // sockets given frames by the payload being delivered, to wake at its end
 	stopped bool
 }
 
@@ -311,23 +312,28 @@ func (a audience) matches(u helpdesk.User, subscribed func(string) bool) bool {
 		}
 		return canSee(u, c) || (a.Before != nil && canSee(u, *a.Before))
 	case ruleMessage:
-		if c.AssigneeID == u.ID || (subscribed(c.ID) && canSee(u, c)) {
+		// The queue's agents first: the cheapest test, and the one that
+		// decides for most recipients of a busy queue.
+		if c.AssigneeID == u.ID || (c.AssigneeID == "" && inQueue(u, c)) {
 			return true
 		}
-		if c.AssigneeID != "" {
-			return false
-		}
-		if c.DepartmentID != "" {
-			for _, d := range u.DepartmentIDs {
-				if d == c.DepartmentID {
-					return true
-				}
-			}
-			return false
-		}
-		return u.Role == helpdesk.RoleAgent // no department: every agent's queue
+		return subscribed(c.ID) && canSee(u, c)
 	case ruleTyping:
 		return c.AssigneeID == u.ID || (subscribed(c.ID) && canSee(u, c))
+	}
+	return false
+}
+
+// inQueue reports whether an unassigned conversation waits in u's queue:
+// its department's agents, or every agent when it has no department.
+func inQueue(u helpdesk.User, c convRef) bool {
+	if c.DepartmentID == "" {
+		return u.Role == helpdesk.RoleAgent
+	}
+	for _, d := range u.DepartmentIDs {
+		if d == c.DepartmentID {
+			return true
+		}
 	}
 	return false
 }
@@ -359,6 +365,17 @@ func (h *Hub) enqueue(_ context.Context, ev busEvent) {
 // maxBatch bounds the events of one bus payload.
 const maxBatch = 64
 
+// batchWindow is the least time between two event batches. An event that
+// follows a quiet spell goes out at once; under load, events wait up to
+// this long so that each socket is written once per window with all its
+// frames. Each write costs a system call on both ends and a wake-up of the
+// socket's goroutine, which, at one write per event, was most of the
+// fan-out's CPU. 20 ms rather than 10: at 500 agents × 500 messages/s it
+// gave a lower p99 (about 60 ms against 100 ms, fewer rounds of waking
+// every socket) for the same CPU, well inside the 100 ms a dashboard may
+// lag.
+const batchWindow = 20 * time.Millisecond
+
 // publishLoop publishes queued events in batches (one bus write carries
 // what accumulated while the previous one was written) and this replica's
 // presence.
@@ -366,22 +383,54 @@ func (h *Hub) publishLoop() {
 	beat := time.NewTicker(h.opts.HeartbeatInterval)
 	defer beat.Stop()
 	batch := make([]busEvent, 0, maxBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	var last time.Time // when the last batch went out
 	for {
 		select {
 		case <-h.ctx.Done():
-			for { // what was queued before Close still goes out
-				select {
-				case ev := <-h.out:
-					h.publish(busMsg{Events: []busEvent{ev}})
-					continue
-				default:
+			// What was queued before Close still goes out, in full batches:
+			// a bus whose reader has stopped (Local, after Close) takes only
+			// what its buffer holds, and each payload beyond that waits
+			// stallLimit.
+			for {
+				batch = batch[:0]
+			drain:
+				for len(batch) < maxBatch {
+					select {
+					case ev := <-h.out:
+						batch = append(batch, ev)
+					default:
+						break drain
+					}
 				}
-				break
+				if len(batch) == 0 {
+					break
+				}
+				h.publish(busMsg{Events: batch})
 			}
 			h.publish(busMsg{Leaving: true})
 			return
 		case ev := <-h.out:
 			batch = append(batch[:0], ev)
+			// Right after a batch, wait out the rest of batchWindow for
+			// more events: under load every socket then gets a window's
+			// frames in one write, not one write per event.
+			if wait := time.Until(last.Add(batchWindow)); wait > 0 {
+				linger.Reset(wait)
+			gather:
+				for len(batch) < maxBatch {
+					select {
+					case ev := <-h.out:
+						batch = append(batch, ev)
+					case <-linger.C:
+						break gather
+					case <-h.ctx.Done():
+						break gather
+					}
+				}
+				linger.Stop()
+			}
 		fill:
 			for len(batch) < maxBatch {
 				select {
@@ -392,6 +441,7 @@ func (h *Hub) publishLoop() {
 				}
 			}
 			h.publish(busMsg{Events: batch})
+			last = time.Now()
 		case <-h.kick:
 			h.publish(h.presenceMsg())
 		case <-beat.C:
@@ -455,13 +505,22 @@ func (h *Hub) deliver(p []byte) {
 		}
 		h.recomputeOnlineLocked()
 	}
+	// Each event is encoded once for all its recipients, and each socket
+	// is woken once for the whole payload: its writer then sends every
+	// frame the payload gave it in one write.
 	for _, ev := range m.Events {
+		enc := encodeEvent(ev.Event, ev.Data)
 		for _, st := range h.users {
 			if ev.To.matches(st.user, st.subscribed) {
-				st.push(h, ev.Event, ev.Data)
+				st.push(h, enc, &h.woken)
 			}
 		}
 	}
+	for i, c := range h.woken {
+		c.flushStaged()
+		h.woken[i] = nil
+	}
+	h.woken = h.woken[:0]
 }
 
 // recomputeOnlineLocked derives the global online set and tells every
@@ -499,8 +558,9 @@ func (h *Hub) recomputeOnlineLocked() {
 
 func (h *Hub) broadcastLocked(event string, data any) {
 	b, _ := json.Marshal(data)
+	enc := encodeEvent(event, b)
 	for _, st := range h.users {
-		st.push(h, event, b) // those away within Retention get it on resuming
+		st.push(h, enc, nil) // those away within Retention get it on resuming
 	}
 }
 
@@ -543,8 +603,8 @@ type userState struct {
 	user     helpdesk.User
 	stream   string
 	seq      uint64
-	ring     [][]byte // the latest frames, oldest first
-	first    uint64   // seq of ring[0]
+	ring     []outFrame // the latest frames, a circle once full: ring[oldest] is the oldest
+	oldest   int
 	conns    map[*conn]struct{}
 	retained map[string]bool // subscriptions of the connections that left, until a new one declares its own
 	lastConn time.Time
@@ -562,64 +622,88 @@ func (st *userState) subscribed(id string) bool {
 	return false
 }
 
-// push numbers a frame, keeps it in the ring and queues it to every
-// connection of the user. Called with h.mu held.
-func (st *userState) push(h *Hub, event string, data json.RawMessage) {
+// push numbers an event, keeps it in the ring and queues it to every
+// connection of the user. With woken, the frames are staged on each
+// connection and the connections listed once, for the caller to hand each
+// its frames and wake it once it has pushed everything; without, they are
+// queued and woken now. Called with h.mu held.
+func (st *userState) push(h *Hub, enc encodedEvent, woken *[]*conn) {
 	st.seq++
-	f := frame(event, st.seq, data)
-	if len(st.ring) == 0 {
-		st.first = st.seq
-	}
-	st.ring = append(st.ring, f)
-	if len(st.ring) > h.opts.Ring {
-		st.ring[0] = nil
-		st.ring = st.ring[1:]
-		st.first++
-		if cap(st.ring) > 4*h.opts.Ring { // let the old backing array go
-			st.ring = append([][]byte(nil), st.ring...)
-		}
+	f := outFrame{head: enc.head, seq: st.seq, tail: enc.tail}
+	if len(st.ring) < h.opts.Ring {
+		st.ring = append(st.ring, f)
+	} else {
+		st.ring[st.oldest] = f
+		st.oldest = (st.oldest + 1) % len(st.ring)
 	}
 	for c := range st.conns {
-		c.send(f)
+		if woken == nil {
+			if c.queue(f) {
+				c.wakeUp()
+			}
+			continue
+		}
+		if c.staged == nil {
+			c.staged = queuePool.Get().(*frameQueue)
+			*woken = append(*woken, c)
+		}
+		c.staged.frames = append(c.staged.frames, f)
 	}
 }
 
 // replay returns the frames after seq since, or false when the ring no
 // longer holds all of them.
-func (st *userState) replay(since uint64) ([][]byte, bool) {
+func (st *userState) replay(since uint64) ([]outFrame, bool) {
 	if since > st.seq {
 		return nil, false
 	}
-	if since == st.seq {
-		return nil, true
-	}
-	if len(st.ring) == 0 || since+1 < st.first {
+	missed := st.seq - since
+	if missed > uint64(len(st.ring)) {
 		return nil, false
 	}
-	return st.ring[since+1-st.first:], true
+	out := make([]outFrame, 0, missed)
+	for i := len(st.ring) - int(missed); i < len(st.ring); i++ {
+		out = append(out, st.ring[(st.oldest+i)%len(st.ring)])
+	}
+	return out, true
 }
 
-// frame encodes {"event":…,"seq":…,"data":…}.
-func frame(event string, seq uint64, data json.RawMessage) []byte {
-	b := make([]byte, 0, len(event)+len(data)+40)
-	b = append(b, `{"event":`...)
-	b = strconv.AppendQuote(b, event)
-	if seq > 0 {
-		b = append(b, `,"seq":`...)
-		b = strconv.AppendUint(b, seq, 10)
-	}
+// outFrame is one frame to one user: a whole frame outside the stream, or
+// an event of the stream as its encoding shared by every recipient with
+// this user's seq spliced in, so that an event going to 500 agents is
+// encoded once and its body is neither copied nor kept 500 times (the
+// rings hold the shared bodies too).
+type outFrame struct {
+	head []byte // the whole frame when seq is 0; else {"event":"…","seq":
+	seq  uint64
+	tail []byte // ,"data":…} — shared
+}
+
+// encodedEvent is an event's frame less its seq.
+type encodedEvent struct{ head, tail []byte }
+
+func encodeEvent(event string, data json.RawMessage) encodedEvent {
+	head := make([]byte, 0, len(event)+20)
+	head = append(head, `{"event":`...)
+	head = strconv.AppendQuote(head, event)
+	head = append(head, `,"seq":`...)
+	tail := make([]byte, 0, len(data)+10)
 	if len(data) > 0 {
-		b = append(b, `,"data":`...)
-		b = append(b, data...)
+		tail = append(tail, `,"data":`...)
+		tail = append(tail, data...)
 	}
-	return append(b, '}')
+	return encodedEvent{head: head, tail: append(tail, '}')}
 }
 
 // reply encodes a frame outside the stream (acknowledgements, errors).
 func reply(event string, data any) []byte {
-	var raw json.RawMessage
+	b := make([]byte, 0, 64)
+	b = append(b, `{"event":`...)
+	b = strconv.AppendQuote(b, event)
 	if data != nil {
-		raw, _ = json.Marshal(data)
+		raw, _ := json.Marshal(data)
+		b = append(b, `,"data":`...)
+		b = append(b, raw...)
 	}
-	return frame(event, 0, raw)
+	return append(b, '}')
 }

@@ -174,3 +174,31 @@ func TestSilentReplicaGoesOffline(t *testing.T) {
 		t.Error("the silent replica's user is still online")
 	}
 }
+
+// A burst of events (many per bus payload, several per write) reaches a
+// socket whole and in order, each with the next seq of the user's stream.
+func TestBurstArrivesInOrder(t *testing.T) {
+	f := newFixture(t, realtime.Options{})
+	u, tok := f.user("Burst")
+	c := f.dial(tok)
+	conv := helpdesk.Conversation{ID: helpdesk.NewID(), AssigneeID: u.ID}
+	const sent = 200
+	for i := range sent {
+		f.hub.MessageStored(context.Background(), conv, helpdesk.Message{ID: helpdesk.NewID(), ConversationID: conv.ID, Text: fmt.Sprint("m", i)})
+	}
+	var first uint64
+	for i := 0; i < sent; {
+		fr := read(t, c)
+		if fr.Event != "new_message" {
+			continue // presence
+		}
+		if first == 0 {
+			first = fr.Seq - uint64(i)
+		}
+		msg, _ := fr.Data["message"].(map[string]any)
+		if fr.Seq != first+uint64(i) || msg["Text"] != fmt.Sprint("m", i) { // the store's type, as no Encoder is set
+			t.Fatalf("frame %d: seq %d (want %d), message %v", i, fr.Seq, first+uint64(i), msg)
+		}
+		i++
+	}
+}
