@@ -136,9 +136,9 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 const benchUsage = `usage:
-  supportwhatsapp bench ingest [-db URL] [-c 64] [-customers 1000] [-n 20000]
-  supportwhatsapp bench inbox  [-db URL] [-conversations 100000] [-messages 1000000] [-n 100] [-reuse]
-  supportwhatsapp bench fanout [-db URL] [-agents 500] [-rate 500] [-duration 10s] [-idle 10000]`
+  supportwhatsapp bench ingest [-db URL] [-c 64] [-customers 1000] [-n 20000] [-cpuprofile FILE]
+  supportwhatsapp bench inbox  [-db URL] [-conversations 100000] [-messages 1000000] [-n 100] [-reuse] [-cpuprofile FILE]
+  supportwhatsapp bench fanout [-db URL] [-agents 500] [-rate 500] [-duration 10s] [-idle 10000] [-cpuprofile FILE]`
 
 func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	switch {
@@ -188,7 +188,7 @@ func runBenchFanout(ctx context.Context, args []string, stdout io.Writer) error 
 	fs.IntVar(&o.Agents, "agents", 500, "connected agent sockets")
 	fs.IntVar(&o.Rate, "rate", 500, "webhooks per second")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long webhooks are posted")
-	fs.IntVar(&o.IdleConns, "idle", 10000, "idle sockets for the memory figure (capped by the open-files limit)")
+	fs.IntVar(&o.IdleConns, "idle", 10000, "idle sockets for the memory figure (capped by the open-files limit; 0 skips it)")
 	return runProfiled(fs, args, func() error {
 		_, err := bench.Fanout(ctx, o)
 		return err

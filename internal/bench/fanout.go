@@ -39,7 +39,7 @@ type FanoutOptions struct {
 	Rate        int           // webhooks per second (default 500)
 	Duration    time.Duration // how long webhooks are posted (default 10 s)
 	Customers   int           // distinct customers (default 200)
-	IdleConns   int           // sockets for the memory figure (default 10000)
+	IdleConns   int           // sockets for the memory figure; 0 skips it
 	Out         io.Writer
 }
 
@@ -74,9 +74,6 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	}
 	if o.Customers <= 0 {
 		o.Customers = 200
-	}
-	if o.IdleConns <= 0 {
-		o.IdleConns = 10000
 	}
 	if o.Out == nil {
 		o.Out = os.Stdout
@@ -271,6 +268,20 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 	}
 	conns = nil
 
+	fmt.Fprintf(o.Out, "fan-out: %d agents, %d webhooks/s for %s on %s\n", o.Agents, o.Rate, o.Duration, srv.DB.Dialect())
+	fmt.Fprintf(o.Out, "  webhooks posted %d, acknowledged %d; new_message deliveries %d, missing %d\n", r.Posted, r.Acked, r.Deliveries, r.Missing)
+	fmt.Fprintf(o.Out, "  webhook answered → new_message on a socket: p50 %s  p99 %s\n", r.FromAckP50.Round(10*time.Microsecond), r.FromAckP99.Round(10*time.Microsecond))
+	fmt.Fprintf(o.Out, "  webhook posted   → new_message on a socket: p50 %s  p99 %s\n", r.FromPostP50.Round(10*time.Microsecond), r.FromPostP99.Round(10*time.Microsecond))
+	if r.Dropped > 0 {
+		fmt.Fprintf(o.Out, "  agent sockets dropped by the server: %d (first: %v)\n", r.Dropped, *droppedWhy.Load())
+	}
+	if r.Deliveries > 0 {
+		fmt.Fprintf(o.Out, "  CPU (whole process: server, bench sockets, senders) %.1f s = %.2f µs per delivery; load average %s\n",
+			r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(r.Deliveries), r.Load)
+	}
+	if o.IdleConns <= 0 {
+		return r, nil
+	}
 	// Idle sockets: what each costs, through the hub and bare.
 	r.IdleConns = min(o.IdleConns, fdBudget()/4) // both ends, and the dialer's spare descriptors
 	// The bare pair first: the hub's sockets take a while to be released.
@@ -291,17 +302,6 @@ func Fanout(ctx context.Context, o FanoutOptions) (FanoutResult, error) {
 		return r, err
 	}
 
-	fmt.Fprintf(o.Out, "fan-out: %d agents, %d webhooks/s for %s on %s\n", o.Agents, o.Rate, o.Duration, srv.DB.Dialect())
-	fmt.Fprintf(o.Out, "  webhooks posted %d, acknowledged %d; new_message deliveries %d, missing %d\n", r.Posted, r.Acked, r.Deliveries, r.Missing)
-	fmt.Fprintf(o.Out, "  webhook answered → new_message on a socket: p50 %s  p99 %s\n", r.FromAckP50.Round(10*time.Microsecond), r.FromAckP99.Round(10*time.Microsecond))
-	fmt.Fprintf(o.Out, "  webhook posted   → new_message on a socket: p50 %s  p99 %s\n", r.FromPostP50.Round(10*time.Microsecond), r.FromPostP99.Round(10*time.Microsecond))
-	if r.Dropped > 0 {
-		fmt.Fprintf(o.Out, "  agent sockets dropped by the server: %d (first: %v)\n", r.Dropped, *droppedWhy.Load())
-	}
-	if r.Deliveries > 0 {
-		fmt.Fprintf(o.Out, "  CPU (whole process: server, bench sockets, senders) %.1f s = %.2f µs per delivery; load average %s\n",
-			r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(r.Deliveries), r.Load)
-	}
 	fmt.Fprintf(o.Out, "idle sockets: %d (limited by open files %d)\n", r.IdleConns, fdBudget()+1000)
 	fmt.Fprintf(o.Out, "  live heap + stacks per socket pair through the hub (server and client ends): %.1f KB\n", r.BytesPerPair/1024)
 	fmt.Fprintf(o.Out, "  the same for a bare coder/websocket pair (no hub, no middleware):          %.1f KB\n", r.BytesPerBarePair/1024)

@@ -73,10 +73,10 @@ type IngestResult struct {
 	NewConversations []Conversation
 	// Conversations are the conversations Messages went to, as the commit
 	// left them (one missing here must be read again).
-	Conversations []Conversation
-	StatusesApplied  int
-	UnknownStatuses  int
-	Unrouted         []string // phone_number_ids with no channel
+	Conversations   []Conversation
+	StatusesApplied int
+	UnknownStatuses int
+	Unrouted        []string // phone_number_ids with no channel
 }
 
 // Meta's timestamp orders a customer's burst and starts the customer
