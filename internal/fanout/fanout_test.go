@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -167,6 +168,11 @@ func TestPostgres(t *testing.T) {
 		return u.String()
 	}
 	bName := "fanout_b_" + strings.ToLower(rand.Text())
+	// Published before either replica started: no one's there to get it.
+	before := `{"n":"before the replicas started"}`
+	if err := fanout.NewPostgres(db.SQL(), withApp("fanout_old"), channel, log).Publish(context.Background(), []byte(before)); err != nil {
+		t.Fatal(err)
+	}
 	a := fanout.NewPostgres(db.SQL(), withApp("fanout_a"), channel, log)
 	b := fanout.NewPostgres(db.SQL(), withApp(bName), channel, log)
 	var ca, cb collector
@@ -177,6 +183,11 @@ func TestPostgres(t *testing.T) {
 	publishAll(t, a, payloads()[:2])
 	publishAll(t, b, payloads()[2:])
 	waitFor(t, payloads(), &ca, &cb)
+	for i, c := range []*collector{&ca, &cb} {
+		if slices.Contains(c.snapshot(), before) {
+			t.Errorf("replica %d replayed a payload published before it started", i)
+		}
+	}
 
 	// Kill B's listening connection; publish while it reconnects.
 	res, err := db.SQL().Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", bName)

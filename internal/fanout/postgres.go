@@ -117,6 +117,11 @@ type pgReceiver struct {
 	deliver func([]byte)
 	maxID   int64 // highest id delivered
 	seen    *seenSet
+	// reconnected: a backlog was read before. The first one starts at the
+	// highest id when Run began: what was published before this replica
+	// started is no one's here (no socket can have been waiting for it),
+	// and decoding the look-back's rows cost a start-up a second of CPU.
+	reconnected bool
 }
 
 // HandleNotification implements pgxlisten.Handler.
@@ -146,7 +151,12 @@ func (r *pgReceiver) HandleNotification(ctx context.Context, n *pgconn.Notificat
 // sequence and may commit out of order, so the look-back starts a little
 // before the highest id seen; the seen set drops the repeats.
 func (r *pgReceiver) HandleBacklog(ctx context.Context, _ string, conn *pgx.Conn) error {
-	rows, err := conn.Query(ctx, "SELECT id, payload FROM fanout_messages WHERE id > $1 ORDER BY id", r.maxID-1000)
+	from := r.maxID
+	if r.reconnected {
+		from -= backlogLookBack
+	}
+	r.reconnected = true
+	rows, err := conn.Query(ctx, "SELECT id, payload FROM fanout_messages WHERE id > $1 ORDER BY id", from)
 	if err != nil {
 		return fmt.Errorf("fanout: backlog: %w", err)
 	}
@@ -163,6 +173,11 @@ func (r *pgReceiver) HandleBacklog(ctx context.Context, _ string, conn *pgx.Conn
 	}
 	return rows.Err()
 }
+
+// backlogLookBack is how far before the highest id seen a reconnection
+// looks for rows that committed after it (ids are taken in one order and
+// committed in another).
+const backlogLookBack = 1000
 
 func (r *pgReceiver) take(id int64, payload string) {
 	r.seen.add(id)
