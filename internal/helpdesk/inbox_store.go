@@ -31,25 +31,6 @@ type InboundNote struct {
 	Preview        string    // the latest message's preview
 }
 
-// Activity is a conversation's activity fields as noting inbound messages
-// left them: with the conversation read in the same transaction, it is the
-// conversation after the commit, which the real-time events show without
-// reading it again.
-type Activity struct {
-	ConversationID     string
-	LastMessageAt      *time.Time
-	LastMessagePreview string
-	LastInboundAt      *time.Time
-	UnreadCount        int
-	UpdatedAt          time.Time
-}
-
-// Apply copies a's fields onto c.
-func (a Activity) Apply(c *Conversation) {
-	c.LastMessageAt, c.LastMessagePreview, c.LastInboundAt = a.LastMessageAt, a.LastMessagePreview, a.LastInboundAt
-	c.UnreadCount, c.UpdatedAt = a.UnreadCount, a.UpdatedAt
-}
-
 // Inbox entry states.
 const (
 	InboxProcessed = "processed"
@@ -190,7 +171,11 @@ type IngestStore interface {
 	InsertInboundMessages(ctx context.Context, ms []Message) (inserted []bool, err error)
 	// NoteInboundMessages: NoteInboundMessage for Count messages at once,
 	// the latest at At with Preview; notes names each conversation once.
-	NoteInboundMessages(ctx context.Context, notes []InboundNote, now time.Time) ([]Activity, error)
+	// It returns the conversations' rows as the update left them (their
+	// Customer not filled): read under the update's row lock, they include
+	// what a concurrent transaction committed first (an assignment, a
+	// transfer), which the real-time events must not miss.
+	NoteInboundMessages(ctx context.Context, notes []InboundNote, now time.Time) ([]Conversation, error)
 	// LockWAMIDs, inside a transaction, serialises it with every other
 	// transaction that locks one of wamids, until it ends: the ingest of
 	// statuses and MarkMessageSent's replay of the statuses that came
@@ -205,7 +190,7 @@ type IngestStore interface {
 	// NoteInboundMessage moves the conversation's activity forward for an
 	// inbound message created at: unread count +1, last inbound time and,
 	// when at is not older than the current last message, the preview.
-	NoteInboundMessage(ctx context.Context, conversationID, preview string, at, now time.Time) (Activity, error)
+	NoteInboundMessage(ctx context.Context, conversationID, preview string, at, now time.Time) (Conversation, error)
 	// SetMessageReaction records the customer's reaction to a message.
 	SetMessageReaction(ctx context.Context, messageID, emoji string) error
 	// ApplyMessageStatus moves the status of the message with this wamid

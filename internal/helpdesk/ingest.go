@@ -424,6 +424,27 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 	return &batchCache{channels: map[string]Channel{}, known: known, botOn: botOn, after: map[string]Conversation{}}, nil
 }
 
+// customerChanged brings the customer of the conversations held in after
+// up to date: a later message of the batch may have renamed them.
+func (bc *batchCache) customerChanged(c Customer) {
+	for id, conv := range bc.after {
+		if conv.Customer.ID == c.ID {
+			conv.Customer = c
+			bc.after[id] = conv
+		}
+	}
+}
+
+// forgetCustomer drops the customer's conversations from after, so that
+// the real-time events read them again after the commit.
+func (bc *batchCache) forgetCustomer(customerID string) {
+	for id, conv := range bc.after {
+		if conv.Customer.ID == customerID {
+			delete(bc.after, id)
+		}
+	}
+}
+
 // applyBatch writes a group commit's deliveries inside tx, in order, into
 // results. Plain messages are written together, one statement per step for
 // all of them (batchWriter); reactions, replies and changed numbers depend
@@ -619,15 +640,16 @@ func (w *batchWriter) flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	byID := make(map[string]Conversation, len(convs))
+	customerOf := make(map[string]Customer, len(convs))
 	for _, c := range convs {
-		byID[c.ID] = c
+		customerOf[c.ID] = c.Customer
 	}
-	for _, a := range noted {
-		if c, ok := byID[a.ConversationID]; ok {
-			a.Apply(&c)
-			w.bc.after[c.ID] = c
-		}
+	for _, c := range noted {
+		c.Customer = customerOf[c.ID]
+		w.bc.after[c.ID] = c
+	}
+	for _, c := range customers {
+		w.bc.customerChanged(c)
 	}
 	reported := make([]bool, len(wanted))
 	for i, msg := range msgs {
@@ -666,6 +688,7 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	if err != nil {
 		return err
 	}
+	bc.customerChanged(customer)
 	if done, err := in.applyCSAT(ctx, tx, ch, customer, m, at, now, res); err != nil || done {
 		return err
 	}
@@ -707,8 +730,8 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	if err != nil {
 		return err
 	}
-	noted.Apply(&conv)
-	bc.after[conv.ID] = conv
+	noted.Customer = customer
+	bc.after[conv.ID] = noted
 	// The notice comes from the old number and lands in the customer's
 	// conversation; from now on the customer is its new number, so the
 	// next message (from the new number) continues the same conversation.
@@ -718,7 +741,7 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 		if _, err := tx.RekeyCustomer(ctx, m.FromWAIDs, m.NewWAIDs, now); err != nil {
 			return err
 		}
-		delete(bc.after, conv.ID) // its customer's number changed: read it again
+		bc.forgetCustomer(customer.ID) // its number changed: its conversations are read again
 
 	}
 	if msg.Media != nil && msg.Media.ID != "" && in.jobs != nil {

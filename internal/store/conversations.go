@@ -14,22 +14,43 @@ import (
 
 // conversationColumns reads a conversation with its customer (alias v for
 // conversations, c for customers; see conversationFrom).
-const conversationColumns = `v.id, v.channel_id, COALESCE(v.department_id, ''), COALESCE(v.assignee_id, ''), v.status,
-	v.last_message_at, v.last_message_preview, v.last_inbound_at, v.unread_count, v.waiting_since, v.closed_at,
-	v.created_at, v.updated_at, v.csat_score, COALESCE(v.csat_comment, ''), v.csat_requested_at,
+const conversationColumns = conversationOwnColumns + `,
 	c.id, c.wa_id, c.name, c.profile_name, c.last_inbound_at, c.created_at, c.updated_at`
+
+// conversationOwnColumns are the conversation's own columns of
+// conversationColumns, which scanConversationRow reads.
+const conversationOwnColumns = `v.id, v.channel_id, COALESCE(v.department_id, ''), COALESCE(v.assignee_id, ''), v.status,
+	v.last_message_at, v.last_message_preview, v.last_inbound_at, v.unread_count, v.waiting_since, v.closed_at,
+	v.created_at, v.updated_at, v.csat_score, COALESCE(v.csat_comment, ''), v.csat_requested_at`
+
+// conversationReturning is conversationOwnColumns for the RETURNING clause of
+// an UPDATE of conversations (qualified by the table's name: PostgreSQL's
+// UPDATE … FROM has an id of its own).
+var conversationReturning = strings.ReplaceAll(conversationOwnColumns, "v.", "conversations.")
 
 const conversationFrom = " FROM conversations v JOIN customers c ON c.id = v.customer_id"
 
 func scanConversation(row scanner) (helpdesk.Conversation, error) {
 	var v helpdesk.Conversation
 	c := &v.Customer
-	err := row.Scan(&v.ID, &v.ChannelID, &v.DepartmentID, &v.AssigneeID, &v.Status,
+	err := row.Scan(append(conversationDest(&v),
+		&c.ID, &c.WAID, &c.Name, &c.ProfileName, scanNullTime(&c.LastInboundAt), scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))...)
+	return v, err
+}
+
+// scanConversationRow reads conversationOwnColumns (or
+// conversationReturning): a conversation without its customer.
+func scanConversationRow(row scanner) (helpdesk.Conversation, error) {
+	var v helpdesk.Conversation
+	err := row.Scan(conversationDest(&v)...)
+	return v, err
+}
+
+func conversationDest(v *helpdesk.Conversation) []any {
+	return []any{&v.ID, &v.ChannelID, &v.DepartmentID, &v.AssigneeID, &v.Status,
 		scanNullTime(&v.LastMessageAt), &v.LastMessagePreview, scanNullTime(&v.LastInboundAt), &v.UnreadCount,
 		scanNullTime(&v.WaitingSince), scanNullTime(&v.ClosedAt), scanTime(&v.CreatedAt), scanTime(&v.UpdatedAt),
-		&v.CSATScore, &v.CSATComment, scanNullTime(&v.CSATRequestedAt),
-		&c.ID, &c.WAID, &c.Name, &c.ProfileName, scanNullTime(&c.LastInboundAt), scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
-	return v, err
+		&v.CSATScore, &v.CSATComment, scanNullTime(&v.CSATRequestedAt)}
 }
 
 // GetConversation returns a conversation with its customer; ErrNotFound

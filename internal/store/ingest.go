@@ -166,31 +166,19 @@ func nullInt64(n int64) any {
 // NoteInboundMessage updates the conversation for a new inbound message
 // created at: one more unread, last inbound time and last activity moved
 // forward (never back, whatever order the messages arrive in).
-func (d *DB) NoteInboundMessage(ctx context.Context, conversationID, preview string, at, now time.Time) (helpdesk.Activity, error) {
+func (d *DB) NoteInboundMessage(ctx context.Context, conversationID, preview string, at, now time.Time) (helpdesk.Conversation, error) {
 	t := dbTime(at)
-	a, err := scanActivity(d.q.QueryRowContext(ctx, `UPDATE conversations SET
+	c, err := scanConversationRow(d.q.QueryRowContext(ctx, `UPDATE conversations SET
 		unread_count = unread_count + 1,
 		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $2 THEN $2 ELSE last_inbound_at END,
 		last_message_preview = CASE WHEN last_message_at IS NULL OR last_message_at <= $2 THEN $3 ELSE last_message_preview END,
 		last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < $2 THEN $2 ELSE last_message_at END,
 		updated_at = $4
-		WHERE id = $1 RETURNING `+activityColumns, conversationID, t, preview, dbTime(now)))
+		WHERE id = $1 RETURNING `+conversationReturning, conversationID, t, preview, dbTime(now)))
 	if err != nil {
-		return helpdesk.Activity{}, fmt.Errorf("note inbound message on %s: %w", conversationID, d.translate(err))
+		return helpdesk.Conversation{}, fmt.Errorf("note inbound message on %s: %w", conversationID, d.translate(err))
 	}
-	return a, nil
-}
-
-// activityColumns are what scanActivity reads back from an update of
-// conversations (qualified: PostgreSQL's UPDATE … FROM has an id of its own).
-const activityColumns = `conversations.id, conversations.last_message_at, conversations.last_message_preview,
-	conversations.last_inbound_at, conversations.unread_count, conversations.updated_at`
-
-func scanActivity(row scanner) (helpdesk.Activity, error) {
-	var a helpdesk.Activity
-	err := row.Scan(&a.ConversationID, scanNullTime(&a.LastMessageAt), &a.LastMessagePreview,
-		scanNullTime(&a.LastInboundAt), &a.UnreadCount, scanTime(&a.UpdatedAt))
-	return a, err
+	return c, nil
 }
 
 // SetMessageReaction records the customer's reaction ("" removes it).

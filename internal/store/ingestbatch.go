@@ -447,7 +447,7 @@ func (d *DB) InsertInboundMessages(ctx context.Context, ms []helpdesk.Message) (
 
 // NoteInboundMessages implements helpdesk.IngestStore:
 // NoteInboundMessage for many conversations at once.
-func (d *DB) NoteInboundMessages(ctx context.Context, notes []helpdesk.InboundNote, now time.Time) ([]helpdesk.Activity, error) {
+func (d *DB) NoteInboundMessages(ctx context.Context, notes []helpdesk.InboundNote, now time.Time) ([]helpdesk.Conversation, error) {
 	if len(notes) == 0 {
 		return nil, nil
 	}
@@ -467,15 +467,15 @@ func (d *DB) NoteInboundMessages(ctx context.Context, notes []helpdesk.InboundNo
 		last_message_preview = CASE WHEN last_message_at IS NULL OR last_message_at <= ` + at + ` THEN u.preview ELSE last_message_preview END,
 		last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ` + at + ` THEN ` + at + ` ELSE last_message_at END,
 		updated_at = ` + nowCol + `
-		FROM ` + src + ` WHERE conversations.id = u.id RETURNING ` + activityColumns
+		FROM ` + src + ` WHERE conversations.id = u.id RETURNING ` + conversationReturning
 	res, err := d.q.QueryContext(ctx, q, p...)
 	if err != nil {
 		return nil, fmt.Errorf("note inbound messages: %w", d.translate(err))
 	}
 	defer res.Close()
-	out := make([]helpdesk.Activity, 0, len(notes))
+	out := make([]helpdesk.Conversation, 0, len(notes))
 	for res.Next() {
-		a, err := scanActivity(res)
+		a, err := scanConversationRow(res)
 		if err != nil {
 			return nil, fmt.Errorf("note inbound messages: %w", err)
 		}

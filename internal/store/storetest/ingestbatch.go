@@ -17,6 +17,7 @@ import (
 func testIngestBatch(t *testing.T, open Opener) {
 	s, ctx := open(t), t.Context()
 	ch := mustUpsertChannel(t, s, "pn-batch")
+	ch2 := mustUpsertChannel(t, s, "pn-batch-2")
 	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	// Ana is known under the form without the 9th digit.
 	ana := mustOpenConversation(t, s, ch, "551187654321")
@@ -44,13 +45,20 @@ func testIngestBatch(t *testing.T, open Opener) {
 			msg("wamid.c1", []string{"5511944440001", "551144440001"}, "Carla", "um", base),
 			msg("wamid.c2", []string{"551144440001", "5511944440001"}, "Carla", "dois", base.Add(time.Second)),
 		},
+	}, {
+		// Ana on another number of the business, under a new profile name,
+		// in a reply (applied alone, after the messages above are written):
+		// her conversation above must carry the new name too.
+		PhoneNumberID: ch2.PhoneNumberID,
+		Messages: []helpdesk.InboundMessage{{WAMessageID: "wamid.a2", FromWAIDs: anaIDs, ProfileName: "Ana Nova", Type: "text",
+			Text: "e aqui?", Timestamp: base.Add(4 * time.Second), ContextWAMessageID: "wamid.b1"}},
 	}}}
 	res, err := in.Ingest(ctx, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Messages) != 8 || len(res.NewConversations) != 2 {
-		t.Fatalf("result: %d messages, %d new conversations; want 8 and 2 (Beto's, Carla's)", len(res.Messages), len(res.NewConversations))
+	if len(res.Messages) != 9 || len(res.NewConversations) != 3 {
+		t.Fatalf("result: %d messages, %d new conversations; want 9 and 3 (Beto's, Carla's, Ana's on the second number)", len(res.Messages), len(res.NewConversations))
 	}
 	if again, err := in.Ingest(ctx, d); err != nil || !again.Duplicate {
 		t.Fatalf("redelivery: %+v %v", again, err)
@@ -70,8 +78,8 @@ func testIngestBatch(t *testing.T, open Opener) {
 	a, b := byCustomer["551187654321"], byCustomer["5511955550001"]
 	// The result carries each conversation as the commit left it, so the
 	// real-time events need not read them again.
-	if len(res.Conversations) != 3 {
-		t.Errorf("result: %d conversations, want 3", len(res.Conversations))
+	if len(res.Conversations) != 4 {
+		t.Errorf("result: %d conversations, want 4", len(res.Conversations))
 	}
 	for _, got := range res.Conversations {
 		want, err := s.GetConversation(ctx, got.ID)
@@ -91,7 +99,7 @@ func testIngestBatch(t *testing.T, open Opener) {
 	if a.UnreadCount != 2 || a.LastMessagePreview != "primeira" || !a.LastMessageAt.Equal(base.Add(2*time.Second)) {
 		t.Errorf("Ana's conversation: unread %d, preview %q, last at %v", a.UnreadCount, a.LastMessagePreview, a.LastMessageAt)
 	}
-	if a.Customer.ProfileName != "Ana Souza" || a.Customer.Name != "Cliente" {
+	if a.Customer.ProfileName != "Ana Nova" || a.Customer.Name != "Cliente" {
 		t.Errorf("Ana: name %q, profile name %q; want the name kept and the last profile name", a.Customer.Name, a.Customer.ProfileName)
 	}
 	if b.ID == "" || b.UnreadCount != 4 || b.LastMessagePreview != "e mais" || b.Customer.Name != "Beto" || b.Customer.ProfileName != "Beto" {
@@ -135,4 +143,43 @@ func sameActivity(a, b helpdesk.Conversation) bool {
 		sameTime(a.LastMessageAt, b.LastMessageAt) && sameTime(a.LastInboundAt, b.LastInboundAt) && a.UpdatedAt.Equal(b.UpdatedAt) &&
 		a.Customer.ID == b.Customer.ID && a.Customer.WAID == b.Customer.WAID && a.Customer.Name == b.Customer.Name &&
 		a.Customer.ProfileName == b.Customer.ProfileName && sameTime(a.Customer.LastInboundAt, b.Customer.LastInboundAt)
+}
+
+// testNoteSeesConcurrentCommit: a transfer committed by another
+// transaction after the ingest read the conversation, and before it noted
+// the message, is in what the note returns (the real-time events are built
+// from it, so they must not go to the old department's agents). Only
+// PostgreSQL lets another writer commit inside a transaction.
+func testNoteSeesConcurrentCommit(t *testing.T, open Opener) {
+	s, ctx := open(t), t.Context()
+	if d, ok := s.(interface{ Dialect() string }); !ok || d.Dialect() != "postgres" {
+		t.Skip("SQLite serialises write transactions: none can commit inside another")
+	}
+	ch := mustUpsertChannel(t, s, "pn-concurrent")
+	conv := mustOpenConversation(t, s, ch, "5511955554444")
+	dept := mustCreateDepartment(t, s, newDepartment("Financeiro"))
+	err := s.InTx(ctx, func(tx helpdesk.Store) error {
+		read, _, err := tx.OpenConversations(ctx, []helpdesk.Conversation{{ID: helpdesk.NewID(), ChannelID: ch.ID, Customer: conv.Customer,
+			Status: helpdesk.StatusWaiting, CreatedAt: helpdesk.Now(), UpdatedAt: helpdesk.Now()}})
+		if err != nil {
+			return err
+		}
+		if read[0].ID != conv.ID || read[0].DepartmentID == dept.ID {
+			t.Fatalf("read %+v, want conversation %s outside %s", read[0], conv.ID, dept.ID)
+		}
+		if _, err := rawDB(t, s).ExecContext(ctx, "UPDATE conversations SET department_id = $1 WHERE id = $2", dept.ID, conv.ID); err != nil {
+			return err
+		}
+		noted, err := tx.NoteInboundMessages(ctx, []helpdesk.InboundNote{{ConversationID: conv.ID, Count: 1, At: helpdesk.Now(), Preview: "oi"}}, helpdesk.Now())
+		if err != nil {
+			return err
+		}
+		if len(noted) != 1 || noted[0].DepartmentID != dept.ID || noted[0].UnreadCount != 1 {
+			t.Errorf("noted %+v, want the transfer to %s and one unread", noted, dept.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("RekeyCustomer", func(t *testing.T) { t.Parallel(); testRekeyCustomer(t, open) })
 	t.Run("StatusBeforeWAMID", func(t *testing.T) { t.Parallel(); testStatusBeforeWAMID(t, open) })
 	t.Run("IngestBatch", func(t *testing.T) { t.Parallel(); testIngestBatch(t, open) })
+	t.Run("NoteSeesConcurrentCommit", func(t *testing.T) { t.Parallel(); testNoteSeesConcurrentCommit(t, open) })
 	t.Run("Bot", func(t *testing.T) { t.Parallel(); testBot(t, open) })
 }
 
