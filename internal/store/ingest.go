@@ -22,6 +22,22 @@ func (d *DB) InsertInboxEntry(ctx context.Context, e helpdesk.InboxEntry) (bool,
 	return n == 1, err
 }
 
+// customerReturning are the columns customerScanDest reads.
+const customerReturning = `RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`
+
+// customerMerge is how an inbound message's customer row (excluded) meets
+// the stored one: the profile name follows WhatsApp unless empty, the name
+// the desk knows them by is kept once set, the last inbound time only moves
+// forward. UpsertCustomer and UpsertCustomers both use it, so the batch
+// writer stays what one message at a time would do.
+const customerMerge = `ON CONFLICT (wa_id) DO UPDATE SET
+		profile_name = CASE WHEN excluded.profile_name = '' THEN customers.profile_name ELSE excluded.profile_name END,
+		name = CASE WHEN customers.name = '' THEN excluded.name ELSE customers.name END,
+		last_inbound_at = CASE WHEN customers.last_inbound_at IS NULL OR customers.last_inbound_at < excluded.last_inbound_at
+			THEN excluded.last_inbound_at ELSE customers.last_inbound_at END,
+		updated_at = excluded.updated_at
+		` + customerReturning
+
 func customerScanDest(c *helpdesk.Customer) []any {
 	return []any{&c.ID, &c.WAID, &c.Name, &c.ProfileName, scanNullTime(&c.LastInboundAt), scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt)}
 }
@@ -44,7 +60,7 @@ func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName str
 		name = CASE WHEN name = '' THEN `+pName+` ELSE name END,
 		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < `+pAt+` THEN `+pAt+` ELSE last_inbound_at END,
 		updated_at = `+pNow+`
-		WHERE wa_id `+p.anyOf(d.dialect, waIDs)+` RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`, p...)
+		WHERE wa_id `+p.anyOf(d.dialect, waIDs)+` `+customerReturning, p...)
 	if err != nil {
 		return helpdesk.Customer{}, fmt.Errorf("update customer: %w", d.translate(err))
 	}
@@ -70,14 +86,7 @@ func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName str
 	// ON CONFLICT covers a concurrent first message of the same number
 	// (another replica), with the same effect as the update above.
 	err = d.q.QueryRowContext(ctx, `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $3, $4, $5, $5)
-		ON CONFLICT (wa_id) DO UPDATE SET
-		profile_name = CASE WHEN excluded.profile_name = '' THEN customers.profile_name ELSE excluded.profile_name END,
-		name = CASE WHEN customers.name = '' THEN excluded.name ELSE customers.name END,
-		last_inbound_at = CASE WHEN customers.last_inbound_at IS NULL OR customers.last_inbound_at < excluded.last_inbound_at
-			THEN excluded.last_inbound_at ELSE customers.last_inbound_at END,
-		updated_at = excluded.updated_at
-		RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`,
+		VALUES ($1, $2, $3, $3, $4, $5, $5) `+customerMerge,
 		helpdesk.NewID(), waIDs[0], profileName, at, dbTime(now)).Scan(customerScanDest(&c)...)
 	if err != nil {
 		return helpdesk.Customer{}, fmt.Errorf("create customer: %w", d.translate(err))

@@ -284,14 +284,8 @@ func (d *DB) UpsertCustomers(ctx context.Context, us []helpdesk.CustomerUpsert, 
 		rows = append(rows, []any{helpdesk.NewID(), key, a.first, a.last, a.at, now, now})
 	}
 	p = nil
-	q := `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at) ` + d.insertSelect(&p, cols, rows) + `
-		ON CONFLICT (wa_id) DO UPDATE SET
-		profile_name = CASE WHEN excluded.profile_name = '' THEN customers.profile_name ELSE excluded.profile_name END,
-		name = CASE WHEN customers.name = '' THEN excluded.name ELSE customers.name END,
-		last_inbound_at = CASE WHEN customers.last_inbound_at IS NULL OR customers.last_inbound_at < excluded.last_inbound_at
-			THEN excluded.last_inbound_at ELSE customers.last_inbound_at END,
-		updated_at = excluded.updated_at
-		RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`
+	q := `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at) ` + d.insertSelect(&p, cols, rows) +
+		` ` + customerMerge
 	res, err := d.q.QueryContext(ctx, q, p...)
 	if err != nil {
 		return nil, fmt.Errorf("upsert customers: %w", d.translate(err))
