@@ -362,6 +362,20 @@ func (h *Hub) enqueue(_ context.Context, ev busEvent) {
 	}
 }
 
+// takeWaiting appends the events already waiting in h.out to batch, up to
+// maxBatch, without waiting for more.
+func (h *Hub) takeWaiting(batch []busEvent) []busEvent {
+	for len(batch) < maxBatch {
+		select {
+		case ev := <-h.out:
+			batch = append(batch, ev)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
 // maxBatch bounds the events of one bus payload.
 const maxBatch = 64
 
@@ -394,16 +408,7 @@ func (h *Hub) publishLoop() {
 			// what its buffer holds, and each payload beyond that waits
 			// stallLimit.
 			for {
-				batch = batch[:0]
-			drain:
-				for len(batch) < maxBatch {
-					select {
-					case ev := <-h.out:
-						batch = append(batch, ev)
-					default:
-						break drain
-					}
-				}
+				batch = h.takeWaiting(batch[:0])
 				if len(batch) == 0 {
 					break
 				}
@@ -431,15 +436,7 @@ func (h *Hub) publishLoop() {
 				}
 				linger.Stop()
 			}
-		fill:
-			for len(batch) < maxBatch {
-				select {
-				case ev := <-h.out:
-					batch = append(batch, ev)
-				default:
-					break fill
-				}
-			}
+			batch = h.takeWaiting(batch)
 			h.publish(busMsg{Events: batch})
 			last = time.Now()
 		case <-h.kick:
