@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/store"
 	"io"
 	"log/slog"
 	"net"
@@ -132,10 +133,6 @@ func ingest(ctx context.Context, o Options) (Result, error) {
 	if dbURL == "" {
 		dbURL = "sqlite:" + filepath.Join(dir, "bench.db")
 	}
-	name := "ingest on SQLite"
-	if strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://") {
-		name = "ingest on PostgreSQL"
-	}
 	cfg, err := config.Load(map[string]string{
 		"APP_ENV": "test", "DATABASE_URL": dbURL, "WHATSAPP_APP_SECRET": appSecret, "BCRYPT_ROUNDS": "4",
 		"MEDIA_DIR": filepath.Join(dir, "media"), "LOG_LEVEL": "error",
@@ -148,6 +145,7 @@ func ingest(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	name := "ingest on " + engineName(srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return Result{}, err
@@ -281,6 +279,14 @@ func webhook(waID, wamid string, i int) []byte {
 		},
 	}}}}})
 	return b
+}
+
+// engineName is how the benches name the server's database engine.
+func engineName(srv *server.Server) string {
+	if srv.DB.Dialect() == store.DialectPostgres {
+		return "PostgreSQL"
+	}
+	return "SQLite"
 }
 
 func sign(body []byte) string {

@@ -106,12 +106,10 @@ func Inbox(ctx context.Context, o InboxOptions) (InboxResult, error) {
 		return InboxResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	res := InboxResult{Engine: "SQLite", Conversations: o.Conversations, Messages: o.Messages}
+	res := InboxResult{Conversations: o.Conversations, Messages: o.Messages}
 	dbURL := o.DatabaseURL
 	if dbURL == "" {
 		dbURL = "sqlite:" + filepath.Join(dir, "inbox.db")
-	} else if strings.HasPrefix(dbURL, "postgres") {
-		res.Engine = "PostgreSQL"
 	}
 	cfg, err := config.Load(map[string]string{
 		"APP_ENV": "test", "DATABASE_URL": dbURL, "BCRYPT_ROUNDS": "4", "MEDIA_DIR": filepath.Join(dir, "media"), "LOG_LEVEL": "error",
@@ -124,6 +122,7 @@ func Inbox(ctx context.Context, o InboxOptions) (InboxResult, error) {
 	if err != nil {
 		return res, err
 	}
+	res.Engine = engineName(srv)
 	var existing int
 	if err := srv.DB.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations").Scan(&existing); err != nil {
 		srv.DB.Close()
