@@ -742,7 +742,6 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 			return err
 		}
 		bc.forgetCustomer(customer.ID) // its number changed: its conversations are read again
-
 	}
 	if msg.Media != nil && msg.Media.ID != "" && in.jobs != nil {
 		if err := in.jobs.EnqueueMediaDownload(ctx, tx, msg.ID); err != nil {

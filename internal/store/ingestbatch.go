@@ -469,11 +469,11 @@ func (d *DB) NoteInboundMessages(ctx context.Context, notes []helpdesk.InboundNo
 	defer res.Close()
 	out := make([]helpdesk.Conversation, 0, len(notes))
 	for res.Next() {
-		a, err := scanConversationRow(res)
+		c, err := scanConversationRow(res)
 		if err != nil {
 			return nil, fmt.Errorf("note inbound messages: %w", err)
 		}
-		out = append(out, a)
+		out = append(out, c)
 	}
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("note inbound messages: %w", d.translate(err))
