@@ -137,9 +137,6 @@ type ChannelStore interface {
 // IngestStore holds what the webhook ingest writes. Every method is meant
 // to run inside one transaction with the others.
 type IngestStore interface {
-	// InsertInboxEntry stores e unless a body with the same hash is there;
-	// inserted is false for such a redelivery.
-	InsertInboxEntry(ctx context.Context, e InboxEntry) (inserted bool, err error)
 	// UpsertCustomer returns the customer whose wa_id is one of waIDs
 	// (variants of one number, preferred first), refreshing its profile
 	// name and last inbound time; when there is none it creates one with
@@ -158,9 +155,9 @@ type IngestStore interface {
 	// whole group commit (see Ingester). Results are in the order of the
 	// input.
 	//
-	// InsertInboxEntries: inserted[i] is false for a body stored already
-	// (or earlier in es).
-	InsertInboxEntries(ctx context.Context, es []InboxEntry) (inserted []bool, err error)
+	// InsertInboxEntries stores each delivery's body as it came, a
+	// redelivery's too.
+	InsertInboxEntries(ctx context.Context, es []InboxEntry) error
 	// UpsertCustomers: UpsertCustomer for each, as if one after the other.
 	UpsertCustomers(ctx context.Context, us []CustomerUpsert, now time.Time) ([]Customer, error)
 	// OpenConversations: OpenConversation for each; cs names each channel

@@ -67,7 +67,9 @@ type WebhookDelivery struct {
 
 // IngestResult says what a delivery changed.
 type IngestResult struct {
-	Duplicate bool // the same body was ingested before; nothing changed
+	// Duplicate: every message the delivery carried was stored already
+	// and it carried no status — a redelivery, which changed nothing.
+	Duplicate bool
 	Messages  []Message
 	// NewConversations are the conversations this delivery opened.
 	NewConversations []Conversation
@@ -179,7 +181,7 @@ func (in *Ingester) Close() {
 var ErrIngesterClosed = &Error{Code: CodeUnavailable, Message: "the server is shutting down; deliver the webhook again"}
 
 // Ingest stores the delivery and its effects durably and returns what it
-// changed. A body already ingested is recognised and skipped (Duplicate).
+// changed. A redelivery stores nothing twice (Duplicate).
 // When ctx ends first, the delivery may still be committed; Meta's
 // redelivery is then a harmless duplicate.
 func (in *Ingester) Ingest(ctx context.Context, d WebhookDelivery) (IngestResult, error) {
@@ -483,27 +485,27 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 		sum := sha256.Sum256(d.Body)
 		entries[i] = InboxEntry{ID: NewID(), BodySHA256: hex.EncodeToString(sum[:]), Body: d.Body, Status: status, ReceivedAt: d.ReceivedAt}
 	}
-	inserted, err := tx.InsertInboxEntries(ctx, entries)
-	if err != nil {
+	if err := tx.InsertInboxEntries(ctx, entries); err != nil {
 		return err
 	}
 	w := batchWriter{in: in, tx: tx, now: now, bc: bc}
 	for i, d := range ds {
 		res := &results[i]
-		if !inserted[i] {
-			res.Duplicate = true
-			res.Unrouted = nil
-			continue
-		}
+		redelivered, fresh := 0, 0
 		for _, b := range d.Batches {
 			ch := channels[b.PhoneNumberID]
 			if ch.ID == "" {
 				continue
 			}
 			for _, m := range b.Messages {
-				if m.WAMessageID == "" || len(m.FromWAIDs) == 0 || bc.known[m.WAMessageID] {
-					continue // nothing to key it on (the raw body stays in the inbox), or a redelivery
+				if m.WAMessageID == "" || len(m.FromWAIDs) == 0 {
+					continue // nothing to key it on (the raw body stays in the inbox)
 				}
+				if bc.known[m.WAMessageID] {
+					redelivered++
+					continue
+				}
+				fresh++
 				// The batch writer handles plain messages to no bot; the rest
 				// (reactions, replies, number changes, what the bot answers,
 				// what may be a survey score) go one at a time.
@@ -520,11 +522,13 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 				w.add(res, ch, m)
 			}
 			for _, st := range b.Statuses {
+				fresh++
 				if err := in.applyStatus(ctx, tx, st, now, res); err != nil {
 					return err
 				}
 			}
 		}
+		res.Duplicate = redelivered > 0 && fresh == 0
 	}
 	if err := w.flush(ctx); err != nil {
 		return err

@@ -155,6 +155,12 @@ func TestWebhookIngestIsIdempotent(t *testing.T) {
 		if got["id"] != c["id"] {
 			t.Errorf("get conversation = %v", got)
 		}
+		// The inbox is the audit of what arrived: every delivery, the
+		// redeliveries too, each with its body as received.
+		var n, bodies int
+		if err := e.srv.DB.SQL().QueryRow("SELECT COUNT(*), COUNT(DISTINCT body_sha256) FROM webhook_inbox").Scan(&n, &bodies); err != nil || n != 4 || bodies != 2 {
+			t.Errorf("inbox = %d rows of %d bodies (%v), want 4 of 2", n, bodies, err)
+		}
 	})
 }
 

@@ -9,19 +9,6 @@ import (
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
 
-// InsertInboxEntry stores a webhook body unless one with the same hash is
-// stored; inserted reports which.
-func (d *DB) InsertInboxEntry(ctx context.Context, e helpdesk.InboxEntry) (bool, error) {
-	res, err := d.q.ExecContext(ctx, `INSERT INTO webhook_inbox (id, body_sha256, body, status, note, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (body_sha256) DO NOTHING`,
-		e.ID, e.BodySHA256, string(e.Body), e.Status, e.Note, dbTime(e.ReceivedAt))
-	if err != nil {
-		return false, fmt.Errorf("insert inbox entry: %w", d.translate(err))
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
 // customerReturning are the columns customerScanDest reads.
 const customerReturning = `RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`
 

@@ -167,10 +167,9 @@ func (d *DB) insertSelect(p *params, cols []batchCol, rows [][]any) string {
 }
 
 // InsertInboxEntries implements helpdesk.IngestStore.
-func (d *DB) InsertInboxEntries(ctx context.Context, es []helpdesk.InboxEntry) ([]bool, error) {
-	inserted := make([]bool, len(es))
+func (d *DB) InsertInboxEntries(ctx context.Context, es []helpdesk.InboxEntry) error {
 	if len(es) == 0 {
-		return inserted, nil
+		return nil
 	}
 	cols := []batchCol{{"id", "text"}, {"body_sha256", "text"}, {"body", "text"}, {"status", "text"}, {"note", "text"}, {"received_at", "timestamp"}}
 	rows := make([][]any, len(es))
@@ -178,19 +177,11 @@ func (d *DB) InsertInboxEntries(ctx context.Context, es []helpdesk.InboxEntry) (
 		rows[i] = []any{e.ID, e.BodySHA256, string(e.Body), e.Status, e.Note, e.ReceivedAt}
 	}
 	var p params
-	q := `INSERT INTO webhook_inbox (id, body_sha256, body, status, note, received_at) ` + d.insertSelect(&p, cols, rows) +
-		` ON CONFLICT (body_sha256) DO NOTHING RETURNING body_sha256`
-	fresh, err := d.queryStrings(ctx, q, p)
-	if err != nil {
-		return nil, fmt.Errorf("insert inbox entries: %w", err)
+	q := `INSERT INTO webhook_inbox (id, body_sha256, body, status, note, received_at) ` + d.insertSelect(&p, cols, rows)
+	if _, err := d.q.ExecContext(ctx, q, p...); err != nil {
+		return fmt.Errorf("insert inbox entries: %w", d.translate(err))
 	}
-	for i, e := range es { // a body twice in one batch: the first is new
-		if fresh[e.BodySHA256] {
-			inserted[i] = true
-			delete(fresh, e.BodySHA256)
-		}
-	}
-	return inserted, nil
+	return nil
 }
 
 // queryStrings runs a query returning one text column, as a set.

@@ -68,19 +68,6 @@ func testIngest(t *testing.T, open Opener) {
 		}
 	})
 
-	t.Run("InboxDeduplicates", func(t *testing.T) {
-		t.Parallel()
-		s, ctx := open(t), t.Context()
-		e := helpdesk.InboxEntry{ID: helpdesk.NewID(), BodySHA256: "abc", Body: []byte(`{"a":"ção"}`), Status: helpdesk.InboxProcessed, ReceivedAt: helpdesk.Now()}
-		for i, want := range []bool{true, false} {
-			e.ID = helpdesk.NewID()
-			ok, err := s.InsertInboxEntry(ctx, e)
-			if err != nil || ok != want {
-				t.Errorf("insert %d: inserted=%v err=%v, want %v", i, ok, err, want)
-			}
-		}
-	})
-
 	t.Run("CustomerVariants", func(t *testing.T) {
 		t.Parallel()
 		s, ctx := open(t), t.Context()
