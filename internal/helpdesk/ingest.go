@@ -410,6 +410,9 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 			}
 		}
 	}
+	if err := tx.PreferIndexes(ctx); err != nil {
+		return nil, err
+	}
 	if len(statusIDs) > 0 {
 		if err := tx.LockWAMIDs(ctx, statusIDs); err != nil {
 			return nil, err

@@ -1,5 +1,10 @@
 package store
 
+import (
+	"context"
+	"strings"
+)
+
 // CachedStatements is how many prepared statements d's cache holds.
 func (d *DB) CachedStatements() int {
 	d.stmts.mu.Lock()
@@ -16,4 +21,31 @@ func SetSearchThresholds(probe int, trust float64) (restore func()) {
 	p, r := ftsProbeLimit, plannerTrustRows
 	ftsProbeLimit, plannerTrustRows = probe, trust
 	return func() { ftsProbeLimit, plannerTrustRows = p, r }
+}
+
+// Plan is PostgreSQL's EXPLAIN of query inside a transaction, after
+// PreferIndexes when prefer is set.
+func (d *DB) Plan(ctx context.Context, prefer bool, query string) (string, error) {
+	var plan strings.Builder
+	err := d.inTx(ctx, func(tx *DB) error {
+		if prefer {
+			if err := tx.PreferIndexes(ctx); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.tx.QueryContext(ctx, "EXPLAIN "+query)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return err
+			}
+			plan.WriteString(line + "\n")
+		}
+		return rows.Err()
+	})
+	return plan.String(), err
 }
