@@ -29,17 +29,7 @@ func scanWebhook(body []byte) (Notification, bool) {
 	if s.peek() != '{' {
 		return Notification{}, false
 	}
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "object":
-			s.str(&n.Object)
-		case "entry":
-			s.array(func() { s.entry(&n) })
-		default:
-			return false
-		}
-		return true
-	})
+	s.fields(str("object", &n.Object), with("entry", func() { s.array(func() { s.entry(&n) }) }))
 	s.ws()
 	if s.bad || s.i != len(s.b) {
 		return Notification{}, false
@@ -249,9 +239,9 @@ func (s *scanner) raw() []byte {
 	return s.b[start:s.i]
 }
 
-// at runs read with the cursor moved to off, a value already read once,
+// reread runs read with the cursor moved to off, a value already read once,
 // then puts the cursor back.
-func (s *scanner) at(off int, read func()) {
+func (s *scanner) reread(off int, read func()) {
 	i, depth := s.i, s.depth
 	s.i = off
 	read()
@@ -435,8 +425,8 @@ func (s *scanner) unquote(content []byte) []byte {
 	return out
 }
 
-// str reads a string or null (which leaves *dst alone) into *dst.
-func (s *scanner) str(dst *string) {
+// readStr reads a string or null (which leaves *dst alone) into *dst.
+func (s *scanner) readStr(dst *string) {
 	switch s.peek() {
 	case '"':
 		*dst = s.text()
@@ -447,8 +437,8 @@ func (s *scanner) str(dst *string) {
 	}
 }
 
-// boolean reads true, false or null (which leaves *dst alone) into *dst.
-func (s *scanner) boolean(dst *bool) {
+// readBool reads true, false or null (which leaves *dst alone) into *dst.
+func (s *scanner) readBool(dst *bool) {
 	switch s.peek() {
 	case 't':
 		s.literal("true")
@@ -463,8 +453,8 @@ func (s *scanner) boolean(dst *bool) {
 	}
 }
 
-// flex reads any value into a flexNumber, which takes what it can.
-func (s *scanner) flex(dst *flexNumber) {
+// readNum reads any value into a flexNumber, which takes what it can.
+func (s *scanner) readNum(dst *flexNumber) {
 	if raw := s.raw(); raw != nil {
 		_ = dst.UnmarshalJSON(raw)
 	}
@@ -519,6 +509,50 @@ func (s *scanner) isObjectAt(off int) bool {
 	return off > 0 && s.b[off] == '{'
 }
 
+// A field says where the member of an object with that name goes: exactly
+// one of the pointers is set, or else read, which must read the value.
+type field struct {
+	name string
+	str  *string
+	flag *bool
+	num  *flexNumber
+	at   *int // the value's offset, for reading it later
+	read func()
+}
+
+func str(name string, dst *string) field     { return field{name: name, str: dst} }
+func boolean(name string, dst *bool) field   { return field{name: name, flag: dst} }
+func num(name string, dst *flexNumber) field { return field{name: name, num: dst} }
+func at(name string, dst *int) field         { return field{name: name, at: dst} }
+func with(name string, read func()) field    { return field{name: name, read: read} }
+
+// fields reads an object into fs, skipping members fs does not name.
+func (s *scanner) fields(fs ...field) {
+	s.object(func(key []byte) bool {
+		for i := range fs {
+			f := &fs[i]
+			if f.name != string(key) {
+				continue
+			}
+			switch {
+			case f.str != nil:
+				s.readStr(f.str)
+			case f.flag != nil:
+				s.readBool(f.flag)
+			case f.num != nil:
+				s.readNum(f.num)
+			case f.at != nil:
+				*f.at = s.i
+				s.skip()
+			default:
+				f.read()
+			}
+			return true
+		}
+		return false
+	})
+}
+
 func (s *scanner) entry(n *Notification) {
 	if s.peek() == 'n' { // a null entry is an empty one
 		s.literal("null")
@@ -526,17 +560,7 @@ func (s *scanner) entry(n *Notification) {
 	}
 	first := len(n.Changes)
 	var id string
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "id":
-			s.str(&id)
-		case "changes":
-			s.array(func() { s.change(n) })
-		default:
-			return false
-		}
-		return true
-	})
+	s.fields(str("id", &id), with("changes", func() { s.array(func() { s.change(n) }) }))
 	for i := first; i < len(n.Changes); i++ {
 		n.Changes[i].WABAID = id
 	}
@@ -549,25 +573,14 @@ func (s *scanner) change(n *Notification) {
 		n.Changes = append(n.Changes, c)
 		return
 	}
-	value := 0
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "field":
-			s.str(&c.Field)
-		case "value":
-			value = s.i
-			s.skip()
-		default:
-			return false
-		}
-		return true
-	})
+	value := 0 // field may come after value
+	s.fields(str("field", &c.Field), at("value", &value))
 	switch {
 	case s.bad || value == 0:
 	case c.Field != FieldMessages:
-		s.at(value, func() { c.Value = clone(s.raw()) })
+		s.reread(value, func() { c.Value = clone(s.raw()) })
 	case s.b[value] == '{':
-		s.at(value, func() { s.value(&c) })
+		s.reread(value, func() { s.value(&c) })
 	case s.b[value] != 'n': // a "messages" value that is not an object
 		s.fail()
 	}
@@ -575,327 +588,152 @@ func (s *scanner) change(n *Notification) {
 }
 
 func (s *scanner) value(c *Change) {
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "metadata":
+	s.fields(
+		with("metadata", func() {
 			if s.peek() == 'n' {
 				s.literal("null")
-				break
+				return
 			}
-			s.object(func(key []byte) bool {
-				switch string(key) {
-				case "display_phone_number":
-					s.str(&c.DisplayPhoneNumber)
-				case "phone_number_id":
-					s.str(&c.PhoneNumberID)
-				default:
-					return false
-				}
-				return true
-			})
-		case "contacts":
+			s.fields(str("display_phone_number", &c.DisplayPhoneNumber), str("phone_number_id", &c.PhoneNumberID))
+		}),
+		with("contacts", func() {
 			s.array(func() {
 				var ct Contact
-				s.object(func(key []byte) bool {
-					switch string(key) {
-					case "profile":
-						s.object(func(key []byte) bool {
-							if string(key) != "name" {
-								return false
-							}
-							s.str(&ct.Name)
-							return true
-						})
-					case "wa_id":
-						s.str(&ct.WAID)
-					default:
-						return false
-					}
-					return true
-				})
+				s.fields(
+					with("profile", func() { s.fields(str("name", &ct.Name)) }),
+					str("wa_id", &ct.WAID),
+				)
 				c.Contacts = append(c.Contacts, ct)
 			})
-		case "messages":
-			s.array(func() { c.Messages = append(c.Messages, s.message()) })
-		case "statuses":
-			s.array(func() { c.Statuses = append(c.Statuses, s.status()) })
-		case "errors":
-			s.array(func() { c.Errors = append(c.Errors, s.wireError()) })
-		default:
-			return false
-		}
-		return true
-	})
-}
-
-// messageParts are the offsets of a message's payloads (0: absent), read
-// once the message's type is known.
-type messageParts struct {
-	context, referral, payload, contacts int
+		}),
+		with("messages", func() { s.array(func() { c.Messages = append(c.Messages, s.message()) }) }),
+		with("statuses", func() { s.array(func() { c.Statuses = append(c.Statuses, s.status()) }) }),
+		with("errors", func() { s.array(func() { c.Errors = append(c.Errors, s.wireError()) }) }),
+	)
 }
 
 func (s *scanner) message() Message {
 	start := s.i
 	var m Message
-	var p messageParts
-	// The payload's name is the type, which may come after it: remember
-	// every payload and pick one at the end.
-	var payloads [len(payloadNames)]int
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "id":
-			s.str(&m.ID)
-		case "from":
-			s.str(&m.From)
-		case "type":
-			s.str(&m.Type)
-		case "timestamp":
-			m.Timestamp = s.timestamp()
-		case "errors":
-			s.array(func() { m.Errors = append(m.Errors, s.wireError()) })
-		case "context":
-			p.context = s.i
-			s.skip()
-		case "referral":
-			p.referral = s.i
-			s.skip()
-		case "contacts":
-			p.contacts = s.i
-			s.skip()
-		default:
-			i := payloadIndex(key)
-			if i < 0 {
-				return false
-			}
-			payloads[i] = s.i
-			s.skip()
-		}
-		return true
-	})
+	// The payload is named by the type, which may come after it: note
+	// where each is and read the one that matters at the end.
+	var context, referral, contacts, text, image, audio, video, document, sticker,
+		location, interactive, button, reaction, order, system int
+	s.fields(
+		str("id", &m.ID), str("from", &m.From), str("type", &m.Type),
+		with("timestamp", func() { m.Timestamp = s.timestamp() }),
+		with("errors", func() { s.array(func() { m.Errors = append(m.Errors, s.wireError()) }) }),
+		at("context", &context), at("referral", &referral), at(TypeContacts, &contacts),
+		at(TypeText, &text), at(TypeImage, &image), at(TypeAudio, &audio), at(TypeVideo, &video),
+		at(TypeDocument, &document), at(TypeSticker, &sticker), at(TypeLocation, &location),
+		at(TypeInteractive, &interactive), at(TypeButton, &button), at(TypeReaction, &reaction),
+		at(TypeOrder, &order), at(TypeSystem, &system),
+	)
 	if s.bad {
 		return Message{}
 	}
 	m.Raw = clone(s.b[start:s.i])
-	if i := payloadIndex(m.Type); i >= 0 {
-		p.payload = payloads[i]
+	if s.isObjectAt(context) {
+		s.reread(context, func() { m.Context = s.context() })
 	}
-	s.messageParts(&m, p)
-	return m
-}
-
-// payloadNames are the message fields holding one type's payload, other
-// than contacts (an array, read apart).
-var payloadNames = [...]string{
-	TypeText, TypeImage, TypeAudio, TypeVideo, TypeDocument, TypeSticker, TypeLocation,
-	TypeInteractive, TypeButton, TypeReaction, TypeOrder, TypeSystem,
-}
-
-func payloadIndex[T string | []byte](name T) int {
-	for i, n := range payloadNames {
-		if n == string(name) {
-			return i
+	if s.isObjectAt(referral) {
+		s.reread(referral, func() { m.Referral = s.referral() })
+	}
+	// What follows is parseMessage's switch on the type.
+	payload := func(off int, read func()) {
+		if s.isObjectAt(off) {
+			s.reread(off, read)
 		}
 	}
-	return -1
-}
-
-// messageParts fills m from the payloads p points at, as parseMessage does.
-func (s *scanner) messageParts(m *Message, p messageParts) {
-	if s.isObjectAt(p.context) {
-		s.at(p.context, func() { m.Context = s.context() })
-	}
-	if s.isObjectAt(p.referral) {
-		s.at(p.referral, func() { m.Referral = s.referral() })
-	}
-	if m.Type == TypeContacts && p.contacts > 0 && s.b[p.contacts] == '[' {
-		s.at(p.contacts, func() {
-			s.array(func() { m.Contacts = append(m.Contacts, s.sharedContact()) })
-		})
-	}
-	if !s.isObjectAt(p.payload) {
-		return
-	}
-	s.at(p.payload, func() {
-		switch m.Type {
-		case TypeText:
-			s.object(func(key []byte) bool {
-				if string(key) != "body" {
-					return false
-				}
-				s.str(&m.Text)
-				return true
-			})
-		case TypeImage, TypeAudio, TypeVideo, TypeDocument, TypeSticker:
-			m.Media = s.media()
-			m.Text = m.Media.Caption
-		case TypeLocation:
+	switch m.Type {
+	case TypeText:
+		payload(text, func() { s.fields(str("body", &m.Text)) })
+	case TypeImage:
+		payload(image, func() { m.Media = s.media() })
+	case TypeAudio:
+		payload(audio, func() { m.Media = s.media() })
+	case TypeVideo:
+		payload(video, func() { m.Media = s.media() })
+	case TypeDocument:
+		payload(document, func() { m.Media = s.media() })
+	case TypeSticker:
+		payload(sticker, func() { m.Media = s.media() })
+	case TypeLocation:
+		payload(location, func() {
 			m.Location = s.location()
 			m.Text = m.Location.Name
-		case TypeInteractive:
+		})
+	case TypeContacts:
+		if contacts > 0 && s.b[contacts] == '[' {
+			s.reread(contacts, func() { s.array(func() { m.Contacts = append(m.Contacts, s.sharedContact()) }) })
+		}
+	case TypeInteractive:
+		payload(interactive, func() {
 			if m.Reply = s.interactive(); m.Reply != nil {
 				m.Text = m.Reply.Title
 			}
-		case TypeButton:
-			b := &Button{}
-			s.object(func(key []byte) bool {
-				switch string(key) {
-				case "payload":
-					s.str(&b.Payload)
-				case "text":
-					s.str(&b.Text)
-				default:
-					return false
-				}
-				return true
-			})
-			m.Button, m.Text = b, b.Text
-		case TypeReaction:
-			r := &Reaction{}
-			s.object(func(key []byte) bool {
-				switch string(key) {
-				case "message_id":
-					s.str(&r.MessageID)
-				case "emoji":
-					s.str(&r.Emoji)
-				default:
-					return false
-				}
-				return true
-			})
-			m.Reaction = r
-		case TypeOrder:
+		})
+	case TypeButton:
+		payload(button, func() {
+			m.Button = &Button{}
+			s.fields(str("payload", &m.Button.Payload), str("text", &m.Button.Text))
+			m.Text = m.Button.Text
+		})
+	case TypeReaction:
+		payload(reaction, func() {
+			m.Reaction = &Reaction{}
+			s.fields(str("message_id", &m.Reaction.MessageID), str("emoji", &m.Reaction.Emoji))
+		})
+	case TypeOrder:
+		payload(order, func() {
 			m.Order = s.order()
 			m.Text = m.Order.Text
-		case TypeSystem:
+		})
+	case TypeSystem:
+		payload(system, func() {
 			m.System = s.system()
 			m.Text = m.System.Body
-		}
-	})
+		})
+	}
+	if m.Media != nil {
+		m.Text = m.Media.Caption
+	}
+	return m
 }
 
 func (s *scanner) context() *Context {
 	c := &Context{}
 	product := 0
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "from":
-			s.str(&c.From)
-		case "id":
-			s.str(&c.ID)
-		case "forwarded":
-			s.boolean(&c.Forwarded)
-		case "frequently_forwarded":
-			s.boolean(&c.FrequentlyForwarded)
-		case "referred_product":
-			product = s.i
-			s.skip()
-		default:
-			return false
-		}
-		return true
-	})
+	s.fields(str("from", &c.From), str("id", &c.ID), boolean("forwarded", &c.Forwarded),
+		boolean("frequently_forwarded", &c.FrequentlyForwarded), at("referred_product", &product))
 	if s.isObjectAt(product) {
-		s.at(product, func() {
-			p := &ReferredProduct{}
-			s.object(func(key []byte) bool {
-				switch string(key) {
-				case "catalog_id":
-					s.str(&p.CatalogID)
-				case "product_retailer_id":
-					s.str(&p.ProductRetailerID)
-				default:
-					return false
-				}
-				return true
-			})
-			c.ReferredProduct = p
-		})
+		c.ReferredProduct = &ReferredProduct{}
+		p := c.ReferredProduct
+		s.reread(product, func() { s.fields(str("catalog_id", &p.CatalogID), str("product_retailer_id", &p.ProductRetailerID)) })
 	}
 	return c
 }
 
 func (s *scanner) referral() *Referral {
 	r := &Referral{}
-	s.object(func(key []byte) bool {
-		var dst *string
-		switch string(key) {
-		case "source_url":
-			dst = &r.SourceURL
-		case "source_id":
-			dst = &r.SourceID
-		case "source_type":
-			dst = &r.SourceType
-		case "headline":
-			dst = &r.Headline
-		case "body":
-			dst = &r.Body
-		case "media_type":
-			dst = &r.MediaType
-		case "image_url":
-			dst = &r.ImageURL
-		case "video_url":
-			dst = &r.VideoURL
-		case "thumbnail_url":
-			dst = &r.ThumbnailURL
-		case "ctwa_clid":
-			dst = &r.CTWAClickID
-		default:
-			return false
-		}
-		s.str(dst)
-		return true
-	})
+	s.fields(str("source_url", &r.SourceURL), str("source_id", &r.SourceID), str("source_type", &r.SourceType),
+		str("headline", &r.Headline), str("body", &r.Body), str("media_type", &r.MediaType),
+		str("image_url", &r.ImageURL), str("video_url", &r.VideoURL), str("thumbnail_url", &r.ThumbnailURL),
+		str("ctwa_clid", &r.CTWAClickID))
 	return r
 }
 
 func (s *scanner) media() *Media {
 	m := &Media{}
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "id":
-			s.str(&m.ID)
-		case "mime_type":
-			s.str(&m.MimeType)
-		case "sha256":
-			s.str(&m.SHA256)
-		case "caption":
-			s.str(&m.Caption)
-		case "filename":
-			s.str(&m.Filename)
-		case "url":
-			s.str(&m.URL)
-		case "voice":
-			s.boolean(&m.Voice)
-		case "animated":
-			s.boolean(&m.Animated)
-		default:
-			return false
-		}
-		return true
-	})
+	s.fields(str("id", &m.ID), str("mime_type", &m.MimeType), str("sha256", &m.SHA256), str("caption", &m.Caption),
+		str("filename", &m.Filename), str("url", &m.URL), boolean("voice", &m.Voice), boolean("animated", &m.Animated))
 	return m
 }
 
 func (s *scanner) location() *Location {
-	l := &Location{}
 	var lat, lon flexNumber
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "latitude":
-			s.flex(&lat)
-		case "longitude":
-			s.flex(&lon)
-		case "name":
-			s.str(&l.Name)
-		case "address":
-			s.str(&l.Address)
-		case "url":
-			s.str(&l.URL)
-		default:
-			return false
-		}
-		return true
-	})
+	l := &Location{}
+	s.fields(num("latitude", &lat), num("longitude", &lon), str("name", &l.Name), str("address", &l.Address), str("url", &l.URL))
 	l.Latitude, l.Longitude = lat.f, lon.f
 	return l
 }
@@ -903,30 +741,12 @@ func (s *scanner) location() *Location {
 func (s *scanner) sharedContact() SharedContact {
 	start := s.i
 	var sc SharedContact
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "name":
-			s.object(func(key []byte) bool {
-				if string(key) != "formatted_name" {
-					return false
-				}
-				s.str(&sc.FormattedName)
-				return true
-			})
-		case "phones":
+	s.fields(
+		with("name", func() { s.fields(str("formatted_name", &sc.FormattedName)) }),
+		with("phones", func() {
 			s.array(func() {
 				var phone, waID string
-				s.object(func(key []byte) bool {
-					switch string(key) {
-					case "phone":
-						s.str(&phone)
-					case "wa_id":
-						s.str(&waID)
-					default:
-						return false
-					}
-					return true
-				})
+				s.fields(str("phone", &phone), str("wa_id", &waID))
 				if phone != "" {
 					sc.Phones = append(sc.Phones, phone)
 				}
@@ -934,11 +754,8 @@ func (s *scanner) sharedContact() SharedContact {
 					sc.WAIDs = append(sc.WAIDs, waID)
 				}
 			})
-		default:
-			return false
-		}
-		return true
-	})
+		}),
+	)
 	if !s.bad {
 		sc.Raw = clone(s.b[start:s.i])
 	}
@@ -949,25 +766,8 @@ func (s *scanner) sharedContact() SharedContact {
 func (s *scanner) interactive() *InteractiveReply {
 	var typ string
 	var button, list, flow int
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "type":
-			s.str(&typ)
-		case ReplyButton:
-			button = s.i
-			s.skip()
-		case ReplyList:
-			list = s.i
-			s.skip()
-		case ReplyFlow:
-			flow = s.i
-			s.skip()
-		default:
-			return false
-		}
-		return true
-	})
-	var item int
+	s.fields(str("type", &typ), at(ReplyButton, &button), at(ReplyList, &list), at(ReplyFlow, &flow))
+	item := 0
 	switch typ {
 	case ReplyButton:
 		item = button
@@ -978,21 +778,10 @@ func (s *scanner) interactive() *InteractiveReply {
 			return nil
 		}
 		r := &InteractiveReply{Type: ReplyFlow}
-		s.at(flow, func() {
-			s.object(func(key []byte) bool {
-				switch string(key) {
-				case "name":
-					var name string
-					s.str(&name)
-				case "body":
-					s.str(&r.Title)
-				case "response_json":
-					r.ResponseJSON = rawString(s.raw())
-				default:
-					return false
-				}
-				return true
-			})
+		var name string
+		s.reread(flow, func() {
+			s.fields(str("name", &name), str("body", &r.Title),
+				with("response_json", func() { r.ResponseJSON = rawString(s.raw()) }))
 		})
 		return r
 	}
@@ -1000,79 +789,28 @@ func (s *scanner) interactive() *InteractiveReply {
 		return nil
 	}
 	r := &InteractiveReply{Type: typ}
-	s.at(item, func() {
-		s.object(func(key []byte) bool {
-			switch string(key) {
-			case "id":
-				s.str(&r.ID)
-			case "title":
-				s.str(&r.Title)
-			case "description":
-				s.str(&r.Description)
-			default:
-				return false
-			}
-			return true
-		})
-	})
+	s.reread(item, func() { s.fields(str("id", &r.ID), str("title", &r.Title), str("description", &r.Description)) })
 	return r
 }
 
 func (s *scanner) order() *Order {
 	o := &Order{}
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "catalog_id":
-			s.str(&o.CatalogID)
-		case "text":
-			s.str(&o.Text)
-		case "product_items":
-			s.array(func() {
-				var it OrderItem
-				var quantity, price flexNumber
-				s.object(func(key []byte) bool {
-					switch string(key) {
-					case "product_retailer_id":
-						s.str(&it.ProductRetailerID)
-					case "quantity":
-						s.flex(&quantity)
-					case "item_price":
-						s.flex(&price)
-					case "currency":
-						s.str(&it.Currency)
-					default:
-						return false
-					}
-					return true
-				})
-				it.Quantity, it.ItemPrice = quantity.int(), price.f
-				o.Items = append(o.Items, it)
-			})
-		default:
-			return false
-		}
-		return true
-	})
+	s.fields(str("catalog_id", &o.CatalogID), str("text", &o.Text), with("product_items", func() {
+		s.array(func() {
+			var it OrderItem
+			var quantity, price flexNumber
+			s.fields(str("product_retailer_id", &it.ProductRetailerID), num("quantity", &quantity),
+				num("item_price", &price), str("currency", &it.Currency))
+			it.Quantity, it.ItemPrice = quantity.int(), price.f
+			o.Items = append(o.Items, it)
+		})
+	}))
 	return o
 }
 
 func (s *scanner) system() *System {
 	y := &System{}
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "type":
-			s.str(&y.Type)
-		case "body":
-			s.str(&y.Body)
-		case "wa_id":
-			s.str(&y.WAID)
-		case "new_wa_id":
-			s.str(&y.NewWAID)
-		default:
-			return false
-		}
-		return true
-	})
+	s.fields(str("type", &y.Type), str("body", &y.Body), str("wa_id", &y.WAID), str("new_wa_id", &y.NewWAID))
 	if y.NewWAID == "" && y.Type == "user_changed_number" {
 		y.NewWAID = y.WAID
 	}
@@ -1082,25 +820,10 @@ func (s *scanner) system() *System {
 func (s *scanner) status() Status {
 	start := s.i
 	var st Status
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "id":
-			s.str(&st.ID)
-		case "status":
-			s.str(&st.Status)
-		case "recipient_id":
-			s.str(&st.RecipientID)
-		case "timestamp":
-			st.Timestamp = s.timestamp()
-		case "errors":
-			s.array(func() { st.Errors = append(st.Errors, s.wireError()) })
-		case "biz_opaque_callback_data":
-			s.str(&st.BizOpaqueCallbackData)
-		default:
-			return false
-		}
-		return true
-	})
+	s.fields(str("id", &st.ID), str("status", &st.Status), str("recipient_id", &st.RecipientID),
+		with("timestamp", func() { st.Timestamp = s.timestamp() }),
+		with("errors", func() { s.array(func() { st.Errors = append(st.Errors, s.wireError()) }) }),
+		str("biz_opaque_callback_data", &st.BizOpaqueCallbackData))
 	if s.bad {
 		return Status{}
 	}
@@ -1112,22 +835,7 @@ func (s *scanner) status() Status {
 // enough to leave to errorDetails.
 func (s *scanner) wireError() Error {
 	var w wireError
-	s.object(func(key []byte) bool {
-		switch string(key) {
-		case "code":
-			s.flex(&w.Code)
-		case "title":
-			s.str(&w.Title)
-		case "message":
-			s.str(&w.Message)
-		case "error_data":
-			w.ErrorData = s.raw()
-		case "href":
-			s.str(&w.Href)
-		default:
-			return false
-		}
-		return true
-	})
+	s.fields(num("code", &w.Code), str("title", &w.Title), str("message", &w.Message),
+		with("error_data", func() { w.ErrorData = s.raw() }), str("href", &w.Href))
 	return w.toError()
 }
