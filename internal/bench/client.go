@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -35,27 +36,36 @@ var errProtocol = errors.New("bench client: unreadable response")
 // do sends req, a whole request (request line, headers, blank line and
 // body), and reads the whole answer, discarding its body. It returns the
 // status code, or an error when the request could not be sent or the answer
-// read; the connection is then closed and the next call redials.
+// read; the connection is then closed and the next call redials. Like
+// net/http's client, it sends a request once more on a new connection when
+// a kept-alive one turns out to be closed before any of the answer came.
 func (c *conn) do(req []byte) (int, error) {
-	if c.c == nil {
-		var d net.Dialer
-		nc, err := d.DialContext(c.ctx, "tcp", c.addr)
-		if err != nil {
-			return 0, err
+	for retried := false; ; retried = true {
+		reused := c.c != nil
+		if !reused {
+			var d net.Dialer
+			nc, err := d.DialContext(c.ctx, "tcp", c.addr)
+			if err != nil {
+				return 0, err
+			}
+			c.c = nc
+			c.stop = context.AfterFunc(c.ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+			if c.br == nil {
+				c.br = bufio.NewReaderSize(nc, 4096)
+			} else {
+				c.br.Reset(nc)
+			}
 		}
-		c.c = nc
-		c.stop = context.AfterFunc(c.ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
-		if c.br == nil {
-			c.br = bufio.NewReaderSize(nc, 4096)
-		} else {
-			c.br.Reset(nc)
+		status, keep, err := c.roundTrip(req)
+		if err != nil || !keep {
+			c.close()
 		}
+		if err != nil && reused && !retried && c.ctx.Err() == nil &&
+			(errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
+			continue
+		}
+		return status, err
 	}
-	status, keep, err := c.roundTrip(req)
-	if err != nil || !keep {
-		c.close()
-	}
-	return status, err
 }
 
 func (c *conn) roundTrip(req []byte) (status int, keep bool, err error) {
@@ -95,7 +105,7 @@ func readResponse(br *bufio.Reader) (status int, keep bool, err error) {
 	for {
 		line, err := readLine(br)
 		if err != nil {
-			return 0, false, err
+			return 0, false, unexpectedEOF(err)
 		}
 		if len(line) == 0 {
 			break
@@ -134,9 +144,19 @@ func readResponse(br *bufio.Reader) (status int, keep bool, err error) {
 		keep = false
 	}
 	if err != nil {
-		return 0, false, err
+		return 0, false, unexpectedEOF(err)
 	}
 	return status, keep, nil
+}
+
+// unexpectedEOF turns io.EOF into io.ErrUnexpectedEOF: past the status
+// line, the answer is cut short. (io.EOF from readResponse means that none
+// of it came, which do may retry.)
+func unexpectedEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // readChunked discards a chunked body and its trailers.
@@ -173,15 +193,10 @@ func readChunked(br *bufio.Reader) error {
 	}
 }
 
-// discard skips n bytes of body; the connection ending first is an error.
+// discard skips n bytes of body.
 func discard(br *bufio.Reader, n int64) error {
-	if _, err := br.Discard(int(n)); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return err
-	}
-	return nil
+	_, err := br.Discard(int(n))
+	return err
 }
 
 // readLine returns the next line without its CRLF; it is valid until the

@@ -238,6 +238,37 @@ func serveOnce(t *testing.T, answer string) string {
 	return ln.Addr().String()
 }
 
+// A kept-alive connection the server has closed is redialled once, as
+// net/http's client does, without a failure.
+func TestConn_ServerClosedIdle(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for range 2 { // each connection answers one request, then closes
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			req, err := http.ReadRequest(bufio.NewReader(c))
+			if err == nil {
+				_, _ = io.Copy(io.Discard, req.Body)
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}
+			c.Close()
+		}
+	}()
+	c := &conn{ctx: t.Context(), addr: ln.Addr().String()}
+	defer c.close()
+	for i := range 2 {
+		if status, err := c.do(request("/", "{}")); err != nil || status != 200 {
+			t.Fatalf("request %d: status %d, err %v", i, status, err)
+		}
+	}
+}
+
 // Cancelling the context fails a request whose answer never comes.
 func TestConn_Cancel(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
