@@ -322,6 +322,18 @@ type Error struct {
 // unpaired surrogate, so all of it can be stored on any engine.
 func ParseWebhook(body []byte) (Notification, error) {
 	body = SanitizeJSON(body)
+	if n, ok := scanWebhook(body); ok {
+		return n, nil
+	}
+	return decodeWebhook(body)
+}
+
+// decodeWebhook is ParseWebhook's general path, built on encoding/json: it
+// defines the parser's behaviour on every input, including every error, and
+// scanWebhook must agree with it wherever scanWebhook answers
+// (FuzzParseWebhook checks). It runs for bodies outside the fast path's
+// subset, which real deliveries never are.
+func decodeWebhook(body []byte) (Notification, error) {
 	if !isObject(body) {
 		return Notification{}, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
 	}

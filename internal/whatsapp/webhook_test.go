@@ -39,6 +39,7 @@ func readFixture(t testing.TB, name string) []byte {
 
 func mustParse(t *testing.T, body []byte) Notification {
 	t.Helper()
+	checkFastPath(t, SanitizeJSON(body))
 	n, err := ParseWebhook(body)
 	if err != nil {
 		t.Fatalf("ParseWebhook: %v", err)
@@ -465,6 +466,7 @@ func TestParseWebhook_Malformed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			checkFastPath(t, SanitizeJSON([]byte(tt.body)))
 			n, err := ParseWebhook([]byte(tt.body))
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
@@ -697,6 +699,7 @@ func FuzzParseWebhook(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		checkFastPath(t, SanitizeJSON(body))
 		n, err := ParseWebhook(body)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
@@ -725,4 +728,38 @@ func FuzzParseWebhook(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkFastPath fails when scanWebhook answers for body (already sanitized)
+// and its answer differs from decodeWebhook's; it reports whether it
+// answered.
+func checkFastPath(t *testing.T, body []byte) bool {
+	t.Helper()
+	fast, ok := scanWebhook(body)
+	if !ok {
+		return false
+	}
+	want, err := decodeWebhook(body)
+	if err != nil {
+		t.Fatalf("the fast path accepted a body the general one refuses (%v): %q", err, body)
+	}
+	if !reflect.DeepEqual(fast, want) {
+		t.Fatalf("the fast path disagrees on %q\n got: %s\nwant: %s", body, dump(fast), dump(want))
+	}
+	return true
+}
+
+// Every fixture is the shape of a real delivery, so each must take the
+// fast path, and agree with the general one.
+func TestParseWebhook_FastPath(t *testing.T) {
+	for _, tt := range fixtureCases {
+		if !checkFastPath(t, SanitizeJSON(readFixture(t, tt.name))) {
+			t.Errorf("%s: the fast path declined a real delivery", tt.name)
+		}
+	}
+	for _, body := range hostileBodies {
+		if !checkFastPath(t, SanitizeJSON([]byte(body))) {
+			t.Errorf("the fast path declined %s", body)
+		}
+	}
 }
