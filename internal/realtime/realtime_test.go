@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,5 +201,56 @@ func TestBurstArrivesInOrder(t *testing.T) {
 			t.Fatalf("frame %d: seq %d (want %d), message %v", i, fr.Seq, first+uint64(i), msg)
 		}
 		i++
+	}
+}
+
+// countedJSON encodes as a string and counts its encodings.
+type countedJSON struct {
+	text string
+	n    *atomic.Int32
+}
+
+func (c countedJSON) MarshalJSON() ([]byte, error) {
+	c.n.Add(1)
+	return json.Marshal(c.text)
+}
+
+// On the in-process bus an event's data is encoded only when some stream
+// receives it, and then once for all its recipients' sockets.
+func TestEventEncodedOnlyForRecipients(t *testing.T) {
+	var unseen, seen atomic.Int32
+	counters := map[string]*atomic.Int32{"unseen": &unseen, "seen": &seen}
+	f := newFixture(t, realtime.Options{Encoder: realtime.Encoder{
+		Message: func(m helpdesk.Message) any { return countedJSON{text: m.Text, n: counters[m.Text]} },
+	}})
+	u, tok := f.user("Receiver")
+	a, b := f.dial(tok), f.dial(tok)
+
+	// Assigned to someone with no stream here: nobody receives it,
+	// whenever the sockets above finish registering.
+	elsewhere := helpdesk.Conversation{ID: helpdesk.NewID(), AssigneeID: helpdesk.NewID()}
+	f.hub.MessageStored(context.Background(), elsewhere, helpdesk.Message{ID: helpdesk.NewID(), ConversationID: elsewhere.ID, Text: "unseen"})
+	mine := helpdesk.Conversation{ID: helpdesk.NewID(), AssigneeID: u.ID}
+	f.hub.MessageStored(context.Background(), mine, helpdesk.Message{ID: helpdesk.NewID(), ConversationID: mine.ID, Text: "seen"})
+
+	// Events are delivered in order: once the second arrives, the first
+	// has been handled.
+	for _, c := range []*websocket.Conn{a, b} {
+		for {
+			fr := read(t, c)
+			if fr.Event != "new_message" {
+				continue // presence
+			}
+			if fr.Data["message"] != "seen" || fr.Data["conversationId"] != mine.ID {
+				t.Fatalf("new_message %v, want the receiver's", fr.Data)
+			}
+			break
+		}
+	}
+	if n := unseen.Load(); n != 0 {
+		t.Errorf("the event nobody receives was encoded %d times, want 0", n)
+	}
+	if n := seen.Load(); n != 1 {
+		t.Errorf("the event two sockets receive was encoded %d times, want 1", n)
 	}
 }
