@@ -30,7 +30,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -52,9 +51,10 @@ type Store interface {
 }
 
 // Encoder turns domain values into the JSON the REST API answers, so that
-// events carry the same shapes. What it returns may be encoded later on
-// another goroutine, or never: it must not share anything its caller
-// changes afterwards.
+// events carry the same shapes. The hub calls it when it encodes an event,
+// on its own goroutines, and not at all for an event nobody receives: the
+// conversation or message is the one its Notifier method was given, kept
+// until then, so the caller must not change what it points to afterwards.
 type Encoder struct {
 	Conversation func(helpdesk.Conversation) any
 	Message      func(helpdesk.Message) any
@@ -272,7 +272,15 @@ type busMsg struct {
 	Presence []string   `json:"p,omitempty"` // users connected to Replica
 	Beat     bool       `json:"h,omitempty"` // Presence is set (possibly empty)
 	Leaving  bool       `json:"l,omitempty"` // Replica is shutting down
+	// batch is where Events live when they came from eventsPool, to return
+	// there once delivered (a message published as a value).
+	batch *[]busEvent
 }
+
+// eventsPool recycles the events of messages published as values: the
+// publisher reuses its own batch, so each message takes one from here and
+// deliverValue gives it back.
+var eventsPool = sync.Pool{New: func() any { b := make([]busEvent, 0, maxBatch); return &b }}
 
 type busEvent struct {
 	Event string          `json:"n"`
@@ -286,7 +294,11 @@ type busEvent struct {
 // data returns ev's data as JSON, encoding its value the first time.
 func (h *Hub) data(ev *busEvent) json.RawMessage {
 	if ev.Data == nil {
-		b, err := json.Marshal(ev.value)
+		v := ev.value
+		if s, ok := v.(shaper); ok {
+			v = s.shape(h.opts.Encoder)
+		}
+		b, err := json.Marshal(v)
 		if err != nil {
 			h.log.Error("realtime: encode event", "event", ev.Event, "err", err)
 			b = json.RawMessage("null")
@@ -502,8 +514,12 @@ func (h *Hub) publish(m busMsg) {
 	defer cancel()
 	var err error
 	if h.values != nil {
-		// The message is handed over, and publishLoop reuses its batch.
-		m.Events = slices.Clone(m.Events)
+		if len(m.Events) > 0 {
+			// The message is handed over, and publishLoop reuses its batch.
+			b := eventsPool.Get().(*[]busEvent)
+			*b = append((*b)[:0], m.Events...)
+			m.Events, m.batch = *b, b
+		}
 		err = h.values.PublishValue(ctx, &m)
 	} else {
 		for i := range m.Events {
@@ -548,6 +564,11 @@ func (h *Hub) deliverValue(v any) {
 		return
 	}
 	h.deliverMsg(m)
+	if b := m.batch; b != nil {
+		clear(*b) // the events' values, for the collector
+		*b = (*b)[:0]
+		eventsPool.Put(b)
+	}
 }
 
 func (h *Hub) deliverMsg(m *busMsg) {

@@ -14,11 +14,17 @@ var _ helpdesk.Notifier = (*Hub)(nil)
 // stay byte for byte what they were (for the other replicas' sake during
 // an upgrade, too). A struct is encoded without building a map per event,
 // and only if someone receives the event.
+//
+// Those holding a conversation or a message keep the domain value
+// (unexported) until then: shape turns it into the REST API's JSON value,
+// so an event nobody receives costs no DTOs either.
 type (
 	newMessageData struct {
 		Conversation   any    `json:"conversation"`
 		ConversationID string `json:"conversationId"`
 		Message        any    `json:"message"`
+		conv           helpdesk.Conversation
+		msg            helpdesk.Message
 	}
 	messageStatusData struct {
 		ConversationID string `json:"conversationId"`
@@ -36,6 +42,7 @@ type (
 		Conversation       any    `json:"conversation"`
 		ConversationID     string `json:"conversationId"`
 		PreviousAssigneeID string `json:"previousAssigneeId"`
+		conv               helpdesk.Conversation
 	}
 	// The from/to/reason values are the transfer event's, whatever their
 	// type (null when missing).
@@ -48,11 +55,13 @@ type (
 		Reason           any    `json:"reason"`
 		ToDepartmentID   any    `json:"toDepartmentId"`
 		ToUserID         any    `json:"toUserId"`
+		conv             helpdesk.Conversation
 	}
 	conversationUpdateData struct {
 		Action         string `json:"action"`
 		Conversation   any    `json:"conversation"`
 		ConversationID string `json:"conversationId"`
+		conv           helpdesk.Conversation
 	}
 	userTypingData struct {
 		ConversationID string `json:"conversationId"`
@@ -67,12 +76,34 @@ type (
 	}
 )
 
+// shaper is event data that takes its JSON shape when encoded.
+type shaper interface{ shape(Encoder) any }
+
+func (d newMessageData) shape(e Encoder) any {
+	d.Conversation, d.Message = e.Conversation(d.conv), e.Message(d.msg)
+	return d
+}
+
+func (d conversationAssignedData) shape(e Encoder) any {
+	d.Conversation = e.Conversation(d.conv)
+	return d
+}
+
+func (d conversationTransferredData) shape(e Encoder) any {
+	d.Conversation = e.Conversation(d.conv)
+	return d
+}
+
+func (d conversationUpdateData) shape(e Encoder) any {
+	d.Conversation = e.Conversation(d.conv)
+	return d
+}
+
 // MessageStored implements helpdesk.Notifier: new_message, with the
 // conversation as it is now (its last message, unread count).
 func (h *Hub) MessageStored(ctx context.Context, c helpdesk.Conversation, m helpdesk.Message) {
 	h.enqueue(ctx, busEvent{Event: "new_message", To: audience{Rule: ruleMessage, Conv: refOf(c)},
-		value: newMessageData{ConversationID: c.ID, Message: h.opts.Encoder.Message(m),
-			Conversation: h.opts.Encoder.Conversation(c)}})
+		value: newMessageData{ConversationID: c.ID, conv: c, msg: m}})
 }
 
 // MessageStatusChanged implements helpdesk.Notifier: message_status, to
@@ -109,19 +140,18 @@ func (h *Hub) ConversationChanged(ctx context.Context, res helpdesk.ActionResult
 			to.Users = []string{res.PreviousAssignee} // told they no longer have it
 		}
 	}
-	conv := h.opts.Encoder.Conversation(c)
 	switch res.Event.Type {
 	case helpdesk.EventTakeover, helpdesk.EventAssigned:
 		h.enqueue(ctx, busEvent{Event: "conversation_assigned", To: to, value: conversationAssignedData{
 			ConversationID: c.ID, AssigneeID: c.AssigneeID, PreviousAssigneeID: res.PreviousAssignee,
-			Auto: res.Event.Type == helpdesk.EventAssigned, ByUserID: res.Event.ActorID, Conversation: conv,
+			Auto: res.Event.Type == helpdesk.EventAssigned, ByUserID: res.Event.ActorID, conv: c,
 		}})
 	case helpdesk.EventTransfer:
 		d := res.Event.Data
 		h.enqueue(ctx, busEvent{Event: "conversation_transferred", To: to, value: conversationTransferredData{
 			ConversationID: c.ID, FromUserID: d["fromUserId"], ToUserID: d["toUserId"],
 			FromDepartmentID: d["fromDepartmentId"], ToDepartmentID: d["toDepartmentId"], Reason: d["reason"],
-			ByUserID: res.Event.ActorID, Conversation: conv,
+			ByUserID: res.Event.ActorID, conv: c,
 		}})
 	}
 	action := res.Event.Type
@@ -131,6 +161,6 @@ func (h *Hub) ConversationChanged(ctx context.Context, res helpdesk.ActionResult
 		action, to.NotMessage = "updated", true
 	}
 	h.enqueue(ctx, busEvent{Event: "conversation_update", To: to, value: conversationUpdateData{
-		ConversationID: c.ID, Action: action, Conversation: conv,
+		ConversationID: c.ID, Action: action, conv: c,
 	}})
 }

@@ -25,7 +25,7 @@ import (
 // fixture is a hub on a real SQLite store and auth service, served by an
 // httptest server; clients authenticate with their first frame.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	db   *store.DB
 	auth *auth.Service
 	bus  *fanout.Local
@@ -33,7 +33,7 @@ type fixture struct {
 	srv  *httptest.Server
 }
 
-func newFixture(t *testing.T, o realtime.Options) *fixture {
+func newFixture(t testing.TB, o realtime.Options) *fixture {
 	db := storetest.OpenSQLite(t)
 	svc := auth.NewService(db, auth.Config{AccessSecret: "access-secret-for-tests-0123456789", RefreshSecret: "refresh-secret-for-tests-0123456789",
 		AccessTTL: time.Hour, RefreshTTL: time.Hour, BcryptCost: 4, Log: slog.New(slog.DiscardHandler)})
@@ -91,7 +91,7 @@ func (f *fixture) dial(token string) *websocket.Conn {
 	return c
 }
 
-func read(t *testing.T, c *websocket.Conn) frame {
+func read(t testing.TB, c *websocket.Conn) frame {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
