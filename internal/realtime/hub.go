@@ -26,6 +26,7 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -526,7 +527,7 @@ func (h *Hub) publish(m busMsg) {
 			h.data(&m.Events[i])
 		}
 		var b []byte
-		if b, err = json.Marshal(m); err != nil {
+		if b, err = m.encode(); err != nil {
 			h.log.Error("realtime: encode", "err", err)
 			return
 		}
@@ -535,6 +536,74 @@ func (h *Hub) publish(m busMsg) {
 	if err != nil {
 		h.log.Error("realtime: publish failed; events lost", "err", err, "events", len(m.Events))
 	}
+}
+
+// encode returns json.Marshal(m), byte for byte, without its second pass
+// over each event's data: encoding/json validates and compacts every
+// json.RawMessage again, and these come from json.Marshal already.
+func (m *busMsg) encode() ([]byte, error) {
+	n := 64 + 48*len(m.Presence)
+	for _, ev := range m.Events {
+		n += 160 + len(ev.Data)
+	}
+	b := make([]byte, 0, n)
+	var to bytes.Buffer // audiences, through one Encoder: a json.Marshal each costs allocations
+	toEnc := json.NewEncoder(&to)
+	b = append(b, `{"r":`...)
+	b = appendJSONString(b, m.Replica)
+	if len(m.Events) > 0 {
+		b = append(b, `,"e":[`...)
+		for i := range m.Events {
+			ev := &m.Events[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"n":`...)
+			b = appendJSONString(b, ev.Event)
+			b = append(b, `,"d":`...)
+			if ev.Data == nil {
+				b = append(b, "null"...)
+			} else {
+				b = append(b, ev.Data...)
+			}
+			to.Reset()
+			if err := toEnc.Encode(&ev.To); err != nil {
+				return nil, err
+			}
+			b = append(b, `,"a":`...)
+			b = append(b, bytes.TrimSuffix(to.Bytes(), []byte("\n"))...)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(m.Presence) > 0 {
+		p, err := json.Marshal(m.Presence)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"p":`...)
+		b = append(b, p...)
+	}
+	if m.Beat {
+		b = append(b, `,"h":true`...)
+	}
+	if m.Leaving {
+		b = append(b, `,"l":true`...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as encoding/json writes it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // escapes: rare (ids and event names are plain)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // kickPresence asks the publisher to publish presence now.

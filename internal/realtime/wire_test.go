@@ -116,3 +116,34 @@ func TestCrossReplicaWireFormat(t *testing.T) {
 		}
 	}
 }
+
+// The hand-made encoding of a bus message is json.Marshal's, byte for byte.
+func TestBusMsgEncodeIsJSONMarshal(t *testing.T) {
+	data, _ := json.Marshal(map[string]any{"text": "olá <b>\"x\"</b> & \u2028", "n": 1})
+	before := convRef{ID: "c1", DepartmentID: "d0"}
+	for name, m := range map[string]busMsg{
+		"empty":     {Replica: "r1"},
+		"presence":  {Replica: "r1", Beat: true, Presence: []string{}},
+		"users":     {Replica: "r1", Beat: true, Presence: []string{"u1", "u<2>"}},
+		"leaving":   {Replica: "r\"1\"", Leaving: true},
+		"odd names": {Replica: "répl\u2028ica", Events: []busEvent{{Event: "a&b", Data: data, To: audience{Rule: ruleAll}}}},
+		"events": {Replica: "r1", Events: []busEvent{
+			{Event: "new_message", Data: data, To: audience{Rule: ruleMessage, Conv: convRef{ID: "c1", AssigneeID: "u1"}}},
+			{Event: "conversation_update", Data: json.RawMessage(`{"a":[1,2]}`), To: audience{Rule: ruleVisible,
+				Conv: convRef{ID: "c1"}, Before: &before, Users: []string{"u1"}, Except: "u2", NotMessage: true}},
+			{Event: "user_typing", To: audience{Rule: ruleTyping}}, // no data: null
+		}},
+	} {
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
+}
