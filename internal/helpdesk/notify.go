@@ -15,7 +15,10 @@ const EventCreated = "created"
 // Notifier hears about changes after they are committed, so the people
 // watching learn of them (the real-time hub implements it; domain code does
 // not know about sockets). Calls come from request and job goroutines and
-// must not block for long; failures are the notifier's to log.
+// must not block for long; failures are the notifier's to log. A Notifier
+// may keep what it is given past the call (the hub encodes it later, if at
+// all): callers do not change what a Conversation or Message points to
+// (times, media) once it is told.
 type Notifier interface {
 	// MessageStored: m is a new message of conversation c (the customer's,
 	// an agent's or the system's).
