@@ -150,6 +150,51 @@ func TestLocal(t *testing.T) {
 	waitFor(t, payloads(), &c)
 }
 
+// Values published on a Local bus reach RunValues as themselves, in order
+// with the payloads; Run skips them.
+func TestLocalValues(t *testing.T) {
+	bus := fanout.NewLocal(16)
+	type event struct{ n int }
+	sent := &event{n: 1}
+	if err := bus.Publish(context.Background(), []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.PublishValue(context.Background(), sent); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.Publish(context.Background(), []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var got []any
+	done := make(chan error, 1)
+	go func() {
+		done <- bus.RunValues(ctx, func(p []byte) {
+			got = append(got, string(p))
+			if len(got) == 3 {
+				cancel()
+			}
+		}, func(v any) { got = append(got, v) })
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0] != "a" || got[1] != any(sent) || got[2] != "b" {
+		t.Fatalf("RunValues delivered %v, want a, the value itself, b", got)
+	}
+
+	if err := bus.PublishValue(context.Background(), sent); err != nil {
+		t.Fatal(err)
+	}
+	var c collector
+	run(t, bus, &c)
+	publishAll(t, bus, payloads())
+	waitFor(t, payloads(), &c)
+	if n := len(c.snapshot()); n != len(payloads()) {
+		t.Errorf("Run delivered %d payloads, want %d (and no value)", n, len(payloads()))
+	}
+}
+
 // Two replicas on one PostgreSQL database: what either publishes reaches
 // both, in order, large payloads included; a replica whose listening
 // connection is killed catches up on what was published meanwhile.

@@ -3,6 +3,7 @@ package helpdesk
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -14,7 +15,10 @@ const EventCreated = "created"
 // Notifier hears about changes after they are committed, so the people
 // watching learn of them (the real-time hub implements it; domain code does
 // not know about sockets). Calls come from request and job goroutines and
-// must not block for long; failures are the notifier's to log.
+// must not block for long; failures are the notifier's to log. A Notifier
+// may keep what it is given past the call (the hub encodes it later, if at
+// all): callers do not change what a Conversation or Message points to
+// (times, media) once it is told.
 type Notifier interface {
 	// MessageStored: m is a new message of conversation c (the customer's,
 	// an agent's or the system's).
@@ -63,42 +67,54 @@ func (s *Service) Ingested(ctx context.Context, d WebhookDelivery, res IngestRes
 	if res.Duplicate {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
-	defer cancel()
+	ctx = context.WithoutCancel(ctx)
+	// The deadline is set up when a look-up first needs it: it costs a
+	// timer, and most deliveries need none (the commit returned their
+	// conversations; telling the hub only queues an event).
+	var (
+		bounded context.Context
+		cancel  context.CancelFunc = func() {}
+	)
+	defer func() { cancel() }()
+	lookups := func() context.Context {
+		if bounded == nil {
+			bounded, cancel = context.WithTimeout(ctx, notifyTimeout)
+		}
+		return bounded
+	}
 	n := s.notifier()
-	created := map[string]bool{}
-	for _, c := range res.NewConversations {
-		created[c.ID] = true
-	}
-	committed := make(map[string]Conversation, len(res.Conversations))
-	for _, c := range res.Conversations {
-		committed[c.ID] = c
-	}
-	told := map[string]Conversation{}
+	// Slices, not maps: a delivery touches a few conversations (Meta sends
+	// most messages one per webhook), and the maps cost more than the scans.
+	var told []Conversation
 	for _, m := range res.Messages {
-		c, ok := told[m.ConversationID]
-		if !ok {
-			if c, ok = committed[m.ConversationID]; !ok {
+		i := slices.IndexFunc(told, func(c Conversation) bool { return c.ID == m.ConversationID })
+		if i < 0 {
+			var c Conversation
+			if j := slices.IndexFunc(res.Conversations, func(c Conversation) bool { return c.ID == m.ConversationID }); j >= 0 {
+				c = res.Conversations[j]
+			} else {
 				var err error
-				if c, err = s.store.GetConversation(ctx, m.ConversationID); err != nil {
+				if c, err = s.store.GetConversation(lookups(), m.ConversationID); err != nil {
 					s.log.WarnContext(ctx, "notify: conversation of a new message", "conversation_id", m.ConversationID, "err", err)
 					continue
 				}
 			}
-			told[c.ID] = c
+			told = append(told, c)
+			i = len(told) - 1
 			ev := ConversationEvent{ConversationID: c.ID}
-			if created[c.ID] {
+			if slices.ContainsFunc(res.NewConversations, func(o Conversation) bool { return o.ID == c.ID }) {
 				ev.Type = EventCreated
 			}
 			n.ConversationChanged(ctx, ActionResult{Conversation: c, Event: ev})
 		}
-		n.MessageStored(ctx, c, m)
+		n.MessageStored(ctx, told[i], m)
 	}
 	for _, b := range d.Batches {
 		for _, st := range b.Statuses {
 			if st.WAMessageID == "" {
 				continue
 			}
+			ctx := lookups()
 			id, err := s.store.MessageIDByWAMID(ctx, st.WAMessageID)
 			if errors.Is(err, ErrNotFound) {
 				continue

@@ -485,7 +485,7 @@ func (h *Hub) clientTyping(ctx context.Context, c *conn, id string, isTyping boo
 }
 
 func (h *Hub) publishTyping(k typingKey, ts typingState, isTyping bool) {
-	data, _ := json.Marshal(map[string]any{"conversationId": k.conversationID, "userId": k.userID, "userName": ts.name,
-		"isTyping": isTyping, "expiresInMs": h.opts.TypingTTL.Milliseconds()})
-	h.enqueue(h.ctx, busEvent{Event: "user_typing", Data: data, To: audience{Rule: ruleTyping, Conv: ts.ref, Except: k.userID}})
+	h.enqueue(h.ctx, busEvent{Event: "user_typing", To: audience{Rule: ruleTyping, Conv: ts.ref, Except: k.userID},
+		value: userTypingData{ConversationID: k.conversationID, UserID: k.userID, UserName: ts.name,
+			IsTyping: isTyping, ExpiresInMs: h.opts.TypingTTL.Milliseconds()}})
 }

@@ -4,6 +4,9 @@
 //
 // Every event goes through a fanout.Bus, the publisher's replica included,
 // so each replica delivers it to its own connections with one code path.
+// On a bus that stays in this process (fanout.Local) events travel as Go
+// values; an event's data is then encoded only when some stream here
+// receives it, and once for all its recipients.
 // A replica decides locally who gets an event, from the audience the
 // publisher attached (the conversation's assignee and department before and
 // after) and each connected user's role, departments and subscriptions.
@@ -23,8 +26,10 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -47,7 +52,10 @@ type Store interface {
 }
 
 // Encoder turns domain values into the JSON the REST API answers, so that
-// events carry the same shapes.
+// events carry the same shapes. The hub calls it when it encodes an event,
+// on its own goroutines, and not at all for an event nobody receives: the
+// conversation or message is the one its Notifier method was given, kept
+// until then, so the caller must not change what it points to afterwards.
 type Encoder struct {
 	Conversation func(helpdesk.Conversation) any
 	Message      func(helpdesk.Message) any
@@ -112,6 +120,7 @@ type Hub struct {
 	opts    Options
 	replica string
 	log     *slog.Logger
+	values  valueBus // opts.Bus when it carries values, else nil
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -145,12 +154,21 @@ type typingState struct {
 	name      string
 }
 
+// valueBus is a bus whose every replica is this process (fanout.Local):
+// it carries the hub's messages as Go values, so an event goes from
+// enqueue to delivery without being encoded and decoded on the way.
+type valueBus interface {
+	PublishValue(ctx context.Context, v any) error
+	RunValues(ctx context.Context, deliver func([]byte), deliverValue func(any)) error
+}
+
 // New returns a Hub; Start connects it to the bus.
 func New(o Options) *Hub {
 	o.defaults()
 	ctx, cancel := context.WithCancel(context.Background())
+	values, _ := o.Bus.(valueBus)
 	return &Hub{
-		opts: o, replica: helpdesk.NewID(), log: o.Log, ctx: ctx, cancel: cancel,
+		opts: o, replica: helpdesk.NewID(), log: o.Log, values: values, ctx: ctx, cancel: cancel,
 		out: make(chan busEvent, 4096), kick: make(chan struct{}, 1),
 		users: map[string]*userState{}, remote: map[string]remotePresence{}, online: map[string]time.Time{},
 		typing: map[typingKey]typingState{}, conns: map[*conn]struct{}{},
@@ -163,8 +181,12 @@ func (h *Hub) Start() {
 	h.wg.Add(3)
 	go func() {
 		defer h.wg.Done()
+		run := func() error { return h.opts.Bus.Run(h.ctx, h.deliver) }
+		if h.values != nil {
+			run = func() error { return h.values.RunValues(h.ctx, h.deliver, h.deliverValue) }
+		}
 		for h.ctx.Err() == nil {
-			if err := h.opts.Bus.Run(h.ctx, h.deliver); err != nil && h.ctx.Err() == nil {
+			if err := run(); err != nil && h.ctx.Err() == nil {
 				h.log.Error("realtime: bus stopped; restarting", "err", err)
 				select {
 				case <-h.ctx.Done():
@@ -251,12 +273,40 @@ type busMsg struct {
 	Presence []string   `json:"p,omitempty"` // users connected to Replica
 	Beat     bool       `json:"h,omitempty"` // Presence is set (possibly empty)
 	Leaving  bool       `json:"l,omitempty"` // Replica is shutting down
+	// batch is where Events live when they came from eventsPool, to return
+	// there once delivered (a message published as a value).
+	batch *[]busEvent
 }
+
+// eventsPool recycles the events of messages published as values: the
+// publisher reuses its own batch, so each message takes one from here and
+// deliverValue gives it back.
+var eventsPool = sync.Pool{New: func() any { b := make([]busEvent, 0, maxBatch); return &b }}
 
 type busEvent struct {
 	Event string          `json:"n"`
-	Data  json.RawMessage `json:"d"`
+	Data  json.RawMessage `json:"d"` // nil while value holds the data
 	To    audience        `json:"a"`
+	// value is the data of an event published here, not encoded yet: it
+	// is when it leaves the process or a stream here first receives it.
+	value any
+}
+
+// data returns ev's data as JSON, encoding its value the first time.
+func (h *Hub) data(ev *busEvent) json.RawMessage {
+	if ev.Data == nil {
+		v := ev.value
+		if s, ok := v.(shaper); ok {
+			v = s.shape(h.opts.Encoder)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			h.log.Error("realtime: encode event", "event", ev.Event, "err", err)
+			b = json.RawMessage("null")
+		}
+		ev.Data, ev.value = b, nil
+	}
+	return ev.Data
 }
 
 // Delivery rules.
@@ -461,16 +511,99 @@ func (h *Hub) presenceMsg() busMsg {
 
 func (h *Hub) publish(m busMsg) {
 	m.Replica = h.replica
-	b, err := json.Marshal(m)
-	if err != nil {
-		h.log.Error("realtime: encode", "err", err)
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), stallLimit)
 	defer cancel()
-	if err := h.opts.Bus.Publish(ctx, b); err != nil {
+	var err error
+	if h.values != nil {
+		if len(m.Events) > 0 {
+			// The message is handed over, and publishLoop reuses its batch.
+			b := eventsPool.Get().(*[]busEvent)
+			*b = append((*b)[:0], m.Events...)
+			m.Events, m.batch = *b, b
+		}
+		err = h.values.PublishValue(ctx, &m)
+	} else {
+		for i := range m.Events {
+			h.data(&m.Events[i])
+		}
+		var b []byte
+		if b, err = m.encode(); err != nil {
+			h.log.Error("realtime: encode", "err", err)
+			return
+		}
+		err = h.opts.Bus.Publish(ctx, b)
+	}
+	if err != nil {
 		h.log.Error("realtime: publish failed; events lost", "err", err, "events", len(m.Events))
 	}
+}
+
+// encode returns json.Marshal(m), byte for byte, without its second pass
+// over each event's data: encoding/json validates and compacts every
+// json.RawMessage again, and these come from json.Marshal already.
+func (m *busMsg) encode() ([]byte, error) {
+	n := 64 + 48*len(m.Presence)
+	for _, ev := range m.Events {
+		n += 160 + len(ev.Data)
+	}
+	b := make([]byte, 0, n)
+	var to bytes.Buffer // audiences, through one Encoder: a json.Marshal each costs allocations
+	toEnc := json.NewEncoder(&to)
+	b = append(b, `{"r":`...)
+	b = appendJSONString(b, m.Replica)
+	if len(m.Events) > 0 {
+		b = append(b, `,"e":[`...)
+		for i := range m.Events {
+			ev := &m.Events[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"n":`...)
+			b = appendJSONString(b, ev.Event)
+			b = append(b, `,"d":`...)
+			if ev.Data == nil {
+				b = append(b, "null"...)
+			} else {
+				b = append(b, ev.Data...)
+			}
+			to.Reset()
+			if err := toEnc.Encode(&ev.To); err != nil {
+				return nil, err
+			}
+			b = append(b, `,"a":`...)
+			b = append(b, bytes.TrimSuffix(to.Bytes(), []byte("\n"))...)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(m.Presence) > 0 {
+		p, err := json.Marshal(m.Presence)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"p":`...)
+		b = append(b, p...)
+	}
+	if m.Beat {
+		b = append(b, `,"h":true`...)
+	}
+	if m.Leaving {
+		b = append(b, `,"l":true`...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as encoding/json writes it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // escapes: rare (ids and event names are plain)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // kickPresence asks the publisher to publish presence now.
@@ -488,6 +621,26 @@ func (h *Hub) deliver(p []byte) {
 		h.log.Warn("realtime: undecodable bus payload", "err", err)
 		return
 	}
+	h.deliverMsg(&m)
+}
+
+// deliverValue handles a message published as a value (a valueBus's
+// RunValues calls it, one at a time and in order with deliver).
+func (h *Hub) deliverValue(v any) {
+	m, ok := v.(*busMsg)
+	if !ok {
+		h.log.Warn("realtime: unknown value on the bus", "type", fmt.Sprintf("%T", v))
+		return
+	}
+	h.deliverMsg(m)
+	if b := m.batch; b != nil {
+		clear(*b) // the events' values, for the collector
+		*b = (*b)[:0]
+		eventsPool.Put(b)
+	}
+}
+
+func (h *Hub) deliverMsg(m *busMsg) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if m.Replica != h.replica && (m.Beat || m.Leaving) {
@@ -502,13 +655,18 @@ func (h *Hub) deliver(p []byte) {
 		}
 		h.recomputeOnlineLocked()
 	}
-	// Each event is encoded once for all its recipients, and each socket
-	// is woken once for the whole payload: its writer then sends every
-	// frame the payload gave it in one write.
-	for _, ev := range m.Events {
-		enc := encodeEvent(ev.Event, ev.Data)
+	// Each event is encoded once for all its recipients, when the first
+	// is found (one nobody here receives is not encoded at all), and each
+	// socket is woken once for the whole payload: its writer then sends
+	// every frame the payload gave it in one write.
+	for i := range m.Events {
+		ev := &m.Events[i]
+		var enc encodedEvent
 		for _, st := range h.users {
 			if ev.To.matches(st.user, st.subscribed) {
+				if enc.head == nil {
+					enc = encodeEvent(ev.Event, h.data(ev))
+				}
 				st.push(h, enc, &h.woken)
 			}
 		}
@@ -542,18 +700,21 @@ func (h *Hub) recomputeOnlineLocked() {
 	for id := range cur {
 		if _, ok := h.online[id]; !ok {
 			h.online[id] = now
-			h.broadcastLocked("online_status", map[string]any{"userId": id, "online": true})
+			h.broadcastLocked("online_status", onlineStatusData{Online: true, UserID: id})
 		}
 	}
 	for id := range h.online {
 		if !cur[id] {
 			delete(h.online, id)
-			h.broadcastLocked("online_status", map[string]any{"userId": id, "online": false})
+			h.broadcastLocked("online_status", onlineStatusData{Online: false, UserID: id})
 		}
 	}
 }
 
 func (h *Hub) broadcastLocked(event string, data any) {
+	if len(h.users) == 0 {
+		return
+	}
 	b, _ := json.Marshal(data)
 	enc := encodeEvent(event, b)
 	for _, st := range h.users {

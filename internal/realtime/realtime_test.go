@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ import (
 // fixture is a hub on a real SQLite store and auth service, served by an
 // httptest server; clients authenticate with their first frame.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	db   *store.DB
 	auth *auth.Service
 	bus  *fanout.Local
@@ -32,7 +33,7 @@ type fixture struct {
 	srv  *httptest.Server
 }
 
-func newFixture(t *testing.T, o realtime.Options) *fixture {
+func newFixture(t testing.TB, o realtime.Options) *fixture {
 	db := storetest.OpenSQLite(t)
 	svc := auth.NewService(db, auth.Config{AccessSecret: "access-secret-for-tests-0123456789", RefreshSecret: "refresh-secret-for-tests-0123456789",
 		AccessTTL: time.Hour, RefreshTTL: time.Hour, BcryptCost: 4, Log: slog.New(slog.DiscardHandler)})
@@ -90,7 +91,7 @@ func (f *fixture) dial(token string) *websocket.Conn {
 	return c
 }
 
-func read(t *testing.T, c *websocket.Conn) frame {
+func read(t testing.TB, c *websocket.Conn) frame {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -200,5 +201,56 @@ func TestBurstArrivesInOrder(t *testing.T) {
 			t.Fatalf("frame %d: seq %d (want %d), message %v", i, fr.Seq, first+uint64(i), msg)
 		}
 		i++
+	}
+}
+
+// countedJSON encodes as a string and counts its encodings.
+type countedJSON struct {
+	text string
+	n    *atomic.Int32
+}
+
+func (c countedJSON) MarshalJSON() ([]byte, error) {
+	c.n.Add(1)
+	return json.Marshal(c.text)
+}
+
+// On the in-process bus an event's data is encoded only when some stream
+// receives it, and then once for all its recipients' sockets.
+func TestEventEncodedOnlyForRecipients(t *testing.T) {
+	var unseen, seen atomic.Int32
+	counters := map[string]*atomic.Int32{"unseen": &unseen, "seen": &seen}
+	f := newFixture(t, realtime.Options{Encoder: realtime.Encoder{
+		Message: func(m helpdesk.Message) any { return countedJSON{text: m.Text, n: counters[m.Text]} },
+	}})
+	u, tok := f.user("Receiver")
+	a, b := f.dial(tok), f.dial(tok)
+
+	// Assigned to someone with no stream here: nobody receives it,
+	// whenever the sockets above finish registering.
+	elsewhere := helpdesk.Conversation{ID: helpdesk.NewID(), AssigneeID: helpdesk.NewID()}
+	f.hub.MessageStored(context.Background(), elsewhere, helpdesk.Message{ID: helpdesk.NewID(), ConversationID: elsewhere.ID, Text: "unseen"})
+	mine := helpdesk.Conversation{ID: helpdesk.NewID(), AssigneeID: u.ID}
+	f.hub.MessageStored(context.Background(), mine, helpdesk.Message{ID: helpdesk.NewID(), ConversationID: mine.ID, Text: "seen"})
+
+	// Events are delivered in order: once the second arrives, the first
+	// has been handled.
+	for _, c := range []*websocket.Conn{a, b} {
+		for {
+			fr := read(t, c)
+			if fr.Event != "new_message" {
+				continue // presence
+			}
+			if fr.Data["message"] != "seen" || fr.Data["conversationId"] != mine.ID {
+				t.Fatalf("new_message %v, want the receiver's", fr.Data)
+			}
+			break
+		}
+	}
+	if n := unseen.Load(); n != 0 {
+		t.Errorf("the event nobody receives was encoded %d times, want 0", n)
+	}
+	if n := seen.Load(); n != 1 {
+		t.Errorf("the event two sockets receive was encoded %d times, want 1", n)
 	}
 }
