@@ -179,8 +179,8 @@ type IngestStore interface {
 	PreferIndexes(ctx context.Context) error
 	// LockWAMIDs, inside a transaction, serialises it with every other
 	// transaction that locks one of wamids, until it ends: the ingest of
-	// statuses and MarkMessageSent's replay of the statuses that came
-	// before the wamid was stored both take it first. A no-op where
+	// statuses and messages and MarkMessageSent's replay of the statuses
+	// that came before the wamid was stored all take it first. A no-op where
 	// writers are serialised anyway (SQLite) and outside a transaction.
 	LockWAMIDs(ctx context.Context, wamids []string) error
 	// MessageIDByWAMID returns our id of the message Meta knows as wamid.

@@ -391,9 +391,10 @@ type batchCache struct {
 }
 
 // newBatchCache starts a group transaction: it locks the wamids the
-// batch's statuses name (see LockWAMIDs: a status racing the send that
-// stores its wamid must not be lost) and reads, in one statement, which of
-// the batch's messages are stored already.
+// batch's statuses and messages name (see LockWAMIDs: a status racing the
+// send that stores its wamid must not be lost, nor a message be taken for
+// new by two replicas at once) and reads, in one statement, which of the
+// batch's messages are stored already.
 func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*batchCache, error) {
 	var ids, statusIDs []string
 	for _, d := range batch {
@@ -413,10 +414,14 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 	if err := tx.PreferIndexes(ctx); err != nil {
 		return nil, err
 	}
-	if len(statusIDs) > 0 {
-		if err := tx.LockWAMIDs(ctx, statusIDs); err != nil {
-			return nil, err
-		}
+	// The messages' wamids are locked too: a redelivery reaching another
+	// replica while the first delivery is still committing then waits for
+	// it, and the look-up below sees the messages it stored. Otherwise both
+	// take the message for new, and what happens before its insert is
+	// found a duplicate (a survey answer's conversation look-ups) is done
+	// twice.
+	if err := tx.LockWAMIDs(ctx, append(statusIDs, ids...)); err != nil {
+		return nil, err
 	}
 	known, err := tx.StoredWAMIDs(ctx, ids)
 	if err != nil {
