@@ -200,8 +200,8 @@ type IngestStore interface {
 	// wamid.
 	ApplyMessageStatus(ctx context.Context, ev StatusEvent) (found bool, err error)
 	// RecordStatusEvent stores ev; a repeat of the same wamid and status is
-	// a no-op.
-	RecordStatusEvent(ctx context.Context, ev StatusEvent) error
+	// a no-op, for which recorded is false.
+	RecordStatusEvent(ctx context.Context, ev StatusEvent) (recorded bool, err error)
 }
 
 // ConversationReadStore reads conversations and messages.

@@ -67,8 +67,8 @@ type WebhookDelivery struct {
 
 // IngestResult says what a delivery changed.
 type IngestResult struct {
-	// Duplicate: every message the delivery carried was stored already
-	// and it carried no status — a redelivery, which changed nothing.
+	// Duplicate: every message and status the delivery carried had been
+	// received already — a redelivery, with nothing new to tell.
 	Duplicate bool
 	Messages  []Message
 	// NewConversations are the conversations this delivery opened.
@@ -530,9 +530,17 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 				w.add(res, ch, m)
 			}
 			for _, st := range b.Statuses {
-				fresh++
-				if err := in.applyStatus(ctx, tx, st, now, res); err != nil {
+				if st.WAMessageID == "" || st.Status == "" {
+					continue // nothing to key it on
+				}
+				recorded, err := in.applyStatus(ctx, tx, st, now, res)
+				if err != nil {
 					return err
+				}
+				if recorded {
+					fresh++
+				} else {
+					redelivered++ // the same wamid and status came before
 				}
 			}
 		}
@@ -774,9 +782,11 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	return nil
 }
 
-func (in *Ingester) applyStatus(ctx context.Context, tx Store, st StatusUpdate, now time.Time, res *IngestResult) error {
+// applyStatus applies st; recorded is false for a status already
+// received (the same wamid and status).
+func (in *Ingester) applyStatus(ctx context.Context, tx Store, st StatusUpdate, now time.Time, res *IngestResult) (recorded bool, err error) {
 	if st.WAMessageID == "" || st.Status == "" {
-		return nil
+		return false, nil
 	}
 	at := st.Timestamp
 	if at.IsZero() {
@@ -788,16 +798,16 @@ func (in *Ingester) applyStatus(ctx context.Context, tx Store, st StatusUpdate, 
 	}
 	found, err := tx.ApplyMessageStatus(ctx, ev)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !found && ValidID(st.CallbackData) {
 		claimed, err := tx.ClaimWAMID(ctx, st.CallbackData, st.WAMessageID)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if claimed {
 			if found, err = tx.ApplyMessageStatus(ctx, ev); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}

@@ -117,3 +117,57 @@ func (t pausingTx) StoredWAMIDs(ctx context.Context, wamids []string) (map[strin
 	})
 	return known, err
 }
+
+// A status delivered twice, the same bytes both times (Meta retrying a
+// webhook it got no 200 for), is told to the dashboards once, as it was
+// when the inbox refused a body it had.
+func TestRedeliveredStatusNotifiesOnce(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.OpenSQLite(t), t.Context()
+	now := helpdesk.Now()
+	ch, err := s.UpsertChannel(ctx, helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: "pn-status-again",
+		AccessToken: "token", AppSecret: "secret", CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust, err := s.UpsertCustomer(ctx, []string{"5511999990002"}, "Ana", now, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, _, err := s.OpenConversation(ctx, helpdesk.Conversation{ID: helpdesk.NewID(), ChannelID: ch.ID, Customer: cust,
+		Status: helpdesk.StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InsertMessage(ctx, helpdesk.Message{ID: helpdesk.NewID(), ConversationID: conv.ID, Direction: helpdesk.DirectionOutbound,
+		SenderType: helpdesk.SenderBot, Type: "text", Text: "oi", WAMessageID: "wamid.out.1", Status: helpdesk.MessageSent, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	svc := helpdesk.NewService(s, nil, nil, nil)
+	rec := &statusRecorder{}
+	svc.SetNotifier(rec)
+	in := helpdesk.NewIngester(s, helpdesk.IngesterOptions{})
+	defer in.Close()
+	d := helpdesk.WebhookDelivery{Body: []byte(`{"status":"delivered"}`), ReceivedAt: now, Batches: []helpdesk.ChannelBatch{{
+		PhoneNumberID: ch.PhoneNumberID,
+		Statuses:      []helpdesk.StatusUpdate{{WAMessageID: "wamid.out.1", Status: "delivered", Timestamp: now}},
+	}}}
+	for range 2 {
+		res, err := in.Ingest(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.Ingested(ctx, d, res)
+	}
+	if rec.n != 1 {
+		t.Errorf("message_status told %d times for one status delivered twice, want 1", rec.n)
+	}
+}
+
+type statusRecorder struct {
+	n int
+}
+
+func (r *statusRecorder) MessageStored(context.Context, helpdesk.Conversation, helpdesk.Message) {}
+func (r *statusRecorder) MessageStatusChanged(context.Context, helpdesk.Message)                 { r.n++ }
+func (r *statusRecorder) ConversationChanged(context.Context, helpdesk.ActionResult)             {}
