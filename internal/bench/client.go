@@ -38,7 +38,8 @@ var errProtocol = errors.New("bench client: unreadable response")
 // status code, or an error when the request could not be sent or the answer
 // read; the connection is then closed and the next call redials. Like
 // net/http's client, it sends a request once more on a new connection when
-// a kept-alive one turns out to be closed before any of the answer came.
+// a kept-alive one turns out to be closed before any of the answer came,
+// never once the answer has begun.
 func (c *conn) do(req []byte) (int, error) {
 	for retried := false; ; retried = true {
 		reused := c.c != nil
@@ -56,11 +57,11 @@ func (c *conn) do(req []byte) (int, error) {
 				c.br.Reset(nc)
 			}
 		}
-		status, keep, err := c.roundTrip(req)
+		status, keep, unanswered, err := c.roundTrip(req)
 		if err != nil || !keep {
 			c.close()
 		}
-		if err != nil && reused && !retried && c.ctx.Err() == nil &&
+		if err != nil && unanswered && reused && !retried && c.ctx.Err() == nil &&
 			(errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
 			continue
 		}
@@ -68,11 +69,20 @@ func (c *conn) do(req []byte) (int, error) {
 	}
 }
 
-func (c *conn) roundTrip(req []byte) (status int, keep bool, err error) {
+// roundTrip sends req and reads its answer. unanswered reports an error
+// that came before any byte of the answer: only then can the server have
+// dropped the connection without reading req (a kept-alive connection it
+// closed as idle). Once the answer has begun, the server has req, and a
+// reset or cut past that point must not have it sent again.
+func (c *conn) roundTrip(req []byte) (status int, keep, unanswered bool, err error) {
 	if _, err := c.c.Write(req); err != nil {
-		return 0, false, err
+		return 0, false, true, err
 	}
-	return readResponse(c.br)
+	if _, err := c.br.Peek(1); err != nil {
+		return 0, false, true, err
+	}
+	status, keep, err = readResponse(c.br)
+	return status, keep, false, err
 }
 
 // close drops the connection; the next do redials.

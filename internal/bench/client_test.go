@@ -291,3 +291,54 @@ func TestConn_Cancel(t *testing.T) {
 		t.Fatal("a cancelled request succeeded")
 	}
 }
+
+// A request whose answer had begun when the connection was reset reached
+// the server: it must not be sent again.
+func TestConn_NoResendAfterAnswerBegan(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var requests atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					if requests.Add(1) != 2 {
+						_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+						continue
+					}
+					// The second request: start the answer, then reset.
+					_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+					time.Sleep(50 * time.Millisecond)
+					_ = c.(*net.TCPConn).SetLinger(0)
+					return
+				}
+			}()
+		}
+	}()
+	c := &conn{ctx: t.Context(), addr: ln.Addr().String()}
+	defer c.close()
+	if status, err := c.do(request("/", "{}")); err != nil || status != 200 {
+		t.Fatalf("first request: status %d, err %v", status, err)
+	}
+	_, err = c.do(request("/", "{}"))
+	if n := requests.Load(); n != 2 {
+		t.Errorf("the server got %d requests, want 2: the second was sent again after its answer began (err %v)", n, err)
+	}
+	if err == nil {
+		t.Error("a reset answer succeeded")
+	}
+}

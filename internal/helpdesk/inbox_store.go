@@ -179,8 +179,8 @@ type IngestStore interface {
 	PreferIndexes(ctx context.Context) error
 	// LockWAMIDs, inside a transaction, serialises it with every other
 	// transaction that locks one of wamids, until it ends: the ingest of
-	// statuses and MarkMessageSent's replay of the statuses that came
-	// before the wamid was stored both take it first. A no-op where
+	// statuses and messages and MarkMessageSent's replay of the statuses
+	// that came before the wamid was stored all take it first. A no-op where
 	// writers are serialised anyway (SQLite) and outside a transaction.
 	LockWAMIDs(ctx context.Context, wamids []string) error
 	// MessageIDByWAMID returns our id of the message Meta knows as wamid.
@@ -200,8 +200,8 @@ type IngestStore interface {
 	// wamid.
 	ApplyMessageStatus(ctx context.Context, ev StatusEvent) (found bool, err error)
 	// RecordStatusEvent stores ev; a repeat of the same wamid and status is
-	// a no-op.
-	RecordStatusEvent(ctx context.Context, ev StatusEvent) error
+	// a no-op, for which recorded is false.
+	RecordStatusEvent(ctx context.Context, ev StatusEvent) (recorded bool, err error)
 }
 
 // ConversationReadStore reads conversations and messages.

@@ -67,8 +67,8 @@ type WebhookDelivery struct {
 
 // IngestResult says what a delivery changed.
 type IngestResult struct {
-	// Duplicate: every message the delivery carried was stored already
-	// and it carried no status — a redelivery, which changed nothing.
+	// Duplicate: every message and status the delivery carried had been
+	// received already — a redelivery, with nothing new to tell.
 	Duplicate bool
 	Messages  []Message
 	// NewConversations are the conversations this delivery opened.
@@ -391,9 +391,10 @@ type batchCache struct {
 }
 
 // newBatchCache starts a group transaction: it locks the wamids the
-// batch's statuses name (see LockWAMIDs: a status racing the send that
-// stores its wamid must not be lost) and reads, in one statement, which of
-// the batch's messages are stored already.
+// batch's statuses and messages name (see LockWAMIDs: a status racing the
+// send that stores its wamid must not be lost, nor a message be taken for
+// new by two replicas at once) and reads, in one statement, which of the
+// batch's messages are stored already.
 func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*batchCache, error) {
 	var ids, statusIDs []string
 	for _, d := range batch {
@@ -413,10 +414,14 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 	if err := tx.PreferIndexes(ctx); err != nil {
 		return nil, err
 	}
-	if len(statusIDs) > 0 {
-		if err := tx.LockWAMIDs(ctx, statusIDs); err != nil {
-			return nil, err
-		}
+	// The messages' wamids are locked too: a redelivery reaching another
+	// replica while the first delivery is still committing then waits for
+	// it, and the look-up below sees the messages it stored. Otherwise both
+	// take the message for new, and what happens before its insert is
+	// found a duplicate (a survey answer's conversation look-ups) is done
+	// twice.
+	if err := tx.LockWAMIDs(ctx, append(statusIDs, ids...)); err != nil {
+		return nil, err
 	}
 	known, err := tx.StoredWAMIDs(ctx, ids)
 	if err != nil {
@@ -525,9 +530,17 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 				w.add(res, ch, m)
 			}
 			for _, st := range b.Statuses {
-				fresh++
-				if err := in.applyStatus(ctx, tx, st, now, res); err != nil {
+				if st.WAMessageID == "" || st.Status == "" {
+					continue // nothing to key it on
+				}
+				recorded, err := in.applyStatus(ctx, tx, st, now, res)
+				if err != nil {
 					return err
+				}
+				if recorded {
+					fresh++
+				} else {
+					redelivered++ // the same wamid and status came before
 				}
 			}
 		}
@@ -769,9 +782,11 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	return nil
 }
 
-func (in *Ingester) applyStatus(ctx context.Context, tx Store, st StatusUpdate, now time.Time, res *IngestResult) error {
+// applyStatus applies st; recorded is false for a status already
+// received (the same wamid and status).
+func (in *Ingester) applyStatus(ctx context.Context, tx Store, st StatusUpdate, now time.Time, res *IngestResult) (recorded bool, err error) {
 	if st.WAMessageID == "" || st.Status == "" {
-		return nil
+		return false, nil
 	}
 	at := st.Timestamp
 	if at.IsZero() {
@@ -783,16 +798,16 @@ func (in *Ingester) applyStatus(ctx context.Context, tx Store, st StatusUpdate, 
 	}
 	found, err := tx.ApplyMessageStatus(ctx, ev)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !found && ValidID(st.CallbackData) {
 		claimed, err := tx.ClaimWAMID(ctx, st.CallbackData, st.WAMessageID)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if claimed {
 			if found, err = tx.ApplyMessageStatus(ctx, ev); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}

@@ -214,16 +214,17 @@ func (d *DB) ApplyMessageStatus(ctx context.Context, ev helpdesk.StatusEvent) (b
 }
 
 // RecordStatusEvent keeps a status report; a repeat of one wamid and
-// status is ignored.
-func (d *DB) RecordStatusEvent(ctx context.Context, ev helpdesk.StatusEvent) error {
-	_, err := d.q.ExecContext(ctx, `INSERT INTO message_status_events (wa_message_id, status, occurred_at, error_code,
+// status is ignored (recorded false).
+func (d *DB) RecordStatusEvent(ctx context.Context, ev helpdesk.StatusEvent) (bool, error) {
+	res, err := d.q.ExecContext(ctx, `INSERT INTO message_status_events (wa_message_id, status, occurred_at, error_code,
 		error_message, known, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (wa_message_id, status) DO NOTHING`,
 		ev.WAMessageID, ev.Status, dbTime(ev.OccurredAt), nullString(ev.ErrorCode), nullString(ev.ErrorMessage), ev.Known, dbTime(ev.ReceivedAt))
 	if err != nil {
-		return fmt.Errorf("record status event: %w", d.translate(err))
+		return false, fmt.Errorf("record status event: %w", d.translate(err))
 	}
-	return nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // NoteOutboundMessage makes an outgoing message the conversation's latest

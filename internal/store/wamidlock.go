@@ -14,7 +14,9 @@ import (
 // the ingest of a status (which records it as unknown when the wamid is not
 // stored yet) and MarkMessageSent (which stores the wamid and replays the
 // unknown statuses). Without the lock each can miss the other's uncommitted
-// row and the status is lost. Outside a transaction, and on SQLite (whose
+// row and the status is lost. Two ingests of one message meet on it too
+// (a redelivery reaching another replica): the second waits, then finds the
+// message stored. Outside a transaction, and on SQLite (whose
 // single writer serialises them already), it does nothing.
 func (d *DB) LockWAMIDs(ctx context.Context, wamids []string) error {
 	if d.dialect != DialectPostgres || d.tx == nil || len(wamids) == 0 {

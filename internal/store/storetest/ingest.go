@@ -223,9 +223,9 @@ func testIngest(t *testing.T, open Opener) {
 			t.Errorf("unknown wamid: found=%v err=%v", found, err)
 		}
 		ev := helpdesk.StatusEvent{WAMessageID: "wamid.nobody", Status: "read", OccurredAt: at, ReceivedAt: at}
-		for range 2 {
-			if err := s.RecordStatusEvent(ctx, ev); err != nil {
-				t.Errorf("RecordStatusEvent: %v", err)
+		for i, want := range []bool{true, false} {
+			if recorded, err := s.RecordStatusEvent(ctx, ev); err != nil || recorded != want {
+				t.Errorf("RecordStatusEvent %d: recorded=%v err=%v, want %v", i, recorded, err, want)
 			}
 		}
 	})
@@ -278,7 +278,7 @@ func testIngest(t *testing.T, open Opener) {
 		if found, err := s.ApplyMessageStatus(ctx, early); err != nil || found {
 			t.Fatalf("early status: found=%v err=%v", found, err)
 		}
-		if err := s.RecordStatusEvent(ctx, early); err != nil {
+		if _, err := s.RecordStatusEvent(ctx, early); err != nil {
 			t.Fatal(err)
 		}
 		ok, err := s.MarkMessageSent(ctx, out.ID, "wamid.sent", helpdesk.Now())

@@ -1,0 +1,173 @@
+package store_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/store/storetest"
+)
+
+// Two replicas ingest the same delivery at once (Meta redelivers while the
+// first replica is still committing): the second looked up which wamids
+// were stored before the first committed. The survey answer it carries
+// must be stored once and open nothing.
+func TestPostgresConcurrentRedeliveryOfSurveyAnswer(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.OpenPostgres(t), t.Context()
+	now := helpdesk.Now()
+	ch, err := s.UpsertChannel(ctx, helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: "pn-race-csat",
+		AccessToken: "token", AppSecret: "secret", CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust, err := s.UpsertCustomer(ctx, []string{"5511999990001"}, "Ana", now, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, _, err := s.OpenConversation(ctx, helpdesk.Conversation{ID: helpdesk.NewID(), ChannelID: ch.ID, Customer: cust,
+		Status: helpdesk.StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetConversationState(ctx, conv.ID, helpdesk.ConversationState{Status: helpdesk.StatusClosed, ClosedAt: &now}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkCSATRequested(ctx, conv.ID, now); err != nil {
+		t.Fatal(err)
+	}
+
+	d := helpdesk.WebhookDelivery{Body: []byte(`{"answer":"5"}`), ReceivedAt: helpdesk.Now(), Batches: []helpdesk.ChannelBatch{{
+		PhoneNumberID: ch.PhoneNumberID,
+		Messages: []helpdesk.InboundMessage{{WAMessageID: "wamid.csat.race", FromWAIDs: []string{cust.WAID}, Type: "text",
+			Text: "5", Timestamp: now, Raw: []byte(`{"id":"wamid.csat.race"}`)}},
+	}}}
+	p := &pauseAfterLookup{Store: s, paused: make(chan struct{}), resume: make(chan struct{})}
+	second := helpdesk.NewIngester(p, helpdesk.IngesterOptions{})
+	defer second.Close()
+	first := helpdesk.NewIngester(s, helpdesk.IngesterOptions{})
+	defer first.Close()
+
+	errs := make(chan error, 1)
+	go func() {
+		_, err := second.Ingest(ctx, d)
+		errs <- err
+	}()
+	<-p.paused // the second replica has looked the wamid up, and not found it
+	done := make(chan error, 1)
+	go func() {
+		_, err := first.Ingest(ctx, d)
+		done <- err
+	}()
+	select {
+	case err := <-done: // the first replica committed
+		if err != nil {
+			t.Fatal(err)
+		}
+		close(p.resume)
+	case <-time.After(2 * time.Second): // or waits for the second: let it go on
+		close(p.resume)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+
+	convs, err := s.ListConversations(ctx, helpdesk.ConversationFilter{CustomerID: cust.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(convs) != 1 {
+		for _, c := range convs {
+			t.Logf("conversation %s: status %s, preview %q, unread %d", c.ID, c.Status, c.LastMessagePreview, c.UnreadCount)
+		}
+		t.Fatalf("%d conversations, want 1: the closed one, answered", len(convs))
+	}
+	if got, err := s.GetConversation(ctx, conv.ID); err != nil || got.CSATScore == nil || *got.CSATScore != 5 {
+		t.Errorf("survey conversation = %+v, %v", got, err)
+	}
+}
+
+// pauseAfterLookup is a Store whose first transaction stops after
+// StoredWAMIDs until resume is closed.
+type pauseAfterLookup struct {
+	helpdesk.Store
+	once           sync.Once
+	paused, resume chan struct{}
+}
+
+func (p *pauseAfterLookup) InTx(ctx context.Context, fn func(tx helpdesk.Store) error) error {
+	return p.Store.InTx(ctx, func(tx helpdesk.Store) error { return fn(pausingTx{Store: tx, p: p}) })
+}
+
+type pausingTx struct {
+	helpdesk.Store
+	p *pauseAfterLookup
+}
+
+func (t pausingTx) StoredWAMIDs(ctx context.Context, wamids []string) (map[string]bool, error) {
+	known, err := t.Store.StoredWAMIDs(ctx, wamids)
+	t.p.once.Do(func() {
+		close(t.p.paused)
+		<-t.p.resume
+	})
+	return known, err
+}
+
+// A status delivered twice, the same bytes both times (Meta retrying a
+// webhook it got no 200 for), is told to the dashboards once, as it was
+// when the inbox refused a body it had.
+func TestRedeliveredStatusNotifiesOnce(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.OpenSQLite(t), t.Context()
+	now := helpdesk.Now()
+	ch, err := s.UpsertChannel(ctx, helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: "pn-status-again",
+		AccessToken: "token", AppSecret: "secret", CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust, err := s.UpsertCustomer(ctx, []string{"5511999990002"}, "Ana", now, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, _, err := s.OpenConversation(ctx, helpdesk.Conversation{ID: helpdesk.NewID(), ChannelID: ch.ID, Customer: cust,
+		Status: helpdesk.StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InsertMessage(ctx, helpdesk.Message{ID: helpdesk.NewID(), ConversationID: conv.ID, Direction: helpdesk.DirectionOutbound,
+		SenderType: helpdesk.SenderBot, Type: "text", Text: "oi", WAMessageID: "wamid.out.1", Status: helpdesk.MessageSent, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	svc := helpdesk.NewService(s, nil, nil, nil)
+	rec := &statusRecorder{}
+	svc.SetNotifier(rec)
+	in := helpdesk.NewIngester(s, helpdesk.IngesterOptions{})
+	defer in.Close()
+	d := helpdesk.WebhookDelivery{Body: []byte(`{"status":"delivered"}`), ReceivedAt: now, Batches: []helpdesk.ChannelBatch{{
+		PhoneNumberID: ch.PhoneNumberID,
+		Statuses:      []helpdesk.StatusUpdate{{WAMessageID: "wamid.out.1", Status: "delivered", Timestamp: now}},
+	}}}
+	for range 2 {
+		res, err := in.Ingest(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.Ingested(ctx, d, res)
+	}
+	if rec.n != 1 {
+		t.Errorf("message_status told %d times for one status delivered twice, want 1", rec.n)
+	}
+}
+
+type statusRecorder struct {
+	n int
+}
+
+func (r *statusRecorder) MessageStored(context.Context, helpdesk.Conversation, helpdesk.Message) {}
+func (r *statusRecorder) MessageStatusChanged(context.Context, helpdesk.Message)                 { r.n++ }
+func (r *statusRecorder) ConversationChanged(context.Context, helpdesk.ActionResult)             {}
