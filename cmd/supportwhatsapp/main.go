@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -43,7 +44,17 @@ Configuration comes from environment variables and an optional .env file
 in the working directory; see .env.example.
 `
 
+// gcPercent is the collector's default when GOGC is not set. The webhook
+// path allocates briefly-lived request and row values at a high rate; at
+// Go's default (100) the collector took ~11 % of the ingest bench's CPU,
+// and its assists slowed the commit lane. 200 measured 8–10 % more
+// messages per second on SQLite for ~5 MB more RSS; GOGC still overrides.
+const gcPercent = 200
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
