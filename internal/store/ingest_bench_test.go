@@ -2,6 +2,10 @@ package store_test
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -64,4 +68,81 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkIngestSingles is the HTTP bench's shape without HTTP: rounds of
+// one-message webhooks handed over at once (the lane groups them), from
+// 1,000 returning customers in turn; "round=1" is a lone message per
+// commit, the fixed price of a group commit. wchar-B/msg is what the
+// process wrote through write calls (WAL frames and checkpoints).
+func BenchmarkIngestSingles(b *testing.B) {
+	for _, round := range []int{64, 1} {
+		b.Run(fmt.Sprintf("sqlite/round=%d", round), func(b *testing.B) { benchmarkIngestSingles(b, storetest.OpenSQLite(b), round) })
+		b.Run(fmt.Sprintf("postgres/round=%d", round), func(b *testing.B) { benchmarkIngestSingles(b, storetest.OpenPostgres(b), round) })
+	}
+}
+
+func benchmarkIngestSingles(b *testing.B, s helpdesk.Store, round int) {
+	ctx := b.Context()
+	now := helpdesk.Now()
+	if _, err := s.UpsertChannel(ctx, helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: "pn-bench",
+		AccessToken: "t", CreatedAt: now, UpdatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	in := helpdesk.NewIngester(s, helpdesk.IngesterOptions{})
+	defer in.Close()
+	const customers = 1000
+	n := 0
+	delivery := func() helpdesk.WebhookDelivery {
+		n++
+		waID := fmt.Sprintf("5511%09d", n%customers)
+		return helpdesk.WebhookDelivery{Body: fmt.Appendf(nil, `{"bench":%d,"padding":"%0900d"}`, n, 0), ReceivedAt: helpdesk.Now(),
+			Batches: []helpdesk.ChannelBatch{{PhoneNumberID: "pn-bench", Messages: []helpdesk.InboundMessage{{
+				WAMessageID: fmt.Sprintf("wamid.HBgNNTUxMTk5OTk5OTk5ORUCABIYFjNFQjBDNzM2%d", n), FromWAIDs: []string{waID},
+				ProfileName: "Cliente " + waID, Timestamp: time.Now(), Type: "text", Text: fmt.Sprintf("Olá, preciso de ajuda com o pedido %d", n),
+				Raw: fmt.Appendf(nil, `{"from":"%s","id":"wamid.bench.%d","type":"text","text":{"body":"Olá"}}`, waID, n)}}}}}
+	}
+	ingestRound := func(k int) {
+		ds := make([]helpdesk.WebhookDelivery, k)
+		for i := range ds {
+			ds[i] = delivery()
+		}
+		var wg sync.WaitGroup
+		for _, d := range ds {
+			wg.Go(func() {
+				if _, err := in.Ingest(ctx, d); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for range 2 * customers / 64 { // every customer exists and has history
+		ingestRound(64)
+	}
+	cpu0, w0 := processCPU(), writtenBytes()
+	b.ResetTimer()
+	for b.Loop() {
+		ingestRound(round)
+	}
+	msgs := float64(b.N * round)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/msgs, "ns/msg")
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/msgs, "cpu-ns/msg")
+	b.ReportMetric(float64(writtenBytes()-w0)/msgs, "wchar-B/msg")
+}
+
+// writtenBytes is what the process has passed to write calls so far
+// (Linux's wchar; 0 where /proc is missing).
+func writtenBytes() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "wchar: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }
