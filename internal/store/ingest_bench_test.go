@@ -25,13 +25,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 
 func benchmarkIngestBatch(b *testing.B, s helpdesk.Store) {
 	ctx := b.Context()
-	now := helpdesk.Now()
-	if _, err := s.UpsertChannel(ctx, helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: "pn-bench",
-		AccessToken: "t", CreatedAt: now, UpdatedAt: now}); err != nil {
-		b.Fatal(err)
-	}
-	in := helpdesk.NewIngester(s, helpdesk.IngesterOptions{})
-	defer in.Close()
+	in := benchIngester(b, s)
 	const perBatch = 64
 	n := 0
 	delivery := func() helpdesk.WebhookDelivery {
@@ -84,13 +78,7 @@ func BenchmarkIngestSingles(b *testing.B) {
 
 func benchmarkIngestSingles(b *testing.B, s helpdesk.Store, round int) {
 	ctx := b.Context()
-	now := helpdesk.Now()
-	if _, err := s.UpsertChannel(ctx, helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: "pn-bench",
-		AccessToken: "t", CreatedAt: now, UpdatedAt: now}); err != nil {
-		b.Fatal(err)
-	}
-	in := helpdesk.NewIngester(s, helpdesk.IngesterOptions{})
-	defer in.Close()
+	in := benchIngester(b, s)
 	const customers = 1000
 	n := 0
 	delivery := func() helpdesk.WebhookDelivery {
@@ -145,4 +133,17 @@ func writtenBytes() int64 {
 		}
 	}
 	return 0
+}
+
+// benchIngester is an Ingester on s, with the channel "pn-bench" the
+// benchmarks' webhooks are for; it closes with b.
+func benchIngester(b *testing.B, s helpdesk.Store) *helpdesk.Ingester {
+	now := helpdesk.Now()
+	if _, err := s.UpsertChannel(b.Context(), helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: "pn-bench",
+		AccessToken: "t", CreatedAt: now, UpdatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	in := helpdesk.NewIngester(s, helpdesk.IngesterOptions{})
+	b.Cleanup(in.Close)
+	return in
 }

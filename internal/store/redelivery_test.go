@@ -18,20 +18,7 @@ func TestPostgresConcurrentRedeliveryOfSurveyAnswer(t *testing.T) {
 	t.Parallel()
 	s, ctx := storetest.OpenPostgres(t), t.Context()
 	now := helpdesk.Now()
-	ch, err := s.UpsertChannel(ctx, helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: "pn-race-csat",
-		AccessToken: "token", AppSecret: "secret", CreatedAt: now, UpdatedAt: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cust, err := s.UpsertCustomer(ctx, []string{"5511999990001"}, "Ana", now, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conv, _, err := s.OpenConversation(ctx, helpdesk.Conversation{ID: helpdesk.NewID(), ChannelID: ch.ID, Customer: cust,
-		Status: helpdesk.StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch, conv := waitingConversation(t, s, "pn-race-csat", "5511999990001")
 	if err := s.SetConversationState(ctx, conv.ID, helpdesk.ConversationState{Status: helpdesk.StatusClosed, ClosedAt: &now}, now); err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +28,7 @@ func TestPostgresConcurrentRedeliveryOfSurveyAnswer(t *testing.T) {
 
 	d := helpdesk.WebhookDelivery{Body: []byte(`{"answer":"5"}`), ReceivedAt: helpdesk.Now(), Batches: []helpdesk.ChannelBatch{{
 		PhoneNumberID: ch.PhoneNumberID,
-		Messages: []helpdesk.InboundMessage{{WAMessageID: "wamid.csat.race", FromWAIDs: []string{cust.WAID}, Type: "text",
+		Messages: []helpdesk.InboundMessage{{WAMessageID: "wamid.csat.race", FromWAIDs: []string{conv.Customer.WAID}, Type: "text",
 			Text: "5", Timestamp: now, Raw: []byte(`{"id":"wamid.csat.race"}`)}},
 	}}}
 	p := &pauseAfterLookup{Store: s, paused: make(chan struct{}), resume: make(chan struct{})}
@@ -77,7 +64,7 @@ func TestPostgresConcurrentRedeliveryOfSurveyAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	convs, err := s.ListConversations(ctx, helpdesk.ConversationFilter{CustomerID: cust.ID})
+	convs, err := s.ListConversations(ctx, helpdesk.ConversationFilter{CustomerID: conv.Customer.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,20 +112,7 @@ func TestRedeliveredStatusNotifiesOnce(t *testing.T) {
 	t.Parallel()
 	s, ctx := storetest.OpenSQLite(t), t.Context()
 	now := helpdesk.Now()
-	ch, err := s.UpsertChannel(ctx, helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: "pn-status-again",
-		AccessToken: "token", AppSecret: "secret", CreatedAt: now, UpdatedAt: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cust, err := s.UpsertCustomer(ctx, []string{"5511999990002"}, "Ana", now, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conv, _, err := s.OpenConversation(ctx, helpdesk.Conversation{ID: helpdesk.NewID(), ChannelID: ch.ID, Customer: cust,
-		Status: helpdesk.StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch, conv := waitingConversation(t, s, "pn-status-again", "5511999990002")
 	if _, err := s.InsertMessage(ctx, helpdesk.Message{ID: helpdesk.NewID(), ConversationID: conv.ID, Direction: helpdesk.DirectionOutbound,
 		SenderType: helpdesk.SenderBot, Type: "text", Text: "oi", WAMessageID: "wamid.out.1", Status: helpdesk.MessageSent, CreatedAt: now}); err != nil {
 		t.Fatal(err)
@@ -171,3 +145,25 @@ type statusRecorder struct {
 func (r *statusRecorder) MessageStored(context.Context, helpdesk.Conversation, helpdesk.Message) {}
 func (r *statusRecorder) MessageStatusChanged(context.Context, helpdesk.Message)                 { r.n++ }
 func (r *statusRecorder) ConversationChanged(context.Context, helpdesk.ActionResult)             {}
+
+// waitingConversation is a channel for phoneNumberID and a waiting
+// conversation on it with the customer waID.
+func waitingConversation(t *testing.T, s helpdesk.Store, phoneNumberID, waID string) (helpdesk.Channel, helpdesk.Conversation) {
+	t.Helper()
+	ctx, now := t.Context(), helpdesk.Now()
+	ch, err := s.UpsertChannel(ctx, helpdesk.Channel{ID: helpdesk.NewID(), Name: "Main", PhoneNumberID: phoneNumberID,
+		AccessToken: "token", AppSecret: "secret", CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust, err := s.UpsertCustomer(ctx, []string{waID}, "Ana", now, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, _, err := s.OpenConversation(ctx, helpdesk.Conversation{ID: helpdesk.NewID(), ChannelID: ch.ID, Customer: cust,
+		Status: helpdesk.StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch, conv
+}
