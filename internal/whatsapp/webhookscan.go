@@ -82,24 +82,9 @@ func (s *scanner) ws() {
 // be ones encoding/json could match to a field through case folding or
 // escapes.
 func (s *scanner) object(member func(key []byte) bool) {
-	if s.peek() != '{' {
-		s.fail()
-		return
-	}
-	if s.depth++; s.depth > maxScanDepth {
-		s.fail()
-		return
-	}
-	s.i++
-	s.ws()
-	if s.peek() == '}' {
-		s.i++
-		s.depth--
-		return
-	}
 	var known [16][]byte
 	nknown := 0
-	for {
+	for more := s.enter('{', '}'); more; more = s.next('}') {
 		if s.peek() != '"' {
 			s.fail()
 			return
@@ -132,19 +117,6 @@ func (s *scanner) object(member func(key []byte) bool) {
 			}
 			s.skip()
 		}
-		s.ws()
-		switch s.peek() {
-		case ',':
-			s.i++
-			s.ws()
-		case '}':
-			s.i++
-			s.depth--
-			return
-		default:
-			s.fail()
-			return
-		}
 	}
 }
 
@@ -169,41 +141,53 @@ func (s *scanner) array(elem func()) {
 		s.literal("null")
 		return
 	}
-	if s.peek() != '[' {
-		s.fail()
-		return
-	}
-	if s.depth++; s.depth > maxScanDepth {
-		s.fail()
-		return
-	}
-	s.i++
-	s.ws()
-	if s.peek() == ']' {
-		s.i++
-		s.depth--
-		return
-	}
-	for {
+	for more := s.enter('[', ']'); more; more = s.next(']') {
 		if elem != nil {
 			elem()
 		} else {
 			s.skip()
 		}
-		s.ws()
-		switch s.peek() {
-		case ',':
-			s.i++
-			s.ws()
-		case ']':
-			s.i++
-			s.depth--
-			return
-		default:
-			s.fail()
-			return
-		}
 	}
+}
+
+// enter moves into the object or array that open starts at the cursor. It
+// reports whether a member or element follows: false for an empty one
+// (left already) and for bad text.
+func (s *scanner) enter(open, close byte) bool {
+	if s.peek() != open {
+		s.fail()
+		return false
+	}
+	if s.depth++; s.depth > maxScanDepth {
+		s.fail()
+		return false
+	}
+	s.i++
+	s.ws()
+	if s.peek() == close {
+		s.i++
+		s.depth--
+		return false
+	}
+	return true
+}
+
+// next moves past what follows a member or element: true after a comma,
+// false once close has ended the object or array (or for bad text).
+func (s *scanner) next(close byte) bool {
+	s.ws()
+	switch s.peek() {
+	case ',':
+		s.i++
+		s.ws()
+		return true
+	case close:
+		s.i++
+		s.depth--
+		return false
+	}
+	s.fail()
+	return false
 }
 
 // skip reads any value.
