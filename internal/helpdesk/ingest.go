@@ -782,12 +782,10 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 	return nil
 }
 
-// applyStatus applies st; recorded is false for a status already
-// received (the same wamid and status).
+// applyStatus applies st, which names a wamid and a status (applyBatch
+// skips the others); recorded is false for a status already received (the
+// same wamid and status).
 func (in *Ingester) applyStatus(ctx context.Context, tx Store, st StatusUpdate, now time.Time, res *IngestResult) (recorded bool, err error) {
-	if st.WAMessageID == "" || st.Status == "" {
-		return false, nil
-	}
 	at := st.Timestamp
 	if at.IsZero() {
 		at = now
