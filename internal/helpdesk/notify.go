@@ -67,21 +67,8 @@ func (s *Service) Ingested(ctx context.Context, d WebhookDelivery, res IngestRes
 	if res.Duplicate {
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
-	// The deadline is set up when a look-up first needs it: it costs a
-	// timer, and most deliveries need none (the commit returned their
-	// conversations; telling the hub only queues an event).
-	var (
-		bounded context.Context
-		cancel  context.CancelFunc = func() {}
-	)
-	defer func() { cancel() }()
-	lookups := func() context.Context {
-		if bounded == nil {
-			bounded, cancel = context.WithTimeout(ctx, notifyTimeout)
-		}
-		return bounded
-	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
+	defer cancel()
 	n := s.notifier()
 	// Slices, not maps: a delivery touches a few conversations (Meta sends
 	// most messages one per webhook), and the maps cost more than the scans.
@@ -94,7 +81,7 @@ func (s *Service) Ingested(ctx context.Context, d WebhookDelivery, res IngestRes
 				c = res.Conversations[j]
 			} else {
 				var err error
-				if c, err = s.store.GetConversation(lookups(), m.ConversationID); err != nil {
+				if c, err = s.store.GetConversation(ctx, m.ConversationID); err != nil {
 					s.log.WarnContext(ctx, "notify: conversation of a new message", "conversation_id", m.ConversationID, "err", err)
 					continue
 				}
@@ -114,7 +101,6 @@ func (s *Service) Ingested(ctx context.Context, d WebhookDelivery, res IngestRes
 			if st.WAMessageID == "" {
 				continue
 			}
-			ctx := lookups()
 			id, err := s.store.MessageIDByWAMID(ctx, st.WAMessageID)
 			if errors.Is(err, ErrNotFound) {
 				continue
