@@ -30,18 +30,32 @@ type batchCol struct {
 // with cols as its columns. A row holds strings, ints and time.Times.
 func (d *DB) rowSource(p *params, cols []batchCol, rows [][]any) string {
 	if d.dialect == DialectPostgres {
-		arrays := make([][]string, len(cols))
-		for i := range arrays {
-			arrays[i] = make([]string, len(rows))
-		}
-		for r, row := range rows {
-			for i, v := range row {
-				arrays[i][r] = d.batchValue(v)
-			}
-		}
+		// Times and numbers travel as binary arrays of their own type:
+		// as text, the server parsed every time once per row and per
+		// mention in the statement (timestamptz_in was ~3 % of its CPU
+		// in bench ingest).
 		ps, names := make([]string, len(cols)), make([]string, len(cols))
 		for i, c := range cols {
-			ps[i] = p.add(arrays[i]) + "::text[]"
+			switch c.typ {
+			case "timestamp":
+				a := make([]time.Time, len(rows))
+				for r, row := range rows {
+					a[r] = dbTime(row[i].(time.Time))
+				}
+				ps[i] = p.add(a) + "::timestamptz[]"
+			case "int":
+				a := make([]int64, len(rows))
+				for r, row := range rows {
+					a[r] = int64(row[i].(int))
+				}
+				ps[i] = p.add(a) + "::int[]"
+			default:
+				a := make([]string, len(rows))
+				for r, row := range rows {
+					a[r] = d.batchValue(row[i])
+				}
+				ps[i] = p.add(a) + "::text[]"
+			}
 			names[i] = c.name
 		}
 		return "unnest(" + strings.Join(ps, ", ") + ") AS u(" + strings.Join(names, ", ") + ")"
@@ -141,10 +155,8 @@ func (d *DB) batchValue(v any) string {
 // col is u's column name as its SQL type.
 func (d *DB) col(c batchCol) string {
 	switch {
-	case d.dialect == DialectPostgres && c.typ == "timestamp":
-		return "u." + c.name + "::timestamptz"
-	case d.dialect == DialectPostgres && c.typ == "int":
-		return "u." + c.name + "::int"
+	case d.dialect == DialectPostgres:
+		return "u." + c.name // unnested from an array of its type
 	case c.typ == "int":
 		return "CAST(u." + c.name + " AS INTEGER)"
 	}
