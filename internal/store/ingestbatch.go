@@ -223,14 +223,23 @@ func (d *DB) UpsertCustomers(ctx context.Context, us []helpdesk.CustomerUpsert, 
 	}
 	// Which forms of the numbers are stored: a customer is found under the
 	// first stored form of its number, else created under the first form.
+	// A number with one form is its own key whatever is stored, so the
+	// look-up (a statement, on PostgreSQL a round trip) is only made for
+	// batches with a number that has variants (Brazilian mobiles).
 	var all []string
+	variants := false
 	for _, u := range us {
 		all = append(all, u.WAIDs...)
+		variants = variants || len(u.WAIDs) > 1
 	}
 	var p params
-	stored, err := d.queryStrings(ctx, "SELECT wa_id FROM customers WHERE wa_id "+p.anyOf(d.dialect, all), p)
-	if err != nil {
-		return nil, fmt.Errorf("upsert customers: %w", err)
+	stored := map[string]bool{}
+	if variants {
+		var err error
+		stored, err = d.queryStrings(ctx, "SELECT wa_id FROM customers WHERE wa_id "+p.anyOf(d.dialect, all), p)
+		if err != nil {
+			return nil, fmt.Errorf("upsert customers: %w", err)
+		}
 	}
 	// One row per customer, folding its messages the way one UpsertCustomer
 	// per message would: the name is the first non-empty profile name, the
