@@ -110,8 +110,11 @@ type BotEnqueuer interface {
 // so it reads that one row, not the flow and knowledge base beside it.
 func BotEnabled(ctx context.Context, st Store) (bool, error) {
 	v, err := st.BotConfigValue(ctx, BotConfigEnabled)
-	return v == "true", err
+	return botSwitchOn(v), err
 }
+
+// botSwitchOn reads the value stored under BotConfigEnabled.
+func botSwitchOn(v string) bool { return v == "true" }
 
 // QueueFromBot moves a conversation the bot was talking in to a department
 // queue (waiting, unassigned) inside tx and records why on its timeline.

@@ -173,10 +173,13 @@ type IngestStore interface {
 	// what a concurrent transaction committed first (an assignment, a
 	// transfer), which the real-time events must not miss.
 	NoteInboundMessages(ctx context.Context, notes []InboundNote, now time.Time) ([]Conversation, error)
-	// PreferIndexes, first in a group commit's transaction, makes the
-	// engine plan its lookups by key on their indexes however small the
-	// tables were when it first planned them.
-	PreferIndexes(ctx context.Context) error
+	// StartGroupCommit, first in a group commit's transaction, makes the
+	// engine plan the transaction's lookups by key on their indexes however
+	// small the tables were when it first planned them, takes LockWAMIDs'
+	// locks on wamids, and returns the bot's on/off switch
+	// (BotConfigValue(BotConfigEnabled)); one statement on PostgreSQL,
+	// where every round trip costs both processes CPU.
+	StartGroupCommit(ctx context.Context, wamids []string) (botSwitch string, err error)
 	// LockWAMIDs, inside a transaction, serialises it with every other
 	// transaction that locks one of wamids, until it ends: the ingest of
 	// statuses and messages and MarkMessageSent's replay of the statuses

@@ -411,26 +411,21 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 			}
 		}
 	}
-	if err := tx.PreferIndexes(ctx); err != nil {
-		return nil, err
-	}
 	// The messages' wamids are locked too: a redelivery reaching another
 	// replica while the first delivery is still committing then waits for
 	// it, and the look-up below sees the messages it stored. Otherwise both
 	// take the message for new, and what happens before its insert is
 	// found a duplicate (a survey answer's conversation look-ups) is done
 	// twice.
-	if err := tx.LockWAMIDs(ctx, append(statusIDs, ids...)); err != nil {
+	botSwitch, err := tx.StartGroupCommit(ctx, append(statusIDs, ids...))
+	if err != nil {
 		return nil, err
 	}
 	known, err := tx.StoredWAMIDs(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	botOn, err := BotEnabled(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
+	botOn := botSwitchOn(botSwitch)
 	return &batchCache{channels: map[string]Channel{}, known: known, botOn: botOn, after: map[string]Conversation{}}, nil
 }
 

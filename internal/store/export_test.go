@@ -24,12 +24,12 @@ func SetSearchThresholds(probe int, trust float64) (restore func()) {
 }
 
 // Plan is PostgreSQL's EXPLAIN of query inside a transaction, after
-// PreferIndexes when prefer is set.
+// StartGroupCommit's planner setting when prefer is set.
 func (d *DB) Plan(ctx context.Context, prefer bool, query string) (string, error) {
 	var plan strings.Builder
 	err := d.inTx(ctx, func(tx *DB) error {
 		if prefer {
-			if err := tx.PreferIndexes(ctx); err != nil {
+			if _, err := tx.StartGroupCommit(ctx, nil); err != nil {
 				return err
 			}
 		}

@@ -28,7 +28,7 @@ func TestPostgres(t *testing.T) {
 
 // On a fresh install the ingest's tables are empty when PostgreSQL first
 // plans its lookups by key, and a plan made then is kept by the
-// connection's prepared statement while the tables grow. PreferIndexes
+// connection's prepared statement while the tables grow. StartGroupCommit
 // makes those plans use the indexes at any size.
 func TestPostgresIngestLookupsUseIndexesOnEmptyTables(t *testing.T) {
 	t.Parallel()
@@ -48,7 +48,7 @@ func TestPostgresIngestLookupsUseIndexesOnEmptyTables(t *testing.T) {
 		// What the setting is for: unless the planner changed, the same
 		// lookup on the empty table scans it.
 		if plain, err := db.Plan(t.Context(), false, q); err == nil && !strings.Contains(plain, "Seq Scan") {
-			t.Logf("without PreferIndexes the planner chose an index too:\n%s", plain)
+			t.Logf("without StartGroupCommit the planner chose an index too:\n%s", plain)
 		}
 	}
 }

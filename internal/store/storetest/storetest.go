@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Ingest", func(t *testing.T) { t.Parallel(); testIngest(t, open) })
 	t.Run("RekeyCustomer", func(t *testing.T) { t.Parallel(); testRekeyCustomer(t, open) })
 	t.Run("StatusBeforeWAMID", func(t *testing.T) { t.Parallel(); testStatusBeforeWAMID(t, open) })
+	t.Run("StartGroupCommit", func(t *testing.T) { t.Parallel(); testStartGroupCommit(t, open) })
 	t.Run("IngestBatch", func(t *testing.T) { t.Parallel(); testIngestBatch(t, open) })
 	t.Run("NoteSeesConcurrentCommit", func(t *testing.T) { t.Parallel(); testNoteSeesConcurrentCommit(t, open) })
 	t.Run("Bot", func(t *testing.T) { t.Parallel(); testBot(t, open) })

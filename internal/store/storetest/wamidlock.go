@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
@@ -60,5 +61,69 @@ func testStatusBeforeWAMID(t *testing.T, open Opener) {
 		if m.Status != "delivered" || m.DeliveredAt == nil {
 			t.Fatalf("round %d: message is %q (delivered at %v), want delivered: the status was lost", i, m.Status, m.DeliveredAt)
 		}
+	}
+}
+
+// testStartGroupCommit: the statement that opens a group commit returns the
+// bot switch as BotConfigValue does and, on PostgreSQL, holds the wamids'
+// locks until the transaction ends (a LockWAMIDs elsewhere waits for it),
+// with or without wamids to lock.
+func testStartGroupCommit(t *testing.T, open Opener) {
+	s, ctx := open(t), t.Context()
+	for _, v := range []string{"", "true", "false"} {
+		if v != "" {
+			if err := s.PutBotConfigValue(ctx, helpdesk.BotConfigEnabled, v, "", helpdesk.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, wamids := range [][]string{nil, {"wamid.start.b", "wamid.start.a", "wamid.start.b"}} {
+			var got string
+			err := s.InTx(ctx, func(tx helpdesk.Store) error {
+				var err error
+				got, err = tx.StartGroupCommit(ctx, wamids)
+				return err
+			})
+			if err != nil {
+				t.Fatalf("switch %q, wamids %v: %v", v, wamids, err)
+			}
+			if got != v {
+				t.Errorf("switch stored as %q, wamids %v: StartGroupCommit returned %q", v, wamids, got)
+			}
+		}
+	}
+	if d, ok := s.(interface{ Dialect() string }); !ok || d.Dialect() != "postgres" {
+		return // SQLite serialises writers: no locks to take
+	}
+	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.InTx(ctx, func(tx helpdesk.Store) error {
+			if _, err := tx.StartGroupCommit(ctx, []string{"wamid.start.held"}); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-locked:
+	case err := <-done:
+		t.Fatalf("holding transaction: %v", err)
+	}
+	waited := make(chan error, 1)
+	go func() {
+		waited <- s.InTx(ctx, func(tx helpdesk.Store) error { return tx.LockWAMIDs(ctx, []string{"wamid.start.held"}) })
+	}()
+	select {
+	case err := <-waited:
+		t.Fatalf("LockWAMIDs returned (%v) while a group commit held the wamid's lock", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("LockWAMIDs after the group commit ended: %v", err)
 	}
 }
