@@ -93,3 +93,25 @@ func TestPostgresFanoutPayloadCompression(t *testing.T) {
 		t.Errorf("a new row's payload is compressed with %v, want lz4", got)
 	}
 }
+
+// swa_fold is PL/pgSQL since migration 00017: as a SQL function calling the
+// STABLE unaccent() it was never inlined, and each statement evaluating it
+// paid for planning its body and an executor per call. Its results stay
+// those of the indexes built with the SQL version.
+func TestPostgresFoldIsPLpgSQL(t *testing.T) {
+	t.Parallel()
+	db := storetest.OpenPostgres(t)
+	ctx := t.Context()
+	var lang, folded string
+	if err := db.SQL().QueryRowContext(ctx, `SELECT l.lanname, swa_fold('Não CONSIGO acessar, Açaí')
+		FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+		WHERE p.oid = 'swa_fold(text)'::regprocedure`).Scan(&lang, &folded); err != nil {
+		t.Fatal(err)
+	}
+	if lang != "plpgsql" {
+		t.Errorf("swa_fold is written in %s, want plpgsql", lang)
+	}
+	if want := "nao consigo acessar, acai"; folded != want {
+		t.Errorf("swa_fold = %q, want %q", folded, want)
+	}
+}
