@@ -176,10 +176,12 @@ type IngestStore interface {
 	// StartGroupCommit, first in a group commit's transaction, makes the
 	// engine plan the transaction's lookups by key on their indexes however
 	// small the tables were when it first planned them, takes LockWAMIDs'
-	// locks on wamids, and returns the bot's on/off switch
-	// (BotConfigValue(BotConfigEnabled)); one statement on PostgreSQL,
-	// where every round trip costs both processes CPU.
-	StartGroupCommit(ctx context.Context, wamids []string) (botSwitch string, err error)
+	// locks on wamids, and reads the bot's on/off switch
+	// (BotConfigValue(BotConfigEnabled)) and the channels of
+	// phoneNumberIDs (GetChannelByPhoneNumberID; a number without one is
+	// left out); one statement on PostgreSQL, where every round trip costs
+	// both processes CPU.
+	StartGroupCommit(ctx context.Context, wamids, phoneNumberIDs []string) (GroupCommitStart, error)
 	// LockWAMIDs, inside a transaction, serialises it with every other
 	// transaction that locks one of wamids, until it ends: the ingest of
 	// statuses and messages and MarkMessageSent's replay of the statuses
@@ -215,4 +217,10 @@ type ConversationReadStore interface {
 	// ListMessages returns up to f.Limit messages before f.Before, newest
 	// first.
 	ListMessages(ctx context.Context, f MessageFilter) ([]Message, error)
+}
+
+// GroupCommitStart is what StartGroupCommit read.
+type GroupCommitStart struct {
+	BotSwitch string             // the value stored under BotConfigEnabled, "" when none
+	Channels  map[string]Channel // by phone number id; only those that exist
 }

@@ -396,9 +396,12 @@ type batchCache struct {
 // new by two replicas at once) and reads, in one statement, which of the
 // batch's messages are stored already.
 func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*batchCache, error) {
-	var ids, statusIDs []string
+	var ids, statusIDs, numbers []string
 	for _, d := range batch {
 		for _, b := range d.Batches {
+			if !slices.Contains(numbers, b.PhoneNumberID) {
+				numbers = append(numbers, b.PhoneNumberID)
+			}
 			for _, m := range b.Messages {
 				if m.WAMessageID != "" {
 					ids = append(ids, m.WAMessageID)
@@ -417,7 +420,7 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 	// take the message for new, and what happens before its insert is
 	// found a duplicate (a survey answer's conversation look-ups) is done
 	// twice.
-	botSwitch, err := tx.StartGroupCommit(ctx, append(statusIDs, ids...))
+	start, err := tx.StartGroupCommit(ctx, append(statusIDs, ids...), numbers)
 	if err != nil {
 		return nil, err
 	}
@@ -425,8 +428,20 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 	if err != nil {
 		return nil, err
 	}
-	botOn := botSwitchOn(botSwitch)
-	return &batchCache{channels: map[string]Channel{}, known: known, botOn: botOn, after: map[string]Conversation{}}, nil
+	channels := make(map[string]Channel, len(numbers))
+	for _, n := range numbers {
+		channels[n] = routable(start.Channels[n]) // none: the zero Channel, unrouted
+	}
+	return &batchCache{channels: channels, known: known, botOn: botSwitchOn(start.BotSwitch), after: map[string]Conversation{}}, nil
+}
+
+// routable is the channel a batch's messages to its number are routed
+// with: a disabled number's messages wait in the inbox, unrouted.
+func routable(ch Channel) Channel {
+	if ch.Status == ChannelDisabled {
+		return Channel{}
+	}
+	return ch
 }
 
 // customerChanged brings the customer of the conversations held in after
@@ -469,9 +484,7 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 				if err != nil && !errors.Is(err, ErrNotFound) {
 					return err
 				}
-				if ch.Status == ChannelDisabled {
-					ch = Channel{} // a disabled number's messages wait in the inbox, unrouted
-				}
+				ch = routable(ch)
 				channels[b.PhoneNumberID] = ch
 			}
 			if ch.ID == "" && !slices.Contains(res.Unrouted, b.PhoneNumberID) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -10,6 +11,29 @@ import (
 
 const channelColumns = "id, name, phone_number_id, display_phone_number, business_account_id, access_token, app_secret, " +
 	"verify_token, COALESCE(default_department_id, ''), status, status_reason, messages_per_second, created_at, updated_at"
+
+// channelNulls scans channelColumns where a left join may have made them
+// all NULL (StartGroupCommit); keep it in step with scanChannel.
+type channelNulls struct {
+	text             [11]sql.NullString
+	perSecond        sql.NullInt64
+	created, updated sql.NullTime
+}
+
+func (c *channelNulls) dest() []any {
+	out := make([]any, 0, len(c.text)+3)
+	for i := range c.text {
+		out = append(out, &c.text[i])
+	}
+	return append(out, &c.perSecond, &c.created, &c.updated)
+}
+
+func (c *channelNulls) channel() helpdesk.Channel {
+	t := func(i int) string { return c.text[i].String }
+	return helpdesk.Channel{ID: t(0), Name: t(1), PhoneNumberID: t(2), DisplayPhoneNumber: t(3), BusinessAccountID: t(4),
+		AccessToken: t(5), AppSecret: t(6), VerifyToken: t(7), DefaultDepartmentID: t(8), Status: helpdesk.ChannelStatus(t(9)),
+		StatusReason: t(10), MessagesPerSecond: int(c.perSecond.Int64), CreatedAt: c.created.Time.UTC(), UpdatedAt: c.updated.Time.UTC()}
+}
 
 func scanChannel(row scanner) (helpdesk.Channel, error) {
 	var c helpdesk.Channel

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -50,7 +51,7 @@ func wamidLockKeys(wamids []string) []int64 {
 }
 
 // StartGroupCommit implements helpdesk.IngestStore. On PostgreSQL, inside a
-// transaction, it does three things in one statement: a group commit of a
+// transaction, it does four things in one statement: a group commit of a
 // few messages made a dozen round trips, each a system call or two and a
 // wake-up on both sides and an executor start-up on the server.
 //
@@ -67,25 +68,64 @@ func wamidLockKeys(wamids []string) []int64 {
 //     indexed key, so plans made in its transaction use the indexes at any
 //     table size.
 //   - It takes LockWAMIDs' locks, in key order. The aggregate returns its
-//     row after the last one, and also when there is none.
-//   - It reads the bot switch.
+//     one row after the last one, and also when there is none; the
+//     channels are joined to that row (no join clause refers to it, so it
+//     is the outer side and runs once).
+//   - It reads the bot switch and the channels.
 //
 // SQLite plans without such a cache and serialises writers anyway: there it
-// reads the switch alone.
-func (d *DB) StartGroupCommit(ctx context.Context, wamids []string) (string, error) {
+// reads the switch and the channels alone.
+func (d *DB) StartGroupCommit(ctx context.Context, wamids, phoneNumberIDs []string) (helpdesk.GroupCommitStart, error) {
+	start := helpdesk.GroupCommitStart{Channels: map[string]helpdesk.Channel{}}
 	if d.dialect != DialectPostgres || d.tx == nil {
-		return d.BotConfigValue(ctx, helpdesk.BotConfigEnabled)
+		var err error
+		if start.BotSwitch, err = d.BotConfigValue(ctx, helpdesk.BotConfigEnabled); err != nil {
+			return start, err
+		}
+		for _, n := range phoneNumberIDs {
+			ch, err := d.GetChannelByPhoneNumberID(ctx, n)
+			if errors.Is(err, helpdesk.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return start, err
+			}
+			start.Channels[n] = ch
+		}
+		return start, nil
 	}
-	var set string
-	var locked int64
-	var bot sql.NullString
-	err := d.q.QueryRowContext(ctx, `SELECT set_config('enable_seqscan', 'off', true), count(pg_advisory_xact_lock(k)),
-		(SELECT value FROM bot_configurations WHERE key = $2)
-		FROM unnest($1::bigint[]) AS k`, wamidLockKeys(wamids), helpdesk.BotConfigEnabled).Scan(&set, &locked, &bot)
+	if phoneNumberIDs == nil {
+		phoneNumberIDs = []string{}
+	}
+	rows, err := d.q.QueryContext(ctx, `SELECT s.bot, ch.id IS NOT NULL, ch.id, ch.name, ch.phone_number_id, ch.display_phone_number,
+		ch.business_account_id, ch.access_token, ch.app_secret, ch.verify_token, ch.default_department_id, ch.status,
+		ch.status_reason, ch.messages_per_second, ch.created_at, ch.updated_at
+		FROM (SELECT set_config('enable_seqscan', 'off', true) AS planner, count(pg_advisory_xact_lock(k)) AS locked,
+			(SELECT value FROM bot_configurations WHERE key = $2) AS bot
+			FROM unnest($1::bigint[]) AS k) AS s
+		LEFT JOIN channels ch ON ch.phone_number_id = ANY($3)`,
+		wamidLockKeys(wamids), helpdesk.BotConfigEnabled, phoneNumberIDs)
 	if err != nil {
-		return "", fmt.Errorf("start group commit: %w", d.translate(err))
+		return start, fmt.Errorf("start group commit: %w", d.translate(err))
 	}
-	return bot.String, nil
+	defer rows.Close()
+	for rows.Next() {
+		var bot sql.NullString
+		var found bool
+		var c channelNulls
+		if err := rows.Scan(append([]any{&bot, &found}, c.dest()...)...); err != nil {
+			return start, fmt.Errorf("start group commit: %w", err)
+		}
+		start.BotSwitch = bot.String
+		if found {
+			ch := c.channel()
+			start.Channels[ch.PhoneNumberID] = ch
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return start, fmt.Errorf("start group commit: %w", d.translate(err))
+	}
+	return start, nil
 }
 
 // wamidLockKey is the advisory lock key of a wamid: a 64-bit hash in a

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -65,11 +66,22 @@ func testStatusBeforeWAMID(t *testing.T, open Opener) {
 }
 
 // testStartGroupCommit: the statement that opens a group commit returns the
-// bot switch as BotConfigValue does and, on PostgreSQL, holds the wamids'
-// locks until the transaction ends (a LockWAMIDs elsewhere waits for it),
-// with or without wamids to lock.
+// bot switch as BotConfigValue does and the channels as
+// GetChannelByPhoneNumberID does (leaving out numbers without one), with or
+// without wamids to lock and numbers to read; on PostgreSQL it holds the
+// wamids' locks until the transaction ends (a LockWAMIDs elsewhere waits
+// for it).
 func testStartGroupCommit(t *testing.T, open Opener) {
 	s, ctx := open(t), t.Context()
+	a := mustUpsertChannel(t, s, "pn-start-a")
+	b := mustUpsertChannel(t, s, "pn-start-b")
+	a, err := s.GetChannelByPhoneNumberID(ctx, a.PhoneNumberID) // as stored
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = s.GetChannelByPhoneNumberID(ctx, b.PhoneNumberID); err != nil {
+		t.Fatal(err)
+	}
 	for _, v := range []string{"", "true", "false"} {
 		if v != "" {
 			if err := s.PutBotConfigValue(ctx, helpdesk.BotConfigEnabled, v, "", helpdesk.Now()); err != nil {
@@ -77,17 +89,26 @@ func testStartGroupCommit(t *testing.T, open Opener) {
 			}
 		}
 		for _, wamids := range [][]string{nil, {"wamid.start.b", "wamid.start.a", "wamid.start.b"}} {
-			var got string
-			err := s.InTx(ctx, func(tx helpdesk.Store) error {
-				var err error
-				got, err = tx.StartGroupCommit(ctx, wamids)
-				return err
-			})
-			if err != nil {
-				t.Fatalf("switch %q, wamids %v: %v", v, wamids, err)
-			}
-			if got != v {
-				t.Errorf("switch stored as %q, wamids %v: StartGroupCommit returned %q", v, wamids, got)
+			for _, numbers := range [][]string{nil, {"pn-start-missing"}, {"pn-start-b", "pn-start-missing", "pn-start-a"}} {
+				var got helpdesk.GroupCommitStart
+				err := s.InTx(ctx, func(tx helpdesk.Store) error {
+					var err error
+					got, err = tx.StartGroupCommit(ctx, wamids, numbers)
+					return err
+				})
+				if err != nil {
+					t.Fatalf("switch %q, wamids %v, numbers %v: %v", v, wamids, numbers, err)
+				}
+				if got.BotSwitch != v {
+					t.Errorf("switch stored as %q, wamids %v, numbers %v: StartGroupCommit returned %q", v, wamids, numbers, got.BotSwitch)
+				}
+				want := map[string]helpdesk.Channel{}
+				if len(numbers) == 3 {
+					want = map[string]helpdesk.Channel{a.PhoneNumberID: a, b.PhoneNumberID: b}
+				}
+				if !reflect.DeepEqual(got.Channels, want) {
+					t.Errorf("numbers %v: channels\n%+v\nwant\n%+v", numbers, got.Channels, want)
+				}
 			}
 		}
 	}
@@ -97,7 +118,7 @@ func testStartGroupCommit(t *testing.T, open Opener) {
 	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
 		done <- s.InTx(ctx, func(tx helpdesk.Store) error {
-			if _, err := tx.StartGroupCommit(ctx, []string{"wamid.start.held"}); err != nil {
+			if _, err := tx.StartGroupCommit(ctx, []string{"wamid.start.held"}, nil); err != nil {
 				return err
 			}
 			close(locked)
