@@ -12,22 +12,6 @@ import (
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
 
-// conversationColumns reads a conversation with its customer (alias v for
-// conversations, c for customers; see conversationFrom).
-const conversationColumns = conversationOwnColumns + `,
-	c.id, c.wa_id, c.name, c.profile_name, c.last_inbound_at, c.created_at, c.updated_at`
-
-// conversationOwnColumns are the conversation's own columns of
-// conversationColumns, which scanConversationRow reads.
-const conversationOwnColumns = `v.id, v.channel_id, COALESCE(v.department_id, ''), COALESCE(v.assignee_id, ''), v.status,
-	v.last_message_at, v.last_message_preview, v.last_inbound_at, v.unread_count, v.waiting_since, v.closed_at,
-	v.created_at, v.updated_at, v.csat_score, COALESCE(v.csat_comment, ''), v.csat_requested_at`
-
-// conversationReturning is conversationOwnColumns for the RETURNING clause of
-// an UPDATE of conversations (qualified by the table's name: PostgreSQL's
-// UPDATE … FROM has an id of its own).
-var conversationReturning = strings.ReplaceAll(conversationOwnColumns, "v.", "conversations.")
-
 const conversationFrom = " FROM conversations v JOIN customers c ON c.id = v.customer_id"
 
 func scanConversation(row scanner) (helpdesk.Conversation, error) {
@@ -38,8 +22,8 @@ func scanConversation(row scanner) (helpdesk.Conversation, error) {
 	return v, err
 }
 
-// scanConversationRow reads conversationOwnColumns (or
-// conversationReturning): a conversation without its customer.
+// scanConversationRow reads columnLists.conversationReturning: a
+// conversation without its customer.
 func scanConversationRow(row scanner) (helpdesk.Conversation, error) {
 	var v helpdesk.Conversation
 	err := row.Scan(conversationDest(&v)...)
@@ -56,7 +40,7 @@ func conversationDest(v *helpdesk.Conversation) []any {
 // GetConversation returns a conversation with its customer; ErrNotFound
 // when there is none.
 func (d *DB) GetConversation(ctx context.Context, id string) (helpdesk.Conversation, error) {
-	v, err := scanConversation(d.q.QueryRowContext(ctx, "SELECT "+conversationColumns+conversationFrom+" WHERE v.id = $1", id))
+	v, err := scanConversation(d.q.QueryRowContext(ctx, "SELECT "+d.lists.conversation+conversationFrom+" WHERE v.id = $1", id))
 	if err != nil {
 		return helpdesk.Conversation{}, fmt.Errorf("get conversation %s: %w", id, d.translate(err))
 	}
@@ -173,7 +157,7 @@ func (d *DB) listConversations(ctx context.Context, f helpdesk.ConversationFilte
 		}
 		where = append(where, "v.id IN ("+strings.Join(parts, " UNION ")+")")
 	}
-	q := "SELECT " + conversationColumns + conversationFrom
+	q := "SELECT " + d.lists.conversation + conversationFrom
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
