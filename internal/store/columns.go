@@ -16,6 +16,8 @@ type columnLists struct {
 	conversationReturning string
 	// customerReturning is the RETURNING clause customerScanDest reads.
 	customerReturning string
+	// message is what scanMessage reads.
+	message string
 }
 
 var (
@@ -47,6 +49,11 @@ func newColumnLists(dialect string) *columnLists {
 		conversation:          selectList(dialect, append(own("v."), customer("c.")...)...),
 		conversationReturning: selectList(dialect, own("conversations.")...),
 		customerReturning:     "RETURNING " + selectList(dialect, customer("")...),
+		message: selectList(dialect, "id", "conversation_id", "direction", "sender_type", "COALESCE(sender_id, '')", "type", "text",
+			"COALESCE(media_id, '')", "COALESCE(media_mime_type, '')", "COALESCE(media_file_name, '')", "COALESCE(media_size, 0)",
+			"COALESCE(media_sha256, '')", "COALESCE(media_path, '')", "COALESCE(reply_to_id, '')", "reaction",
+			"COALESCE(wa_message_id, '')", "status", "COALESCE(error_code, '')", "COALESCE(error_message, '')", "raw",
+			timeCol("created_at"), timeCol("sent_at"), timeCol("delivered_at"), timeCol("read_at")),
 	}
 }
 

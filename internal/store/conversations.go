@@ -181,11 +181,6 @@ func (d *DB) listConversations(ctx context.Context, f helpdesk.ConversationFilte
 	return out, nil
 }
 
-const messageColumns = `id, conversation_id, direction, sender_type, COALESCE(sender_id, ''), type, text,
-	COALESCE(media_id, ''), COALESCE(media_mime_type, ''), COALESCE(media_file_name, ''), COALESCE(media_size, 0),
-	COALESCE(media_sha256, ''), COALESCE(media_path, ''), COALESCE(reply_to_id, ''), reaction, COALESCE(wa_message_id, ''),
-	status, COALESCE(error_code, ''), COALESCE(error_message, ''), raw, created_at, sent_at, delivered_at, read_at`
-
 func scanMessage(row scanner) (helpdesk.Message, error) {
 	var m helpdesk.Message
 	var media helpdesk.Media
@@ -205,7 +200,7 @@ func scanMessage(row scanner) (helpdesk.Message, error) {
 
 // GetMessage returns a message by id; ErrNotFound when there is none.
 func (d *DB) GetMessage(ctx context.Context, id string) (helpdesk.Message, error) {
-	m, err := scanMessage(d.q.QueryRowContext(ctx, "SELECT "+messageColumns+" FROM messages WHERE id = $1", id))
+	m, err := scanMessage(d.q.QueryRowContext(ctx, "SELECT "+d.lists.message+" FROM messages WHERE id = $1", id))
 	if err != nil {
 		return helpdesk.Message{}, fmt.Errorf("get message %s: %w", id, d.translate(err))
 	}
@@ -216,7 +211,7 @@ func (d *DB) GetMessage(ctx context.Context, id string) (helpdesk.Message, error
 // newest first (chat order is created_at, then id).
 func (d *DB) ListMessages(ctx context.Context, f helpdesk.MessageFilter) ([]helpdesk.Message, error) {
 	var p params
-	q := "SELECT " + messageColumns + " FROM messages WHERE conversation_id = " + p.add(f.ConversationID)
+	q := "SELECT " + d.lists.message + " FROM messages WHERE conversation_id = " + p.add(f.ConversationID)
 	if b := f.Before; b != nil {
 		t := p.add(dbTime(b.CreatedAt))
 		q += " AND (created_at < " + t + " OR (created_at = " + t + " AND id < " + p.add(b.ID) + "))"
@@ -450,7 +445,8 @@ func (d *DB) CountLiveConversations(ctx context.Context) ([]helpdesk.Conversatio
 // WaitingSince implements helpdesk.StatsStore.
 func (d *DB) WaitingSince(ctx context.Context) ([]time.Time, error) {
 	// Not COALESCE: SQLite would hand back the text, not a timestamp.
-	rows, err := d.q.QueryContext(ctx, `SELECT waiting_since, updated_at FROM conversations WHERE status = 'waiting'`)
+	rows, err := d.q.QueryContext(ctx, "SELECT "+selectList(d.dialect, timeCol("waiting_since"), timeCol("updated_at"))+
+		" FROM conversations WHERE status = 'waiting'")
 	if err != nil {
 		return nil, fmt.Errorf("waiting conversations: %w", d.translate(err))
 	}
@@ -472,7 +468,8 @@ func (d *DB) WaitingSince(ctx context.Context) ([]time.Time, error) {
 
 // ClosedSince implements helpdesk.StatsStore.
 func (d *DB) ClosedSince(ctx context.Context, since time.Time) ([][2]time.Time, error) {
-	rows, err := d.q.QueryContext(ctx, `SELECT created_at, closed_at FROM conversations WHERE status = 'closed' AND closed_at >= $1`, dbTime(since))
+	rows, err := d.q.QueryContext(ctx, "SELECT "+selectList(d.dialect, timeCol("created_at"), timeCol("closed_at"))+
+		" FROM conversations WHERE status = 'closed' AND closed_at >= $1", dbTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("closed conversations: %w", d.translate(err))
 	}
