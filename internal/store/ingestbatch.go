@@ -174,7 +174,7 @@ func (d *DB) InsertInboxEntries(ctx context.Context, es []helpdesk.InboxEntry) e
 	cols := []batchCol{{"id", "text"}, {"body_sha256", "text"}, {"body", "text"}, {"status", "text"}, {"note", "text"}, {"received_at", "timestamp"}}
 	rows := make([][]any, len(es))
 	for i, e := range es {
-		rows[i] = []any{e.ID, e.BodySHA256, string(e.Body), e.Status, e.Note, e.ReceivedAt}
+		rows[i] = []any{e.ID, e.BodySHA256, string(e.Body), e.Status, e.Note, dbTime(e.ReceivedAt)}
 	}
 	var p params
 	q := `INSERT INTO webhook_inbox (id, body_sha256, body, status, note, received_at) ` + d.insertSelect(&p, cols, rows)
