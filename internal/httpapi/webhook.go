@@ -178,6 +178,17 @@ func (a *API) boundToSecret(channels []helpdesk.Channel, n whatsapp.Notification
 	return "", true
 }
 
+// ParseDelivery maps a webhook body, as stored in the inbox, into what the
+// ingest applies (helpdesk.DeliveryParser): the same mapping as a live
+// webhook's.
+func ParseDelivery(body []byte, receivedAt time.Time) (helpdesk.WebhookDelivery, error) {
+	n, err := whatsapp.ParseWebhook(body)
+	if err != nil {
+		return helpdesk.WebhookDelivery{}, err
+	}
+	return toDelivery(n, body, receivedAt), nil
+}
+
 // toDelivery maps the Graph API's webhook into helpdesk terms.
 func toDelivery(n whatsapp.Notification, body []byte, now time.Time) helpdesk.WebhookDelivery {
 	d := helpdesk.WebhookDelivery{Body: body, ReceivedAt: now}
