@@ -49,6 +49,7 @@ type replayAllDTO struct {
 	Processed      int `json:"processed"`
 	Partial        int `json:"partial"`
 	Unrouted       int `json:"unrouted"`
+	Skipped        int `json:"skipped" description:"entries whose body no longer parses as a webhook"`
 	MessagesStored int `json:"messagesStored"`
 	Duplicates     int `json:"duplicates"`
 }
@@ -144,7 +145,7 @@ func (a *API) handleReplayInbox(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, replayAllDTO{Entries: res.Entries, Processed: res.Processed, Partial: res.Partial,
-		Unrouted: res.Unrouted, MessagesStored: res.MessagesStored, Duplicates: res.Duplicates})
+		Unrouted: res.Unrouted, Skipped: res.Skipped, MessagesStored: res.MessagesStored, Duplicates: res.Duplicates})
 }
 
 func (a *API) logUnrouted(r *http.Request, ids []string) {
