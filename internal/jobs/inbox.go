@@ -36,7 +36,9 @@ type InboxReplayWorker struct {
 
 // Timeout: a number may have waited with many webhooks; past it River
 // retries, and the entries done by then are no longer unrouted.
-func (w *InboxReplayWorker) Timeout(*river.Job[InboxReplayArgs]) time.Duration { return 10 * time.Minute }
+func (w *InboxReplayWorker) Timeout(*river.Job[InboxReplayArgs]) time.Duration {
+	return 10 * time.Minute
+}
 
 // Work replays the number's unrouted entries, oldest first.
 func (w *InboxReplayWorker) Work(ctx context.Context, job *river.Job[InboxReplayArgs]) error {
