@@ -262,7 +262,20 @@ func (ib *Inbox) ReplayAll(ctx context.Context, actor Actor, status, phoneNumber
 // active channel (the automatic replay job): actorID is the admin whose
 // change triggered it, trigger the audit action of that change.
 func (ib *Inbox) ReplayUnrouted(ctx context.Context, phoneNumberID, actorID, trigger string) (ReplayAllResult, error) {
-	return ib.replayAll(ctx, InboxUnrouted, phoneNumberID, func(e InboxEntry) AuditLog {
+	return ib.ReplayMatching(ctx, InboxUnrouted, phoneNumberID, actorID, trigger)
+}
+
+// ReplayMatching is ReplayAll for the process itself (jobs, the command
+// line): no role check; the audit rows name actorID (may be "") and
+// trigger, and are marked automatic.
+func (ib *Inbox) ReplayMatching(ctx context.Context, status, phoneNumberID, actorID, trigger string) (ReplayAllResult, error) {
+	if status == "" {
+		status = InboxUnrouted
+	}
+	if err := validateInboxQuery(status, phoneNumberID); err != nil {
+		return ReplayAllResult{}, err
+	}
+	return ib.replayAll(ctx, status, phoneNumberID, func(e InboxEntry) AuditLog {
 		return ib.desk.audit(Actor{User: User{ID: actorID}}, AuditInboxReplay, "webhook_inbox", e.ID,
 			map[string]any{"automatic": true, "trigger": trigger, "phoneNumberId": phoneNumberID})
 	})
