@@ -2,6 +2,9 @@ package helpdesk
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -62,14 +65,42 @@ type DeliveryParser func(body []byte, receivedAt time.Time) (WebhookDelivery, er
 // Ingester as live webhooks, so they are idempotent the same way: messages
 // are unique by wamid and statuses only move forward.
 type Inbox struct {
-	desk   *Service
-	ingest *Ingester
-	parse  DeliveryParser
+	desk      *Service
+	ingest    *Ingester
+	parse     DeliveryParser
+	appSecret string
 }
 
-// NewInbox returns the inbox over desk's store.
-func NewInbox(desk *Service, in *Ingester, parse DeliveryParser) *Inbox {
-	return &Inbox{desk: desk, ingest: in, parse: parse}
+// NewInbox returns the inbox over desk's store. appSecret is
+// WHATSAPP_APP_SECRET: the app of the numbers whose channel has no secret
+// of its own.
+func NewInbox(desk *Service, in *Ingester, parse DeliveryParser, appSecret string) *Inbox {
+	return &Inbox{desk: desk, ingest: in, parse: parse, appSecret: appSecret}
+}
+
+// SignerFingerprint names the app secret that signed a webhook without
+// keeping the secret: the inbox stores it so that a replay only routes a
+// body to numbers of that app (see InboxReplay.Bound).
+func SignerFingerprint(secret string) string {
+	sum := sha256.Sum256([]byte("supportwhatsapp webhook signer\x00" + secret))
+	return hex.EncodeToString(sum[:16])
+}
+
+// bound reports whether e's signer is the app of ch: the live webhook
+// route's rule (a number's webhooks are signed by its own app secret, or by
+// WHATSAPP_APP_SECRET when it has none). A body kept while its number had
+// no channel was accepted whatever signed it, so without this whoever holds
+// any one app's secret could plant messages for a number yet to be
+// connected. Bodies stored before signers were recorded pass.
+func (ib *Inbox) bound(e InboxEntry, ch Channel) bool {
+	if e.Signer == "" {
+		return true
+	}
+	own := ch.AppSecret
+	if own == "" {
+		own = ib.appSecret
+	}
+	return own != "" && subtle.ConstantTimeCompare([]byte(SignerFingerprint(own)), []byte(e.Signer)) == 1
 }
 
 // InboxItem is an entry with the business numbers its body speaks for.
@@ -180,6 +211,9 @@ type ReplayResult struct {
 	Duplicates      int
 	StatusesApplied int
 	Unrouted        []string
+	// Unbound are the numbers whose channel's app did not sign the body;
+	// they stay unrouted (also counted in Unrouted).
+	Unbound []string
 }
 
 // Replay re-applies one stored body, as if Meta delivered it again now
@@ -203,7 +237,7 @@ func (ib *Inbox) replay(ctx context.Context, e InboxEntry, audit AuditLog) (Repl
 		// to apply.
 		return ReplayResult{}, &Error{Code: CodeUnprocessable, Message: "the stored body is not a WhatsApp webhook: " + err.Error()}
 	}
-	d.Replay = &InboxReplay{EntryID: e.ID, Audit: audit}
+	d.Replay = &InboxReplay{EntryID: e.ID, Audit: audit, Bound: func(ch Channel) bool { return ib.bound(e, ch) }}
 	res, err := ib.ingest.Ingest(ctx, d)
 	if err != nil {
 		return ReplayResult{}, err
@@ -211,7 +245,7 @@ func (ib *Inbox) replay(ctx context.Context, e InboxEntry, audit AuditLog) (Repl
 	ib.desk.Ingested(ctx, d, res) // real-time events, as for a live webhook
 	return ReplayResult{
 		EntryID: e.ID, PreviousStatus: e.Status, Status: res.InboxStatus, MessagesStored: len(res.Messages),
-		Duplicates: res.Redelivered, StatusesApplied: res.StatusesApplied, Unrouted: res.Unrouted,
+		Duplicates: res.Redelivered, StatusesApplied: res.StatusesApplied, Unrouted: res.Unrouted, Unbound: res.Unbound,
 	}, nil
 }
 
@@ -336,6 +370,9 @@ func (ib *Inbox) Prune(ctx context.Context, cutoff time.Time, batch, maxBatches 
 // replay did.
 func (in *Ingester) recordReplay(ctx context.Context, tx Store, r *InboxReplay, res *IngestResult, now time.Time) error {
 	note := fmt.Sprintf("replayed %s: %d new messages, %d already received", now.UTC().Format(time.RFC3339), len(res.Messages), res.Redelivered)
+	if len(res.Unbound) > 0 {
+		note += fmt.Sprintf("; not signed by the app of %v, left unrouted", res.Unbound)
+	}
 	if err := tx.SetInboxEntryStatus(ctx, r.EntryID, res.InboxStatus, note); err != nil {
 		return err
 	}
@@ -349,5 +386,8 @@ func (in *Ingester) recordReplay(ctx context.Context, tx Store, r *InboxReplay, 
 	a.Details["status"] = res.InboxStatus
 	a.Details["messagesStored"] = len(res.Messages)
 	a.Details["duplicates"] = res.Redelivered
+	if len(res.Unbound) > 0 {
+		a.Details["unbound"] = res.Unbound
+	}
 	return tx.InsertAuditLog(ctx, a)
 }

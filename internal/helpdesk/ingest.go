@@ -63,6 +63,8 @@ type WebhookDelivery struct {
 	Body       []byte
 	ReceivedAt time.Time
 	Batches    []ChannelBatch
+	// Signer is SignerFingerprint of the app secret that signed it.
+	Signer string
 	// Replay names the inbox entry this delivery is a replay of; nil for a
 	// live webhook. A replay adds no inbox row: it updates that entry.
 	Replay *InboxReplay
@@ -74,6 +76,10 @@ type WebhookDelivery struct {
 type InboxReplay struct {
 	EntryID string
 	Audit   AuditLog
+	// Bound reports whether the body's signer is the app of a number's
+	// channel (nil: any). A number whose channel is not is left unrouted,
+	// as the webhook route refuses such a body for a connected number.
+	Bound func(Channel) bool
 }
 
 // IngestResult says what a delivery changed.
@@ -93,6 +99,9 @@ type IngestResult struct {
 	// Redelivered counts the messages and statuses that had been received
 	// already.
 	Redelivered int
+	// Unbound are the numbers a replayed body was not signed for (by their
+	// channel's app); they stay unrouted.
+	Unbound []string
 	// InboxStatus is the delivery's inbox status: InboxProcessed,
 	// InboxUnrouted or InboxPartial.
 	InboxStatus string
@@ -496,6 +505,12 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 				}
 				channels[b.PhoneNumberID] = ch
 			}
+			if r := d.Replay; r != nil && r.Bound != nil && ch.ID != "" && !r.Bound(ch) {
+				if !slices.Contains(res.Unbound, b.PhoneNumberID) {
+					res.Unbound = append(res.Unbound, b.PhoneNumberID)
+				}
+				ch = Channel{}
+			}
 			if ch.ID == "" && !slices.Contains(res.Unrouted, b.PhoneNumberID) {
 				res.Unrouted = append(res.Unrouted, b.PhoneNumberID)
 			}
@@ -512,7 +527,8 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 			continue // its entry is updated below, once its counts are known
 		}
 		sum := sha256.Sum256(d.Body)
-		entries = append(entries, InboxEntry{ID: NewID(), BodySHA256: hex.EncodeToString(sum[:]), Body: d.Body, Status: status, ReceivedAt: d.ReceivedAt})
+		entries = append(entries, InboxEntry{ID: NewID(), BodySHA256: hex.EncodeToString(sum[:]), Body: d.Body, Status: status,
+			ReceivedAt: d.ReceivedAt, Signer: d.Signer})
 	}
 	if err := tx.InsertInboxEntries(ctx, entries); err != nil {
 		return err
@@ -523,7 +539,7 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 		redelivered, fresh := 0, 0
 		for _, b := range d.Batches {
 			ch := channels[b.PhoneNumberID]
-			if ch.ID == "" {
+			if ch.ID == "" || slices.Contains(res.Unbound, b.PhoneNumberID) {
 				continue
 			}
 			for _, m := range b.Messages {

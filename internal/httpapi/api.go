@@ -108,7 +108,7 @@ func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, lo
 		ingest:  helpdesk.NewIngester(store, helpdesk.IngesterOptions{Jobs: opts.Jobs, Lanes: opts.IngestLanes}),
 		sandbox: opts.Sandbox,
 	}
-	a.inbox = helpdesk.NewInbox(desk, a.ingest, ParseDelivery)
+	a.inbox = helpdesk.NewInbox(desk, a.ingest, ParseDelivery, opts.WebhookAppSecret)
 	// Automatic assignment gives conversations to agents online now: with
 	// the dashboard open on any replica.
 	desk.SetOnline(a.online)

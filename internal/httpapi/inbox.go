@@ -41,7 +41,8 @@ type replayDTO struct {
 	MessagesStored  int      `json:"messagesStored" description:"messages new to the helpdesk"`
 	Duplicates      int      `json:"duplicates" description:"messages and statuses received before"`
 	StatusesApplied int      `json:"statusesApplied"`
-	Unrouted        []string `json:"unrouted" description:"numbers that still have no active channel"`
+	Unrouted        []string `json:"unrouted" description:"numbers that still have no active channel, or whose channel's app did not sign the body"`
+	Unbound         []string `json:"unbound" description:"numbers whose channel's app did not sign the body (left unrouted)"`
 }
 
 type replayAllDTO struct {
@@ -114,12 +115,15 @@ func (a *API) handleReplayInboxEntry(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	a.logUnrouted(r, res.Unrouted)
-	unrouted := res.Unrouted
-	if unrouted == nil {
-		unrouted = []string{}
+	nonNil := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
 	}
 	return writeJSON(w, http.StatusOK, replayDTO{ID: res.EntryID, PreviousStatus: res.PreviousStatus, Status: res.Status,
-		MessagesStored: res.MessagesStored, Duplicates: res.Duplicates, StatusesApplied: res.StatusesApplied, Unrouted: unrouted})
+		MessagesStored: res.MessagesStored, Duplicates: res.Duplicates, StatusesApplied: res.StatusesApplied,
+		Unrouted: nonNil(res.Unrouted), Unbound: nonNil(res.Unbound)})
 }
 
 func (a *API) handleReplayInbox(w http.ResponseWriter, r *http.Request) error {

@@ -88,7 +88,7 @@ func TestInboxReplayedWhenChannelConnected(t *testing.T) {
 		id := items[0]["id"].(string)
 
 		ch := e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
-			"name": "Filial", "phoneNumberId": later, "accessToken": "EAAG-filial", "appSecret": "filial-app-secret",
+			"name": "Filial", "phoneNumberId": later, "accessToken": "EAAG-filial", "appSecret": testAppSecret,
 		}), 201).json(t)
 		awaitConversations(t, e, admin.access, ch["id"].(string), 1)
 		if n := storedTimes(t, e, "wamid.early1"); n != 1 {
@@ -281,6 +281,42 @@ func TestInboxAPIChecks(t *testing.T) {
 		all := e.mustStatus(e.call("POST", "/api/v1/webhooks/inbox/replay", admin.access, map[string]any{"status": "unrouted"}), 200).json(t)
 		if all["entries"] != float64(3) || all["unrouted"] != float64(3) || all["skipped"] != float64(1) || all["messagesStored"] != float64(0) {
 			t.Errorf("bulk replay with no channel for the number = %v", all)
+		}
+	})
+}
+
+// TestInboxReplayKeepsTheSignatureBinding: a body kept while its number
+// had no channel was accepted whatever app signed it; connecting the
+// number replays only what its own app signed, as the live route would.
+func TestInboxReplayKeepsTheSignatureBinding(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		if err := e.srv.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		admin := e.admin()
+		const branch, target = "300000000000050", "300000000000051"
+		e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
+			"name": "Filial", "phoneNumberId": branch, "accessToken": "EAAG-filial", "appSecret": "filial-app-secret",
+		}), 201)
+		planted := textTo(target, "5511911110000", "wamid.planted", "mande o PIX para esta chave")
+		e.mustStatus(e.postWebhook(planted, signWith("filial-app-secret", planted)), 200)
+		own := textTo(target, "5511922220000", "wamid.own", "bom dia")
+		e.mustStatus(e.postWebhook(own, sign(own)), 200)
+
+		ch := e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
+			"name": "Nova", "phoneNumberId": target, "accessToken": "EAAG-nova", "appSecret": testAppSecret,
+		}), 201).json(t)
+		awaitConversations(t, e, admin.access, ch["id"].(string), 1)
+		if storedTimes(t, e, "wamid.own") != 1 || storedTimes(t, e, "wamid.planted") != 0 {
+			t.Fatalf("stored: own %d, planted %d; want 1, 0", storedTimes(t, e, "wamid.own"), storedTimes(t, e, "wamid.planted"))
+		}
+		items, _ := inboxList(t, e, admin.access, "?status=unrouted")
+		if len(items) != 1 {
+			t.Fatalf("unrouted entries = %d, want the planted one", len(items))
+		}
+		r := e.mustStatus(e.call("POST", "/api/v1/webhooks/inbox/"+items[0]["id"].(string)+"/replay", admin.access, nil), 200).json(t)
+		if r["status"] != helpdesk.InboxUnrouted || fmt.Sprint(r["unbound"]) != "["+target+"]" || r["messagesStored"] != float64(0) {
+			t.Errorf("manual replay of the planted body = %v", r)
 		}
 	})
 }

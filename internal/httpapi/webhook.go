@@ -88,6 +88,7 @@ func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 		return &helpdesk.Error{Code: helpdesk.CodeUnauthorized, Message: "the signature does not belong to the app of phone_number_id " + id}
 	}
 	delivery := toDelivery(n, body, a.opts.Now())
+	delivery.Signer = helpdesk.SignerFingerprint(secret)
 	res, err := a.ingest.Ingest(r.Context(), delivery)
 	if err != nil {
 		return err

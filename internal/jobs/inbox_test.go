@@ -36,7 +36,7 @@ func TestInboxRetention(t *testing.T) {
 			}
 			in := helpdesk.NewIngester(db, helpdesk.IngesterOptions{})
 			defer in.Close()
-			inbox := helpdesk.NewInbox(helpdesk.NewService(db, nil, nil, nil), in, nil)
+			inbox := helpdesk.NewInbox(helpdesk.NewService(db, nil, nil, nil), in, nil, "")
 			remaining := func() int {
 				es, err := db.ListInboxEntries(ctx, helpdesk.InboxFilter{Limit: 100})
 				if err != nil {

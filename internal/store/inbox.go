@@ -9,7 +9,7 @@ import (
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
 
-const inboxColumns = "id, body_sha256, body, status, note, received_at"
+const inboxColumns = "id, body_sha256, body, status, note, received_at, signer"
 
 // ListInboxEntries implements helpdesk.InboxStore.
 func (d *DB) ListInboxEntries(ctx context.Context, f helpdesk.InboxFilter) ([]helpdesk.InboxEntry, error) {
@@ -107,7 +107,7 @@ func scanInboxEntry(r interface{ Scan(...any) error }) (helpdesk.InboxEntry, err
 		e    helpdesk.InboxEntry
 		body string
 	)
-	if err := r.Scan(&e.ID, &e.BodySHA256, &body, &e.Status, &e.Note, scanTime(&e.ReceivedAt)); err != nil {
+	if err := r.Scan(&e.ID, &e.BodySHA256, &body, &e.Status, &e.Note, scanTime(&e.ReceivedAt), &e.Signer); err != nil {
 		return helpdesk.InboxEntry{}, err
 	}
 	e.Body = []byte(body)

@@ -128,7 +128,7 @@ var inboxAdmin = helpdesk.Actor{User: helpdesk.User{Role: helpdesk.RoleAdmin}}
 func newTestInbox(t *testing.T, s helpdesk.Store) (*helpdesk.Inbox, *helpdesk.Ingester) {
 	in := helpdesk.NewIngester(s, helpdesk.IngesterOptions{})
 	t.Cleanup(in.Close)
-	return helpdesk.NewInbox(helpdesk.NewService(s, nil, nil, nil), in, replayParser), in
+	return helpdesk.NewInbox(helpdesk.NewService(s, nil, nil, nil), in, replayParser, "app-secret"), in
 }
 
 func countMessages(t *testing.T, s helpdesk.Store, wamid string) int {
@@ -188,6 +188,31 @@ func testInboxReplay(t *testing.T, open Opener) {
 	if err != nil || len(logs) != 3 {
 		t.Errorf("replay audit rows = %d (%v), want 3", len(logs), err)
 	}
+	// A body signed by another app than the number's stays unrouted: the
+	// webhook route would have refused it for a connected number.
+	for i, signer := range []string{"another-app-secret", "secret"} { // mustUpsertChannel's secret
+		wamid := fmt.Sprintf("wamid.signed%d", i)
+		m := msg
+		m.WAMessageID = wamid
+		d, _ := replayParser(testBody(t, helpdesk.ChannelBatch{PhoneNumberID: "5550000009", Messages: []helpdesk.InboundMessage{m}}), helpdesk.Now())
+		d.Signer = helpdesk.SignerFingerprint(signer)
+		if res, err := in.Ingest(ctx, d); err != nil || res.InboxStatus != helpdesk.InboxUnrouted {
+			t.Fatalf("ingest signed by %s: %+v, %v", signer, res, err)
+		}
+	}
+	mustUpsertChannel(t, s, "5550000009")
+	r, err = ib.ReplayUnrouted(ctx, "5550000009", "", "test")
+	if err != nil || r.Entries != 2 || r.Processed != 1 || r.Unrouted != 1 || r.MessagesStored != 1 {
+		t.Errorf("replay of bodies signed by two apps = %+v, %v", r, err)
+	}
+	if countMessages(t, s, "wamid.signed0") != 0 || countMessages(t, s, "wamid.signed1") != 1 {
+		t.Errorf("the body of another app was applied, or the number's own was not")
+	}
+	left, err := s.ListInboxEntries(ctx, helpdesk.InboxFilter{Status: helpdesk.InboxUnrouted, Limit: 10})
+	if err != nil || len(left) != 1 || left[0].Signer != helpdesk.SignerFingerprint("another-app-secret") || left[0].Note == "" {
+		t.Errorf("unrouted after the replay = %+v, %v", left, err)
+	}
+
 	// Only admins.
 	if _, err := ib.Replay(ctx, helpdesk.Actor{User: helpdesk.User{Role: helpdesk.RoleSupervisor}}, es[0].ID); helpdesk.ErrorCode(err) != helpdesk.CodeForbidden {
 		t.Errorf("supervisor replay: %v", err)
