@@ -259,6 +259,9 @@ func TestInboxAPIChecks(t *testing.T) {
 				t.Errorf("%s %s %v: %d %s, want 400 on %s", c.method, c.path, c.body, r.status, r.raw, c.field)
 			}
 		}
+		if r := e.call("GET", "/api/v1/webhooks/inbox/replay", admin.access, nil); r.status != 400 && r.status != 405 {
+			t.Errorf("GET of the bulk replay route: %d %s", r.status, r.raw)
+		}
 		if r := e.call("POST", "/api/v1/webhooks/inbox/replay", admin.access, "{"); r.status != 400 {
 			t.Errorf("malformed JSON: %d %s", r.status, r.raw)
 		}
