@@ -171,13 +171,13 @@ func (d *DB) InsertInboxEntries(ctx context.Context, es []helpdesk.InboxEntry) e
 	if len(es) == 0 {
 		return nil
 	}
-	cols := []batchCol{{"id", "text"}, {"body_sha256", "text"}, {"body", "text"}, {"status", "text"}, {"note", "text"}, {"received_at", "timestamp"}}
+	cols := []batchCol{{"id", "text"}, {"body_sha256", "text"}, {"body", "text"}, {"status", "text"}, {"note", "text"}, {"received_at", "timestamp"}, {"signer", "text"}}
 	rows := make([][]any, len(es))
 	for i, e := range es {
-		rows[i] = []any{e.ID, e.BodySHA256, string(e.Body), e.Status, e.Note, e.ReceivedAt}
+		rows[i] = []any{e.ID, e.BodySHA256, string(e.Body), e.Status, e.Note, dbTime(e.ReceivedAt), e.Signer}
 	}
 	var p params
-	q := `INSERT INTO webhook_inbox (id, body_sha256, body, status, note, received_at) ` + d.insertSelect(&p, cols, rows)
+	q := `INSERT INTO webhook_inbox (id, body_sha256, body, status, note, received_at, signer) ` + d.insertSelect(&p, cols, rows)
 	if _, err := d.q.ExecContext(ctx, q, p...); err != nil {
 		return fmt.Errorf("insert inbox entries: %w", d.translate(err))
 	}
