@@ -3,6 +3,7 @@
 //	supportwhatsapp serve     run the server (default)
 //	supportwhatsapp migrate   apply database migrations and exit
 //	supportwhatsapp seed      add demo agents and a supervisor
+//	supportwhatsapp inbox     replay stored webhooks
 //	supportwhatsapp version   print the version
 package main
 
@@ -38,6 +39,8 @@ commands:
   serve     run the helpdesk (HTTP API, dashboard) — the default
   migrate   apply database migrations and exit
   seed      create the first admin if needed, plus demo agents and a supervisor
+  inbox replay [-status unrouted] [-phone-number-id ID]
+            re-apply stored webhooks (default: those no channel took), oldest first
   version   print the version
 
 Configuration comes from environment variables and an optional .env file
@@ -79,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args[1:], stdout)
 	case "sandbox":
 		return runSandbox(ctx, args[1:], stdout)
-	case "serve", "migrate", "seed":
+	case "serve", "migrate", "seed", "inbox":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -127,11 +130,43 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
+	if cmd == "inbox" {
+		return runInboxReplay(ctx, cfg, log, args[1:], stdout)
+	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// runInboxReplay replays stored webhooks the way POST
+// /api/v1/webhooks/inbox/replay does; the jobs it schedules (bot turns,
+// media downloads) are worked by the running server.
+func runInboxReplay(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	const inboxUsage = "usage: supportwhatsapp inbox replay [-status unrouted|partial|processed] [-phone-number-id ID]"
+	if len(args) == 0 || args[0] != "replay" {
+		return errors.New(inboxUsage)
+	}
+	fs := flag.NewFlagSet("inbox replay", flag.ContinueOnError)
+	status := fs.String("status", helpdesk.InboxUnrouted, "entries in this status")
+	number := fs.String("phone-number-id", "", "only webhooks for this business number")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer srv.DB.Close()
+	defer srv.Close()
+	res, err := srv.API.Inbox().ReplayMatching(ctx, *status, *number, "", "cli")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "replayed %d entries: %d processed, %d partial, %d still unrouted, %d skipped; %d new messages, %d already received\n",
+		res.Entries, res.Processed, res.Partial, res.Unrouted, res.Skipped, res.MessagesStored, res.Duplicates)
+	return err
 }
 
 // newLogger logs JSON in production (for log collectors) and text

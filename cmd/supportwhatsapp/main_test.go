@@ -372,3 +372,39 @@ func TestSandboxControlAPI(t *testing.T) {
 		t.Errorf("empty message: status %d", bad.StatusCode)
 	}
 }
+
+// inbox replay re-applies the unrouted webhooks of a number that has a
+// channel now, once.
+func TestRun_InboxReplay(t *testing.T) {
+	isolate(t)
+	path := filepath.Join(t.TempDir(), "x.db")
+	t.Setenv("DATABASE_URL", "sqlite:"+path)
+	db, err := store.Open(t.Context(), "sqlite:"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{` +
+		`"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"` + config.SandboxPhoneNumberID + `"},` +
+		`"messages":[{"from":"5511933330000","id":"wamid.cli","timestamp":"` + strconv.FormatInt(time.Now().Unix(), 10) + `","type":"text","text":{"body":"oi"}}]}}]}]}`
+	err = db.InsertInboxEntries(t.Context(), []helpdesk.InboxEntry{{ID: helpdesk.NewID(), BodySHA256: strings.Repeat("0", 64),
+		Body: []byte(body), Status: helpdesk.InboxUnrouted, ReceivedAt: helpdesk.Now()}})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"replayed 1 entries: 1 processed, 0 partial, 0 still unrouted, 0 skipped; 1 new messages", "replayed 0 entries"} {
+		out, errOut, err := runCmd(t, t.Context(), "inbox", "replay", "-phone-number-id", config.SandboxPhoneNumberID)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("run %d: %q %v, want %q\nstderr:\n%s", i, out, err, want, errOut)
+		}
+	}
+	if _, _, err := runCmd(t, t.Context(), "inbox", "replay", "-status", "done"); err == nil || !strings.Contains(err.Error(), "status") {
+		t.Errorf("bad status: %v", err)
+	}
+	if _, _, err := runCmd(t, t.Context(), "inbox"); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Errorf("no subcommand: %v", err)
+	}
+}

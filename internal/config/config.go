@@ -84,6 +84,17 @@ type Config struct {
 	LoginFailureWindow   Duration `env:"LOGIN_FAILURE_WINDOW" envDefault:"15m"`
 	TrustProxy           bool     `env:"TRUST_PROXY" envDefault:"false"`
 	MaxBodyBytes         int64    `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+
+	// WebhookInboxRetentionDays is how long processed webhook bodies stay
+	// in the inbox; 0 keeps them forever. Unrouted and partial ones are
+	// always kept (replay needs them).
+	WebhookInboxRetentionDays int `env:"WEBHOOK_INBOX_RETENTION_DAYS" envDefault:"30"`
+}
+
+// WebhookInboxRetention is WEBHOOK_INBOX_RETENTION_DAYS as a duration; 0
+// keeps everything.
+func (c Config) WebhookInboxRetention() time.Duration {
+	return time.Duration(c.WebhookInboxRetentionDays) * 24 * time.Hour
 }
 
 // Duration is a time.Duration that also accepts days ("7d"), as the seed's
@@ -283,6 +294,9 @@ func (c Config) validate() []error {
 	}
 	if c.MediaDir == "" {
 		bad("MEDIA_DIR must not be empty")
+	}
+	if c.WebhookInboxRetentionDays < 0 || c.WebhookInboxRetentionDays > 36500 {
+		bad("WEBHOOK_INBOX_RETENTION_DAYS=%d: use 0 (keep forever) or a number of days up to 36500", c.WebhookInboxRetentionDays)
 	}
 	return errs
 }

@@ -64,6 +64,7 @@ func TestLoad_Defaults(t *testing.T) {
 		{"RateLimitWindow", c.RateLimitWindow(), time.Minute},
 		{"LoginFailureWindow", c.LoginFailureWindow.D(), 15 * time.Minute},
 		{"WhatsAppAPIVersion", c.WhatsAppAPIVersion, "v26.0"},
+		{"WebhookInboxRetention", c.WebhookInboxRetention(), 30 * 24 * time.Hour},
 	}
 	for _, tc := range checks {
 		if tc.got != tc.want {
@@ -349,6 +350,8 @@ func TestLoad_Invalid(t *testing.T) {
 		{"BACKEND_URL relative", map[string]string{"BACKEND_URL": "/api"}, "BACKEND_URL"},
 		{"WHATSAPP_API_VERSION without v", map[string]string{"WHATSAPP_API_VERSION": "26.0"}, "WHATSAPP_API_VERSION"},
 		{"MAX_BODY_BYTES tiny", map[string]string{"MAX_BODY_BYTES": "10"}, "MAX_BODY_BYTES=10"},
+		{"WEBHOOK_INBOX_RETENTION_DAYS negative", map[string]string{"WEBHOOK_INBOX_RETENTION_DAYS": "-1"}, "WEBHOOK_INBOX_RETENTION_DAYS=-1"},
+		{"WEBHOOK_INBOX_RETENTION_DAYS not a number", map[string]string{"WEBHOOK_INBOX_RETENTION_DAYS": "thirty"}, "WEBHOOK_INBOX_RETENTION_DAYS"},
 		{"RATE_LIMIT_WINDOW_MS tiny", map[string]string{"RATE_LIMIT_WINDOW_MS": "10"}, "RATE_LIMIT_WINDOW_MS=10"},
 	}
 	for _, tc := range tests {
@@ -391,6 +394,11 @@ func TestLoad_Valid(t *testing.T) {
 		environ map[string]string
 		check   func(t *testing.T, c config.Config)
 	}{
+		{"WEBHOOK_INBOX_RETENTION_DAYS 0 keeps forever", map[string]string{"WEBHOOK_INBOX_RETENTION_DAYS": "0"}, func(t *testing.T, c config.Config) {
+			if c.WebhookInboxRetention() != 0 {
+				t.Errorf("WebhookInboxRetention = %v, want 0", c.WebhookInboxRetention())
+			}
+		}},
 		{"PORT 8080", map[string]string{"PORT": "8080"}, func(t *testing.T, c config.Config) {
 			if c.Port != 8080 {
 				t.Errorf("Port = %d, want 8080", c.Port)

@@ -55,7 +55,13 @@ func (s *Service) CreateChannel(ctx context.Context, actor Actor, p ChannelParam
 		if out, err = tx.InsertChannel(ctx, ch); err != nil {
 			return err
 		}
-		return tx.InsertAuditLog(ctx, s.audit(actor, AuditChannelCreate, "channel", out.ID, map[string]any{"phoneNumberId": ch.PhoneNumberID}))
+		if err := tx.InsertAuditLog(ctx, s.audit(actor, AuditChannelCreate, "channel", out.ID, map[string]any{"phoneNumberId": ch.PhoneNumberID})); err != nil {
+			return err
+		}
+		if out.Status == ChannelDisabled {
+			return nil
+		}
+		return s.enqueueInboxReplay(ctx, tx, out.PhoneNumberID, actor, AuditChannelCreate)
 	})
 	if errors.Is(err, ErrConflict) {
 		// The unique number decides, so two admins connecting it at once
@@ -77,6 +83,7 @@ func (s *Service) UpdateChannel(ctx context.Context, actor Actor, id string, p C
 	if err != nil {
 		return Channel{}, err
 	}
+	wasDisabled := ch.Status == ChannelDisabled
 	fields := map[string]string{}
 	if p.PhoneNumberID != nil && *p.PhoneNumberID != ch.PhoneNumberID {
 		fields["phoneNumberId"] = "cannot change; connect the other number as a new channel"
@@ -106,7 +113,13 @@ func (s *Service) UpdateChannel(ctx context.Context, actor Actor, id string, p C
 			}
 			out.Status, out.StatusReason = ch.Status, ""
 		}
-		return tx.InsertAuditLog(ctx, s.audit(actor, AuditChannelUpdate, "channel", ch.ID, map[string]any{"changed": changedChannelFields(p)}))
+		if err := tx.InsertAuditLog(ctx, s.audit(actor, AuditChannelUpdate, "channel", ch.ID, map[string]any{"changed": changedChannelFields(p)})); err != nil {
+			return err
+		}
+		if !wasDisabled || out.Status == ChannelDisabled {
+			return nil
+		}
+		return s.enqueueInboxReplay(ctx, tx, out.PhoneNumberID, actor, AuditChannelUpdate)
 	})
 	if err != nil {
 		return Channel{}, fmt.Errorf("update channel: %w", err)
@@ -178,4 +191,22 @@ func changedChannelFields(p ChannelParams) []string {
 		"accessToken": p.AccessToken != nil, "appSecret": p.AppSecret != nil, "verifyToken": p.VerifyToken != nil,
 		"defaultDepartmentId": p.DefaultDepartmentID != nil, "messagesPerSecond": p.MessagesPerSecond != nil, "status": p.Status != nil,
 	})
+}
+
+// InboxReplayEnqueuer schedules the replay of a number's unrouted webhooks
+// (Inbox.ReplayUnrouted) in the transaction that gave the number an active
+// channel, so the replay exists exactly when the change committed;
+// jobs.Enqueuer implements it.
+type InboxReplayEnqueuer interface {
+	EnqueueInboxReplay(ctx context.Context, tx Store, phoneNumberID, actorID, trigger string) error
+}
+
+// enqueueInboxReplay: the customers who wrote to the number while it had no
+// active channel reach the agents now.
+func (s *Service) enqueueInboxReplay(ctx context.Context, tx Store, phoneNumberID string, actor Actor, trigger string) error {
+	e, ok := s.jobs.(InboxReplayEnqueuer)
+	if !ok {
+		return nil
+	}
+	return e.EnqueueInboxReplay(ctx, tx, phoneNumberID, actor.User.ID, trigger)
 }

@@ -14,6 +14,9 @@ type InboxEntry struct {
 	Status     string // InboxProcessed, InboxUnrouted or InboxPartial
 	Note       string
 	ReceivedAt time.Time
+	// Signer is SignerFingerprint of the app secret that signed the body;
+	// "" when unknown (stored before it was recorded).
+	Signer string
 }
 
 // CustomerUpsert is one message's say on its sender (UpsertCustomers).

@@ -63,6 +63,23 @@ type WebhookDelivery struct {
 	Body       []byte
 	ReceivedAt time.Time
 	Batches    []ChannelBatch
+	// Signer is SignerFingerprint of the app secret that signed it.
+	Signer string
+	// Replay names the inbox entry this delivery is a replay of; nil for a
+	// live webhook. A replay adds no inbox row: it updates that entry.
+	Replay *InboxReplay
+}
+
+// InboxReplay is what a replayed delivery writes about itself, in the
+// transaction that applies it: the entry's new status and note, and the
+// audit row, whose Details receive the replay's counts.
+type InboxReplay struct {
+	EntryID string
+	Audit   AuditLog
+	// Bound reports whether the body's signer is the app of a number's
+	// channel (nil: any). A number whose channel is not is left unrouted,
+	// as the webhook route refuses such a body for a connected number.
+	Bound func(Channel) bool
 }
 
 // IngestResult says what a delivery changed.
@@ -79,6 +96,15 @@ type IngestResult struct {
 	StatusesApplied int
 	UnknownStatuses int
 	Unrouted        []string // phone_number_ids with no channel
+	// Redelivered counts the messages and statuses that had been received
+	// already.
+	Redelivered int
+	// Unbound are the numbers a replayed body was not signed for (by their
+	// channel's app); they stay unrouted.
+	Unbound []string
+	// InboxStatus is the delivery's inbox status: InboxProcessed,
+	// InboxUnrouted or InboxPartial.
+	InboxStatus string
 }
 
 // Meta's timestamp orders a customer's burst and starts the customer
@@ -473,7 +499,7 @@ func (bc *batchCache) forgetCustomer(customerID string) {
 func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelivery, results []IngestResult, bc *batchCache) error {
 	channels := bc.channels
 	now := in.now()
-	entries := make([]InboxEntry, len(ds))
+	entries := make([]InboxEntry, 0, len(ds))
 	for i, d := range ds {
 		res := &results[i]
 		for _, b := range d.Batches {
@@ -487,6 +513,12 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 				ch = routable(ch)
 				channels[b.PhoneNumberID] = ch
 			}
+			if r := d.Replay; r != nil && r.Bound != nil && ch.ID != "" && !r.Bound(ch) {
+				if !slices.Contains(res.Unbound, b.PhoneNumberID) {
+					res.Unbound = append(res.Unbound, b.PhoneNumberID)
+				}
+				ch = Channel{}
+			}
 			if ch.ID == "" && !slices.Contains(res.Unrouted, b.PhoneNumberID) {
 				res.Unrouted = append(res.Unrouted, b.PhoneNumberID)
 			}
@@ -498,8 +530,13 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 		case len(res.Unrouted) > 0:
 			status = InboxPartial
 		}
+		res.InboxStatus = status
+		if d.Replay != nil {
+			continue // its entry is updated below, once its counts are known
+		}
 		sum := sha256.Sum256(d.Body)
-		entries[i] = InboxEntry{ID: NewID(), BodySHA256: hex.EncodeToString(sum[:]), Body: d.Body, Status: status, ReceivedAt: d.ReceivedAt}
+		entries = append(entries, InboxEntry{ID: NewID(), BodySHA256: hex.EncodeToString(sum[:]), Body: d.Body, Status: status,
+			ReceivedAt: d.ReceivedAt, Signer: d.Signer})
 	}
 	if err := tx.InsertInboxEntries(ctx, entries); err != nil {
 		return err
@@ -510,7 +547,7 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 		redelivered, fresh := 0, 0
 		for _, b := range d.Batches {
 			ch := channels[b.PhoneNumberID]
-			if ch.ID == "" {
+			if ch.ID == "" || slices.Contains(res.Unbound, b.PhoneNumberID) {
 				continue
 			}
 			for _, m := range b.Messages {
@@ -553,9 +590,17 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 			}
 		}
 		res.Duplicate = redelivered > 0 && fresh == 0
+		res.Redelivered = redelivered
 	}
 	if err := w.flush(ctx); err != nil {
 		return err
+	}
+	for i, d := range ds {
+		if d.Replay != nil {
+			if err := in.recordReplay(ctx, tx, d.Replay, &results[i], now); err != nil {
+				return err
+			}
+		}
 	}
 	for i := range results {
 		res := &results[i]

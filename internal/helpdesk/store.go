@@ -103,6 +103,7 @@ type Store interface {
 	StatsStore
 	AssignStore
 	BotStore
+	InboxStore
 
 	// InTx runs fn with a Store bound to one transaction: it commits when fn
 	// returns nil and rolls back otherwise.

@@ -83,6 +83,7 @@ type API struct {
 	routes   []route
 	metrics  http.Handler
 	ingest   *helpdesk.Ingester
+	inbox    *helpdesk.Inbox
 	sandbox  *sandbox.Sandbox
 
 	handlerOnce sync.Once
@@ -107,6 +108,7 @@ func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, lo
 		ingest:  helpdesk.NewIngester(store, helpdesk.IngesterOptions{Jobs: opts.Jobs, Lanes: opts.IngestLanes}),
 		sandbox: opts.Sandbox,
 	}
+	a.inbox = helpdesk.NewInbox(desk, a.ingest, ParseDelivery, opts.WebhookAppSecret)
 	// Automatic assignment gives conversations to agents online now: with
 	// the dashboard open on any replica.
 	desk.SetOnline(a.online)
@@ -114,6 +116,10 @@ func New(authSvc *auth.Service, desk *helpdesk.Service, store helpdesk.Store, lo
 	a.routes = a.routeTable()
 	return a
 }
+
+// Inbox is the webhook inbox, replayed through this API's ingest lanes
+// (for the automatic replay and retention jobs).
+func (a *API) Inbox() *helpdesk.Inbox { return a.inbox }
 
 // Close stops the background work of the API (the ingest lanes) after
 // what was already accepted is stored.

@@ -38,6 +38,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		inboxEntry := mustInsertInboxEntry(t, e, textTo("300000000000099", "5511900000000", "wamid.matrix-inbox", "oi"), helpdesk.InboxUnrouted)
+
 		type call struct {
 			path string
 			body any
@@ -148,6 +150,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", "/api/v1/templates", nil, authed(400, 400, 400)},
 			{"GET", "/api/v1/media/{id}", func(string) call { return call{"/api/v1/media/" + inbound, nil} }, authed(409, 409, 409)},
 			{"PATCH", "/api/v1/messages/{id}/read", func(string) call { return call{"/api/v1/messages/" + inbound + "/read", nil} }, authed(200, 200, 200)},
+			{"GET", "/api/v1/webhooks/inbox", nil, authed(403, 403, 200)},
+			{"GET", "/api/v1/webhooks/inbox/{id}", func(string) call { return call{"/api/v1/webhooks/inbox/" + inboxEntry, nil} }, authed(403, 403, 200)},
+			{"POST", "/api/v1/webhooks/inbox/{id}/replay", func(string) call { return call{"/api/v1/webhooks/inbox/" + inboxEntry + "/replay", nil} }, authed(403, 403, 200)},
+			{"POST", "/api/v1/webhooks/inbox/replay", func(string) call { return call{"/api/v1/webhooks/inbox/replay", map[string]any{}} }, authed(403, 403, 200)},
 		}
 		covered := map[string]bool{}
 		for _, c := range cases {

@@ -70,6 +70,18 @@ func (a *API) routeTable() []route {
 			}, handler: a.handleWebhookVerify},
 		{method: http.MethodPost, path: "/api/v1/webhooks/whatsapp", summary: "Meta's signed webhook (X-Hub-Signature-256); answered after the content is stored", tag: "whatsapp",
 			access: webhook, status: http.StatusOK, bodyLimit: webhookBodyLimit, handler: a.handleWebhook},
+		{method: http.MethodGet, path: "/api/v1/webhooks/inbox", summary: "Stored webhook bodies, newest first (without their bodies)", tag: "whatsapp",
+			access: adminOnly, query: append([]queryParam{
+				{"status", "string", "processed, unrouted (no active channel had the number) or partial"},
+				{"phoneNumberId", "string", "only bodies for this business number"},
+			}, pageParams...),
+			response: page[inboxEntryDTO]{}, status: http.StatusOK, handler: a.handleListInbox},
+		{method: http.MethodPost, path: "/api/v1/webhooks/inbox/replay", summary: "Re-apply every matching stored body, oldest first (default: the unrouted ones); idempotent", tag: "whatsapp",
+			access: adminOnly, request: replayRequest{}, response: replayAllDTO{}, status: http.StatusOK, handler: a.handleReplayInbox},
+		{method: http.MethodGet, path: "/api/v1/webhooks/inbox/{id}", summary: "One stored webhook with its raw body", tag: "whatsapp",
+			access: adminOnly, response: inboxEntryDetailDTO{}, status: http.StatusOK, handler: a.handleGetInboxEntry},
+		{method: http.MethodPost, path: "/api/v1/webhooks/inbox/{id}/replay", summary: "Re-apply one stored body as if Meta delivered it now; idempotent (messages are unique, statuses only move forward)", tag: "whatsapp",
+			access: adminOnly, response: replayDTO{}, status: http.StatusOK, handler: a.handleReplayInboxEntry},
 
 		{method: http.MethodGet, path: "/api/v1/conversations", summary: "Conversations, newest activity first", tag: "conversations", access: authenticated,
 			query: append([]queryParam{

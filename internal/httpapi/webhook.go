@@ -88,6 +88,7 @@ func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 		return &helpdesk.Error{Code: helpdesk.CodeUnauthorized, Message: "the signature does not belong to the app of phone_number_id " + id}
 	}
 	delivery := toDelivery(n, body, a.opts.Now())
+	delivery.Signer = helpdesk.SignerFingerprint(secret)
 	res, err := a.ingest.Ingest(r.Context(), delivery)
 	if err != nil {
 		return err
@@ -176,6 +177,17 @@ func (a *API) boundToSecret(channels []helpdesk.Channel, n whatsapp.Notification
 		}
 	}
 	return "", true
+}
+
+// ParseDelivery maps a webhook body, as stored in the inbox, into what the
+// ingest applies (helpdesk.DeliveryParser): the same mapping as a live
+// webhook's.
+func ParseDelivery(body []byte, receivedAt time.Time) (helpdesk.WebhookDelivery, error) {
+	n, err := whatsapp.ParseWebhook(body)
+	if err != nil {
+		return helpdesk.WebhookDelivery{}, err
+	}
+	return toDelivery(n, body, receivedAt), nil
 }
 
 // toDelivery maps the Graph API's webhook into helpdesk terms.

@@ -38,6 +38,9 @@ type Config struct {
 	// database/sql drivers have no LISTEN/NOTIFY, so this bounds the delay
 	// between a commit and the start of its job (default 100 ms).
 	PollInterval time.Duration
+	// PeriodicJobs are inserted on schedule by the elected leader, so once
+	// across replicas.
+	PeriodicJobs []*river.PeriodicJob
 	Log          *slog.Logger
 }
 
@@ -74,6 +77,7 @@ func Open(ctx context.Context, db *store.DB, cfg Config) (*Queue, error) {
 		FetchCooldown:     min(poll, river.FetchCooldownDefault),
 		JobTimeout:        2 * time.Minute,
 		Workers:           cfg.Workers,
+		PeriodicJobs:      cfg.PeriodicJobs,
 	}
 	if cfg.Workers != nil {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(cfg.MaxWorkers, 10)}}

@@ -130,7 +130,8 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 		log.Warn("empty database: created admin@suporte.com with the default password; it must be changed at the first login",
 			"departments", helpdesk.DefaultDepartments)
 	}
-	if err := s.ensureChannel(ctx); err != nil {
+	replayEnvNumber, err := s.ensureChannel(ctx)
+	if err != nil {
 		return nil, err
 	}
 	s.Bot = bot.NewService(db, nil)
@@ -175,7 +176,17 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 	river.AddWorker(workers, &jobs.BotTimeoutWorker{Engine: s.BotEngine})
 	river.AddWorker(workers, &jobs.BotAIWorker{Engine: s.BotEngine})
 	river.AddWorker(workers, &jobs.BotSummaryWorker{Engine: s.BotEngine})
-	s.Jobs, err = jobs.Open(ctx, db, jobs.Config{Workers: workers, Log: log})
+	// The inbox exists with the API (it replays through the API's ingest
+	// lanes); these workers get it below, before any job runs.
+	replayWorker := &jobs.InboxReplayWorker{Log: log}
+	retentionWorker := &jobs.InboxRetentionWorker{Retention: cfg.WebhookInboxRetention(), Log: log}
+	river.AddWorker(workers, replayWorker)
+	river.AddWorker(workers, retentionWorker)
+	var periodic []*river.PeriodicJob
+	if cfg.WebhookInboxRetention() > 0 {
+		periodic = append(periodic, jobs.InboxRetentionJob())
+	}
+	s.Jobs, err = jobs.Open(ctx, db, jobs.Config{Workers: workers, PeriodicJobs: periodic, Log: log})
 	if err != nil {
 		s.stopHub()
 		return nil, err
@@ -209,6 +220,18 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 		BotEngine:          s.BotEngine,
 		Realtime:           s.Hub,
 	})
+	replayWorker.Inbox, retentionWorker.Inbox = s.API.Inbox(), s.API.Inbox()
+	if replayEnvNumber != "" {
+		// Webhooks that reached the number before it was a channel (or
+		// while the sandbox's was off) wait unrouted; the job replays them.
+		err := db.InTx(ctx, func(tx helpdesk.Store) error {
+			return jobs.Enqueuer{Queue: s.Jobs}.EnqueueInboxReplay(ctx, tx, replayEnvNumber, "", "startup")
+		})
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("schedule the inbox replay of %s: %w", replayEnvNumber, err)
+		}
+	}
 	return s, nil
 }
 
@@ -283,8 +306,10 @@ const sandboxOffReason = "the server talks to Meta; the built-in sandbox number 
 // sandbox's number) a channel, so webhooks for it are routed. An existing
 // channel takes the environment's credentials (they are configured there)
 // and keeps what admins set through the API: name, default department,
-// pace and status.
-func (s *Server) ensureChannel(ctx context.Context) error {
+// pace and status. It returns the number when this start made it routable
+// (created it, or switched the sandbox's back on), so its unrouted webhooks
+// get replayed.
+func (s *Server) ensureChannel(ctx context.Context) (string, error) {
 	cfg := s.Config
 	now := helpdesk.Now()
 	ch := helpdesk.Channel{
@@ -298,24 +323,32 @@ func (s *Server) ensureChannel(ctx context.Context) error {
 		ch.AccessToken, ch.BusinessAccountID = config.SandboxAccessToken, config.SandboxBusinessAccountID
 		s.log.Warn("no WHATSAPP_ACCESS_TOKEN: using the built-in WhatsApp sandbox, not Meta")
 	} else if err := s.retireSandboxChannel(ctx, now); err != nil {
-		return err
+		return "", err
 	}
 	existing, err := s.DB.GetChannelByPhoneNumberID(ctx, ch.PhoneNumberID)
 	if errors.Is(err, helpdesk.ErrNotFound) {
 		_, err = s.DB.InsertChannel(ctx, ch)
-		if err == nil || errors.Is(err, helpdesk.ErrConflict) {
-			return nil // created now, or by another replica starting at the same moment
+		if err == nil {
+			return ch.PhoneNumberID, nil
+		}
+		if errors.Is(err, helpdesk.ErrConflict) {
+			return "", nil // created by another replica starting at the same moment, which replays
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("configure channel %s: %w", ch.PhoneNumberID, err)
+		return "", fmt.Errorf("configure channel %s: %w", ch.PhoneNumberID, err)
 	}
-	return s.refreshChannelCredentials(ctx, existing, ch, now)
+	reenabled, err := s.refreshChannelCredentials(ctx, existing, ch, now)
+	if err != nil || !reenabled {
+		return "", err
+	}
+	return ch.PhoneNumberID, nil
 }
 
 // refreshChannelCredentials copies the environment's credentials onto the
 // stored channel when they changed, naming (never printing) what changed.
-func (s *Server) refreshChannelCredentials(ctx context.Context, stored, env helpdesk.Channel, now time.Time) error {
+// reenabled tells that it switched a retired sandbox channel back on.
+func (s *Server) refreshChannelCredentials(ctx context.Context, stored, env helpdesk.Channel, now time.Time) (reenabled bool, err error) {
 	var changed []string
 	take := func(name string, dst *string, v string) {
 		if v != "" && *dst != v {
@@ -330,19 +363,19 @@ func (s *Server) refreshChannelCredentials(ctx context.Context, stored, env help
 	take("businessAccountId", &next.BusinessAccountID, env.BusinessAccountID)
 	reenable := stored.Status == helpdesk.ChannelDisabled && stored.StatusReason == sandboxOffReason
 	if len(changed) == 0 && !reenable {
-		return nil
+		return false, nil
 	}
 	next.UpdatedAt = now
 	if _, err := s.DB.UpsertChannel(ctx, next); err != nil {
-		return fmt.Errorf("configure channel %s: %w", stored.PhoneNumberID, err)
+		return false, fmt.Errorf("configure channel %s: %w", stored.PhoneNumberID, err)
 	}
 	if reenable || (stored.Status == helpdesk.ChannelUnhealthy && slices.Contains(changed, "accessToken")) {
 		if err := s.DB.SetChannelStatus(ctx, stored.ID, helpdesk.ChannelActive, "", now); err != nil {
-			return fmt.Errorf("configure channel %s: %w", stored.PhoneNumberID, err)
+			return false, fmt.Errorf("configure channel %s: %w", stored.PhoneNumberID, err)
 		}
 	}
 	s.log.Info("channel updated from the environment", "phone_number_id", stored.PhoneNumberID, "changed", changed)
-	return nil
+	return reenable, nil
 }
 
 // retireSandboxChannel disables the sandbox's number on a server that talks

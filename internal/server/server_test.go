@@ -330,3 +330,68 @@ func TestRestartKeepsChannelEdits(t *testing.T) {
 	}
 	stop(srv)
 }
+
+// TestEnvNumberReplaysItsInboxAtStart: webhooks that reached the configured
+// number before it was a channel wait unrouted; the start that makes it a
+// channel replays them.
+func TestEnvNumberReplaysItsInboxAtStart(t *testing.T) {
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "app.db")
+	ctx := context.Background()
+	const phoneID = "123456789012399"
+	load := func(env map[string]string) config.Config {
+		vars := map[string]string{"APP_ENV": "test", "BCRYPT_ROUNDS": "4", "DATABASE_URL": dbURL}
+		for k, v := range env {
+			vars[k] = v
+		}
+		cfg, err := config.Load(vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	srv, err := server.New(ctx, load(nil), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{`+
+		`"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":%q},`+
+		`"contacts":[{"profile":{"name":"Rita"},"wa_id":"5511933330000"}],`+
+		`"messages":[{"from":"5511933330000","id":"wamid.before","timestamp":"%d","type":"text","text":{"body":"oi"}}]}}]}]}`,
+		phoneID, time.Now().Unix())
+	err = srv.DB.InsertInboxEntries(ctx, []helpdesk.InboxEntry{{ID: helpdesk.NewID(), BodySHA256: strings.Repeat("0", 64),
+		Body: []byte(body), Status: helpdesk.InboxUnrouted, ReceivedAt: helpdesk.Now()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.Close()
+	if err := srv.DB.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	srv, err = server.New(ctx, load(map[string]string{"WHATSAPP_ACCESS_TOKEN": "EAAG-first", "WHATSAPP_PHONE_NUMBER_ID": phoneID,
+		"WHATSAPP_APP_SECRET": "real-app-secret"}), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = srv.Close()
+		_ = srv.DB.Close()
+	}()
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		known, err := srv.DB.StoredWAMIDs(ctx, []string{"wamid.before"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if known["wamid.before"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the configured number's unrouted webhook was not replayed at start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -178,7 +178,7 @@ func (d *DB) MarkCSATRequested(ctx context.Context, conversationID string, now t
 
 // PendingCSAT implements helpdesk.BotStore.
 func (d *DB) PendingCSAT(ctx context.Context, channelID, customerID string, since time.Time) (helpdesk.Conversation, error) {
-	v, err := scanConversation(d.q.QueryRowContext(ctx, "SELECT "+conversationColumns+conversationFrom+
+	v, err := scanConversation(d.q.QueryRowContext(ctx, "SELECT "+d.lists.conversation+conversationFrom+
 		` WHERE v.channel_id = $1 AND v.customer_id = $2 AND v.status = 'closed' AND v.csat_requested_at >= $3
 		AND v.csat_answered_at IS NULL ORDER BY v.csat_requested_at DESC LIMIT 1`, channelID, customerID, dbTime(since)))
 	if err != nil {

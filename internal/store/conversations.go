@@ -12,22 +12,6 @@ import (
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
 
-// conversationColumns reads a conversation with its customer (alias v for
-// conversations, c for customers; see conversationFrom).
-const conversationColumns = conversationOwnColumns + `,
-	c.id, c.wa_id, c.name, c.profile_name, c.last_inbound_at, c.created_at, c.updated_at`
-
-// conversationOwnColumns are the conversation's own columns of
-// conversationColumns, which scanConversationRow reads.
-const conversationOwnColumns = `v.id, v.channel_id, COALESCE(v.department_id, ''), COALESCE(v.assignee_id, ''), v.status,
-	v.last_message_at, v.last_message_preview, v.last_inbound_at, v.unread_count, v.waiting_since, v.closed_at,
-	v.created_at, v.updated_at, v.csat_score, COALESCE(v.csat_comment, ''), v.csat_requested_at`
-
-// conversationReturning is conversationOwnColumns for the RETURNING clause of
-// an UPDATE of conversations (qualified by the table's name: PostgreSQL's
-// UPDATE … FROM has an id of its own).
-var conversationReturning = strings.ReplaceAll(conversationOwnColumns, "v.", "conversations.")
-
 const conversationFrom = " FROM conversations v JOIN customers c ON c.id = v.customer_id"
 
 func scanConversation(row scanner) (helpdesk.Conversation, error) {
@@ -38,8 +22,8 @@ func scanConversation(row scanner) (helpdesk.Conversation, error) {
 	return v, err
 }
 
-// scanConversationRow reads conversationOwnColumns (or
-// conversationReturning): a conversation without its customer.
+// scanConversationRow reads columnLists.conversationReturning: a
+// conversation without its customer.
 func scanConversationRow(row scanner) (helpdesk.Conversation, error) {
 	var v helpdesk.Conversation
 	err := row.Scan(conversationDest(&v)...)
@@ -56,7 +40,7 @@ func conversationDest(v *helpdesk.Conversation) []any {
 // GetConversation returns a conversation with its customer; ErrNotFound
 // when there is none.
 func (d *DB) GetConversation(ctx context.Context, id string) (helpdesk.Conversation, error) {
-	v, err := scanConversation(d.q.QueryRowContext(ctx, "SELECT "+conversationColumns+conversationFrom+" WHERE v.id = $1", id))
+	v, err := scanConversation(d.q.QueryRowContext(ctx, "SELECT "+d.lists.conversation+conversationFrom+" WHERE v.id = $1", id))
 	if err != nil {
 		return helpdesk.Conversation{}, fmt.Errorf("get conversation %s: %w", id, d.translate(err))
 	}
@@ -173,7 +157,7 @@ func (d *DB) listConversations(ctx context.Context, f helpdesk.ConversationFilte
 		}
 		where = append(where, "v.id IN ("+strings.Join(parts, " UNION ")+")")
 	}
-	q := "SELECT " + conversationColumns + conversationFrom
+	q := "SELECT " + d.lists.conversation + conversationFrom
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -197,11 +181,6 @@ func (d *DB) listConversations(ctx context.Context, f helpdesk.ConversationFilte
 	return out, nil
 }
 
-const messageColumns = `id, conversation_id, direction, sender_type, COALESCE(sender_id, ''), type, text,
-	COALESCE(media_id, ''), COALESCE(media_mime_type, ''), COALESCE(media_file_name, ''), COALESCE(media_size, 0),
-	COALESCE(media_sha256, ''), COALESCE(media_path, ''), COALESCE(reply_to_id, ''), reaction, COALESCE(wa_message_id, ''),
-	status, COALESCE(error_code, ''), COALESCE(error_message, ''), raw, created_at, sent_at, delivered_at, read_at`
-
 func scanMessage(row scanner) (helpdesk.Message, error) {
 	var m helpdesk.Message
 	var media helpdesk.Media
@@ -221,7 +200,7 @@ func scanMessage(row scanner) (helpdesk.Message, error) {
 
 // GetMessage returns a message by id; ErrNotFound when there is none.
 func (d *DB) GetMessage(ctx context.Context, id string) (helpdesk.Message, error) {
-	m, err := scanMessage(d.q.QueryRowContext(ctx, "SELECT "+messageColumns+" FROM messages WHERE id = $1", id))
+	m, err := scanMessage(d.q.QueryRowContext(ctx, "SELECT "+d.lists.message+" FROM messages WHERE id = $1", id))
 	if err != nil {
 		return helpdesk.Message{}, fmt.Errorf("get message %s: %w", id, d.translate(err))
 	}
@@ -232,7 +211,7 @@ func (d *DB) GetMessage(ctx context.Context, id string) (helpdesk.Message, error
 // newest first (chat order is created_at, then id).
 func (d *DB) ListMessages(ctx context.Context, f helpdesk.MessageFilter) ([]helpdesk.Message, error) {
 	var p params
-	q := "SELECT " + messageColumns + " FROM messages WHERE conversation_id = " + p.add(f.ConversationID)
+	q := "SELECT " + d.lists.message + " FROM messages WHERE conversation_id = " + p.add(f.ConversationID)
 	if b := f.Before; b != nil {
 		t := p.add(dbTime(b.CreatedAt))
 		q += " AND (created_at < " + t + " OR (created_at = " + t + " AND id < " + p.add(b.ID) + "))"
@@ -466,7 +445,8 @@ func (d *DB) CountLiveConversations(ctx context.Context) ([]helpdesk.Conversatio
 // WaitingSince implements helpdesk.StatsStore.
 func (d *DB) WaitingSince(ctx context.Context) ([]time.Time, error) {
 	// Not COALESCE: SQLite would hand back the text, not a timestamp.
-	rows, err := d.q.QueryContext(ctx, `SELECT waiting_since, updated_at FROM conversations WHERE status = 'waiting'`)
+	rows, err := d.q.QueryContext(ctx, "SELECT "+selectList(d.dialect, timeCol("waiting_since"), timeCol("updated_at"))+
+		" FROM conversations WHERE status = 'waiting'")
 	if err != nil {
 		return nil, fmt.Errorf("waiting conversations: %w", d.translate(err))
 	}
@@ -488,7 +468,8 @@ func (d *DB) WaitingSince(ctx context.Context) ([]time.Time, error) {
 
 // ClosedSince implements helpdesk.StatsStore.
 func (d *DB) ClosedSince(ctx context.Context, since time.Time) ([][2]time.Time, error) {
-	rows, err := d.q.QueryContext(ctx, `SELECT created_at, closed_at FROM conversations WHERE status = 'closed' AND closed_at >= $1`, dbTime(since))
+	rows, err := d.q.QueryContext(ctx, "SELECT "+selectList(d.dialect, timeCol("created_at"), timeCol("closed_at"))+
+		" FROM conversations WHERE status = 'closed' AND closed_at >= $1", dbTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("closed conversations: %w", d.translate(err))
 	}

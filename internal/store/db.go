@@ -63,6 +63,7 @@ type DB struct {
 	q         querier // the pool, or tx when bound; statements prepared once
 	stmts     *stmtCache
 	dialect   string
+	lists     *columnLists      // shared column lists in dialect's form
 	translate func(error) error // the engine's driver-error translation, errors.go
 	log       *slog.Logger
 	target    string // SQLite file path or PostgreSQL URL, for JobPool
@@ -96,7 +97,7 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*DB, error
 		return nil, err
 	}
 
-	d := &DB{dialect: dialect, log: log, target: target}
+	d := &DB{dialect: dialect, lists: columnListsFor(dialect), log: log, target: target}
 	switch dialect {
 	case DialectSQLite:
 		if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
@@ -357,12 +358,18 @@ func scanTime(dst *time.Time) sql.Scanner { return timeScanner{dst} }
 type timeScanner struct{ dst *time.Time }
 
 func (s timeScanner) Scan(v any) error {
-	t, ok := v.(time.Time)
-	if !ok {
-		// Only a column not declared TIMESTAMP yields something else on SQLite.
+	switch v := v.(type) {
+	case time.Time:
+		*s.dst = v.UTC()
+	case string: // SQLite, a column read as text (see selectList)
+		t, err := parseSQLiteTime(v)
+		if err != nil {
+			return err
+		}
+		*s.dst = t.UTC()
+	default:
 		return fmt.Errorf("scan time: got %T, want time.Time", v)
 	}
-	*s.dst = t.UTC()
 	return nil
 }
 

@@ -9,9 +9,6 @@ import (
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 )
 
-// customerReturning are the columns customerScanDest reads.
-const customerReturning = `RETURNING id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at`
-
 // customerMerge is how an inbound message's customer row (excluded) meets
 // the stored one: the profile name follows WhatsApp unless empty, the name
 // the desk knows them by is kept once set, the last inbound time only moves
@@ -22,8 +19,7 @@ const customerMerge = `ON CONFLICT (wa_id) DO UPDATE SET
 		name = CASE WHEN customers.name = '' THEN excluded.name ELSE customers.name END,
 		last_inbound_at = CASE WHEN customers.last_inbound_at IS NULL OR customers.last_inbound_at < excluded.last_inbound_at
 			THEN excluded.last_inbound_at ELSE customers.last_inbound_at END,
-		updated_at = excluded.updated_at
-		` + customerReturning
+		updated_at = excluded.updated_at `
 
 func customerScanDest(c *helpdesk.Customer) []any {
 	return []any{&c.ID, &c.WAID, &c.Name, &c.ProfileName, scanNullTime(&c.LastInboundAt), scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt)}
@@ -47,7 +43,7 @@ func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName str
 		name = CASE WHEN name = '' THEN `+pName+` ELSE name END,
 		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < `+pAt+` THEN `+pAt+` ELSE last_inbound_at END,
 		updated_at = `+pNow+`
-		WHERE wa_id `+p.anyOf(d.dialect, waIDs)+` `+customerReturning, p...)
+		WHERE wa_id `+p.anyOf(d.dialect, waIDs)+` `+d.lists.customerReturning, p...)
 	if err != nil {
 		return helpdesk.Customer{}, fmt.Errorf("update customer: %w", d.translate(err))
 	}
@@ -73,7 +69,7 @@ func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName str
 	// ON CONFLICT covers a concurrent first message of the same number
 	// (another replica), with the same effect as the update above.
 	err = d.q.QueryRowContext(ctx, `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $3, $4, $5, $5) `+customerMerge,
+		VALUES ($1, $2, $3, $3, $4, $5, $5) `+customerMerge+d.lists.customerReturning,
 		helpdesk.NewID(), waIDs[0], profileName, at, dbTime(now)).Scan(customerScanDest(&c)...)
 	if err != nil {
 		return helpdesk.Customer{}, fmt.Errorf("create customer: %w", d.translate(err))
@@ -86,7 +82,7 @@ func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName str
 // a race between two first messages: the loser finds the winner's row.
 func (d *DB) OpenConversation(ctx context.Context, c helpdesk.Conversation) (helpdesk.Conversation, bool, error) {
 	live := func() (helpdesk.Conversation, error) {
-		return scanConversation(d.q.QueryRowContext(ctx, "SELECT "+conversationColumns+conversationFrom+
+		return scanConversation(d.q.QueryRowContext(ctx, "SELECT "+d.lists.conversation+conversationFrom+
 			" WHERE v.channel_id = $1 AND v.customer_id = $2 AND v.status <> 'closed'", c.ChannelID, c.Customer.ID))
 	}
 	// Most messages continue a conversation: look before inserting.
@@ -170,7 +166,7 @@ func (d *DB) NoteInboundMessage(ctx context.Context, conversationID, preview str
 		last_message_preview = CASE WHEN last_message_at IS NULL OR last_message_at <= $2 THEN $3 ELSE last_message_preview END,
 		last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < $2 THEN $2 ELSE last_message_at END,
 		updated_at = $4
-		WHERE id = $1 RETURNING `+conversationReturning, conversationID, t, preview, dbTime(now)))
+		WHERE id = $1 RETURNING `+d.lists.conversationReturning, conversationID, t, preview, dbTime(now)))
 	if err != nil {
 		return helpdesk.Conversation{}, fmt.Errorf("note inbound message on %s: %w", conversationID, d.translate(err))
 	}

@@ -183,13 +183,13 @@ func (d *DB) InsertInboxEntries(ctx context.Context, es []helpdesk.InboxEntry) e
 	if len(es) == 0 {
 		return nil
 	}
-	cols := []batchCol{{"id", "text"}, {"body_sha256", "text"}, {"body", "text"}, {"status", "text"}, {"note", "text"}, {"received_at", "timestamp"}}
+	cols := []batchCol{{"id", "text"}, {"body_sha256", "text"}, {"body", "text"}, {"status", "text"}, {"note", "text"}, {"received_at", "timestamp"}, {"signer", "text"}}
 	rows := make([][]any, len(es))
 	for i, e := range es {
-		rows[i] = []any{e.ID, e.BodySHA256, string(e.Body), e.Status, e.Note, e.ReceivedAt}
+		rows[i] = []any{e.ID, e.BodySHA256, string(e.Body), e.Status, e.Note, dbTime(e.ReceivedAt), e.Signer}
 	}
 	var p params
-	q := `INSERT INTO webhook_inbox (id, body_sha256, body, status, note, received_at) ` + d.insertSelect(&p, cols, rows)
+	q := `INSERT INTO webhook_inbox (id, body_sha256, body, status, note, received_at, signer) ` + d.insertSelect(&p, cols, rows)
 	if _, err := d.q.ExecContext(ctx, q, p...); err != nil {
 		return fmt.Errorf("insert inbox entries: %w", d.translate(err))
 	}
@@ -297,7 +297,7 @@ func (d *DB) UpsertCustomers(ctx context.Context, us []helpdesk.CustomerUpsert, 
 	}
 	p = nil
 	q := `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at) ` + d.insertSelect(&p, cols, rows) +
-		` ` + customerMerge
+		` ` + customerMerge + d.lists.customerReturning
 	res, err := d.q.QueryContext(ctx, q, p...)
 	if err != nil {
 		return nil, fmt.Errorf("upsert customers: %w", d.translate(err))
@@ -338,7 +338,7 @@ func (d *DB) OpenConversations(ctx context.Context, cs []helpdesk.Conversation) 
 			ids[i] = cs[j].Customer.ID
 		}
 		var p params
-		rows, err := d.q.QueryContext(ctx, "SELECT "+conversationColumns+conversationFrom+
+		rows, err := d.q.QueryContext(ctx, "SELECT "+d.lists.conversation+conversationFrom+
 			" WHERE v.customer_id "+p.anyOf(d.dialect, ids)+" AND v.status <> 'closed'", p...)
 		if err != nil {
 			return nil, d.translate(err)
@@ -473,7 +473,7 @@ func (d *DB) NoteInboundMessages(ctx context.Context, notes []helpdesk.InboundNo
 		last_message_preview = CASE WHEN last_message_at IS NULL OR last_message_at <= ` + at + ` THEN u.preview ELSE last_message_preview END,
 		last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ` + at + ` THEN ` + at + ` ELSE last_message_at END,
 		updated_at = ` + nowCol + `
-		FROM ` + src + ` WHERE conversations.id = u.id RETURNING ` + conversationReturning
+		FROM ` + src + ` WHERE conversations.id = u.id RETURNING ` + d.lists.conversationReturning
 	res, err := d.q.QueryContext(ctx, q, p...)
 	if err != nil {
 		return nil, fmt.Errorf("note inbound messages: %w", d.translate(err))

@@ -13,7 +13,7 @@ import (
 // only the conversation row (not its customer): a concurrent action waits
 // here and then reads the state the winner committed.
 func (d *DB) LockConversation(ctx context.Context, id string) (helpdesk.Conversation, error) {
-	q := "SELECT " + conversationColumns + conversationFrom + " WHERE v.id = $1"
+	q := "SELECT " + d.lists.conversation + conversationFrom + " WHERE v.id = $1"
 	if d.dialect == DialectPostgres {
 		q += " FOR UPDATE OF v"
 	}
@@ -109,7 +109,7 @@ func (d *DB) LockQueue(ctx context.Context, departmentID string) error {
 
 // OldestWaiting implements helpdesk.AssignStore.
 func (d *DB) OldestWaiting(ctx context.Context, departmentID string) (helpdesk.Conversation, error) {
-	q := "SELECT " + conversationColumns + conversationFrom + ` WHERE v.department_id = $1 AND v.status = 'waiting'
+	q := "SELECT " + d.lists.conversation + conversationFrom + ` WHERE v.department_id = $1 AND v.status = 'waiting'
 		AND v.assignee_id IS NULL ORDER BY v.waiting_since IS NULL, v.waiting_since, v.created_at, v.id LIMIT 1`
 	if d.dialect == DialectPostgres {
 		q += " FOR UPDATE OF v"

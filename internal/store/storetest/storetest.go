@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("IngestBatch", func(t *testing.T) { t.Parallel(); testIngestBatch(t, open) })
 	t.Run("NoteSeesConcurrentCommit", func(t *testing.T) { t.Parallel(); testNoteSeesConcurrentCommit(t, open) })
 	t.Run("Bot", func(t *testing.T) { t.Parallel(); testBot(t, open) })
+	t.Run("Inbox", func(t *testing.T) { t.Parallel(); testInbox(t, open) })
 }
 
 var errBoom = errors.New("boom")
