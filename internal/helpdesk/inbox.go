@@ -17,6 +17,9 @@ const AuditInboxReplay = "webhook_inbox.replay"
 // InboxFilter selects inbox entries. Zero fields do not filter.
 type InboxFilter struct {
 	Status string
+	// Pending keeps the entries some number of which no channel took
+	// (unrouted and partial).
+	Pending bool
 	// BodyContains keeps entries whose raw body contains it (a coarse
 	// filter; callers check what they parse).
 	BodyContains string
@@ -287,16 +290,21 @@ func (ib *Inbox) ReplayAll(ctx context.Context, actor Actor, status, phoneNumber
 	if err := validateInboxQuery(status, phoneNumberID); err != nil {
 		return ReplayAllResult{}, err
 	}
-	return ib.replayAll(ctx, status, phoneNumberID, func(e InboxEntry) AuditLog {
+	return ib.replayAll(ctx, InboxFilter{Status: status}, phoneNumberID, func(e InboxEntry) AuditLog {
 		return ib.desk.audit(actor, AuditInboxReplay, "webhook_inbox", e.ID, map[string]any{"bulk": true})
 	})
 }
 
-// ReplayUnrouted replays the unrouted entries of a number that just got an
-// active channel (the automatic replay job): actorID is the admin whose
-// change triggered it, trigger the audit action of that change.
+// ReplayUnrouted replays the entries a number that just got an active
+// channel has waiting (the automatic replay job): the unrouted ones and the
+// partial ones, whose other numbers had a channel, together in received
+// order. actorID is the admin whose change triggered it, trigger the audit
+// action of that change.
 func (ib *Inbox) ReplayUnrouted(ctx context.Context, phoneNumberID, actorID, trigger string) (ReplayAllResult, error) {
-	return ib.ReplayMatching(ctx, InboxUnrouted, phoneNumberID, actorID, trigger)
+	if err := validateInboxQuery("", phoneNumberID); err != nil {
+		return ReplayAllResult{}, err
+	}
+	return ib.replayAll(ctx, InboxFilter{Pending: true}, phoneNumberID, ib.automaticAudit(phoneNumberID, actorID, trigger))
 }
 
 // ReplayMatching is ReplayAll for the process itself (jobs, the command
@@ -309,18 +317,23 @@ func (ib *Inbox) ReplayMatching(ctx context.Context, status, phoneNumberID, acto
 	if err := validateInboxQuery(status, phoneNumberID); err != nil {
 		return ReplayAllResult{}, err
 	}
-	return ib.replayAll(ctx, status, phoneNumberID, func(e InboxEntry) AuditLog {
+	return ib.replayAll(ctx, InboxFilter{Status: status}, phoneNumberID, ib.automaticAudit(phoneNumberID, actorID, trigger))
+}
+
+func (ib *Inbox) automaticAudit(phoneNumberID, actorID, trigger string) func(InboxEntry) AuditLog {
+	return func(e InboxEntry) AuditLog {
 		return ib.desk.audit(Actor{User: User{ID: actorID}}, AuditInboxReplay, "webhook_inbox", e.ID,
 			map[string]any{"automatic": true, "trigger": trigger, "phoneNumberId": phoneNumberID})
-	})
+	}
 }
 
 // replayAll pages through the matching entries in received order. The
 // cursor moves past each entry whatever its new status, so entries that
 // stay unrouted are not tried again in the same run.
-func (ib *Inbox) replayAll(ctx context.Context, status, phoneNumberID string, audit func(InboxEntry) AuditLog) (ReplayAllResult, error) {
+func (ib *Inbox) replayAll(ctx context.Context, f InboxFilter, phoneNumberID string, audit func(InboxEntry) AuditLog) (ReplayAllResult, error) {
 	var total ReplayAllResult
-	err := ib.scan(ctx, InboxFilter{Status: status, Oldest: true, Limit: 100}, phoneNumberID, func(it InboxItem) (bool, error) {
+	f.Oldest, f.Limit = true, 100
+	err := ib.scan(ctx, f, phoneNumberID, func(it InboxItem) (bool, error) {
 		one, err := ib.replay(ctx, it.InboxEntry, audit(it.InboxEntry))
 		if ErrorCode(err) == CodeUnprocessable {
 			total.Skipped++

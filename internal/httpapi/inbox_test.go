@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"testing"
@@ -320,6 +321,59 @@ func TestInboxReplayKeepsTheSignatureBinding(t *testing.T) {
 		r := e.mustStatus(e.call("POST", "/api/v1/webhooks/inbox/"+items[0]["id"].(string)+"/replay", admin.access, nil), 200).json(t)
 		if r["status"] != helpdesk.InboxUnrouted || fmt.Sprint(r["unbound"]) != "["+target+"]" || r["messagesStored"] != float64(0) {
 			t.Errorf("manual replay of the planted body = %v", r)
+		}
+	})
+}
+
+// twoNumbers is one delivery with a text for each of two business numbers
+// (Meta batches the changes of one WhatsApp Business Account).
+func twoNumbers(t *testing.T, a, b []byte) []byte {
+	t.Helper()
+	var x, y map[string]any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	ex, ey := x["entry"].([]any)[0].(map[string]any), y["entry"].([]any)[0].(map[string]any)
+	ex["changes"] = append(ex["changes"].([]any), ey["changes"].([]any)...)
+	out, err := json.Marshal(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestInboxPartialReplayedWhenSecondNumberConnected: a delivery naming a
+// connected number and one not yet connected is stored partial; when the
+// second is connected, its customer reaches the agents too, as for a body
+// naming it alone.
+func TestInboxPartialReplayedWhenSecondNumberConnected(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		if err := e.srv.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		admin := e.admin()
+		const later = "300000000000070"
+		body := twoNumbers(t, inboundText("5511966660000", "Ana", "wamid.both1", "para a matriz", time.Now()),
+			textTo(later, "5511977770000", "wamid.both2", "para a filial"))
+		e.mustStatus(e.postWebhook(body, sign(body)), 200)
+		items, _ := inboxList(t, e, admin.access, "?status=partial")
+		if len(items) != 1 || storedTimes(t, e, "wamid.both1") != 1 || storedTimes(t, e, "wamid.both2") != 0 {
+			t.Fatalf("partial entries = %v", items)
+		}
+
+		ch := e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
+			"name": "Filial", "phoneNumberId": later, "accessToken": "EAAG-filial", "appSecret": testAppSecret,
+		}), 201).json(t)
+		awaitConversations(t, e, admin.access, ch["id"].(string), 1)
+		if n1, n2 := storedTimes(t, e, "wamid.both1"), storedTimes(t, e, "wamid.both2"); n1 != 1 || n2 != 1 {
+			t.Errorf("messages stored %d and %d times, want once each", n1, n2)
+		}
+		entry := e.mustStatus(e.call("GET", "/api/v1/webhooks/inbox/"+items[0]["id"].(string), admin.access, nil), 200).json(t)
+		if entry["status"] != helpdesk.InboxProcessed {
+			t.Errorf("entry after the automatic replay = %v, want processed", entry["status"])
 		}
 	})
 }

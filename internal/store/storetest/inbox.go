@@ -80,6 +80,11 @@ func testInboxRows(t *testing.T, open Opener) {
 	if err != nil || !slices.Equal(entryIDs(next), []string{all[4].ID}) {
 		t.Errorf("unrouted after the first = %v, %v", entryIDs(next), err)
 	}
+	pending, err := s.ListInboxEntries(ctx, helpdesk.InboxFilter{Oldest: true, Pending: true, Limit: 10})
+	if err != nil || !slices.Equal(entryIDs(pending), []string{all[1].ID, all[3].ID, all[4].ID}) &&
+		!slices.Equal(entryIDs(pending), []string{all[1].ID, all[4].ID, all[3].ID}) { // [3] and [4] share a time
+		t.Errorf("pending oldest first = %v, %v; want unrouted and partial", entryIDs(pending), err)
+	}
 	// LIKE wildcards in the filter are taken literally.
 	for _, tc := range []struct {
 		contains string
