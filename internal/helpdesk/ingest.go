@@ -537,6 +537,12 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 	for i, d := range ds {
 		res := &results[i]
 		redelivered, fresh := 0, 0
+		// Meta's timestamps are judged against when the body arrived: a
+		// replay may come weeks later, and its customers wrote then, not now.
+		ref := now
+		if d.Replay != nil && !d.ReceivedAt.IsZero() {
+			ref = d.ReceivedAt
+		}
 		for _, b := range d.Batches {
 			ch := channels[b.PhoneNumberID]
 			if ch.ID == "" || slices.Contains(res.Unbound, b.PhoneNumberID) {
@@ -558,13 +564,13 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 					if err := w.flush(ctx); err != nil {
 						return err
 					}
-					if err := in.applyMessage(ctx, tx, ch, m, now, res, bc); err != nil {
+					if err := in.applyMessage(ctx, tx, ch, m, messageTime(m, ref), now, res, bc); err != nil {
 						return err
 					}
 					continue
 				}
 				bc.known[m.WAMessageID] = true
-				w.add(res, ch, m)
+				w.add(res, ch, m, messageTime(m, ref))
 			}
 			for _, st := range b.Statuses {
 				if st.WAMessageID == "" || st.Status == "" {
@@ -606,7 +612,8 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 	return nil
 }
 
-// messageTime is when the customer sent m, per Meta, unless implausible.
+// messageTime is when the customer sent m, per Meta, unless implausible
+// for a body that arrived at now.
 func messageTime(m InboundMessage, now time.Time) time.Time {
 	at := m.Timestamp.UTC().Truncate(time.Millisecond)
 	if at.IsZero() || at.Before(now.Add(-maxWebhookAge)) || at.After(now.Add(maxFutureSkew)) {
@@ -633,8 +640,8 @@ type pendingMessage struct {
 	at  time.Time
 }
 
-func (w *batchWriter) add(res *IngestResult, ch Channel, m InboundMessage) {
-	w.pending = append(w.pending, pendingMessage{res: res, ch: ch, m: m, at: messageTime(m, w.now)})
+func (w *batchWriter) add(res *IngestResult, ch Channel, m InboundMessage, at time.Time) {
+	w.pending = append(w.pending, pendingMessage{res: res, ch: ch, m: m, at: at})
 }
 
 func (w *batchWriter) flush(ctx context.Context) error {
@@ -738,7 +745,7 @@ func (w *batchWriter) flush(ctx context.Context) error {
 
 // applyMessage stores one message. bc.known holds the wamids already stored
 // (looked up once for the whole batch) and those stored by this batch.
-func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m InboundMessage, now time.Time, res *IngestResult, bc *batchCache) error {
+func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m InboundMessage, at, now time.Time, res *IngestResult, bc *batchCache) error {
 	known := bc.known
 	if m.WAMessageID == "" || len(m.FromWAIDs) == 0 {
 		return nil // nothing to key it on; the raw body stays in the inbox
@@ -748,7 +755,6 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 		return nil
 	}
 	known[m.WAMessageID] = true
-	at := messageTime(m, now)
 	customer, err := tx.UpsertCustomer(ctx, m.FromWAIDs, m.ProfileName, at, now)
 	if err != nil {
 		return err

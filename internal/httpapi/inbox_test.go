@@ -377,3 +377,51 @@ func TestInboxPartialReplayedWhenSecondNumberConnected(t *testing.T) {
 		}
 	})
 }
+
+// TestInboxReplayKeepsOldTimes: a body that waited longer than Meta
+// retries (a number connected weeks later) keeps its customer's times.
+// Stamped with the replay's time instead, the message would sort after
+// everything written since and its customer would look inside the 24-hour
+// window, so agents' free-form replies would fail at Meta.
+func TestInboxReplayKeepsOldTimes(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		if err := e.srv.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		admin := e.admin()
+		const later = "300000000000080"
+		sent := time.Now().Add(-40 * 24 * time.Hour).Truncate(time.Second).UTC()
+		body := envelope(later, map[string]any{
+			"contacts": []any{map[string]any{"profile": map[string]any{"name": "Rita"}, "wa_id": "5511988880000"}},
+			"messages": []any{map[string]any{"from": "5511988880000", "id": "wamid.old1", "timestamp": fmt.Sprint(sent.Unix()),
+				"type": "text", "text": map[string]any{"body": "ainda atendem?"}}},
+		})
+		sum := sha256.Sum256(body)
+		entry := helpdesk.InboxEntry{ID: helpdesk.NewID(), BodySHA256: hex.EncodeToString(sum[:]), Body: body,
+			Status: helpdesk.InboxUnrouted, ReceivedAt: sent.Add(2 * time.Second)}
+		if err := e.srv.DB.InsertInboxEntries(t.Context(), []helpdesk.InboxEntry{entry}); err != nil {
+			t.Fatal(err)
+		}
+		ch := e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
+			"name": "Filial", "phoneNumberId": later, "accessToken": "EAAG-filial", "appSecret": testAppSecret,
+		}), 201).json(t)
+		conv := awaitConversations(t, e, admin.access, ch["id"].(string), 1)[0].(map[string]any)
+		if at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(conv["lastMessageAt"])); !at.Equal(sent) {
+			t.Errorf("conversation's last message at %v, want %v (when the customer wrote)", conv["lastMessageAt"], sent)
+		}
+		msgs := e.mustStatus(e.call("GET", "/api/v1/messages?conversationId="+conv["id"].(string), admin.access, nil), 200).json(t)["data"].([]any)
+		if len(msgs) != 1 {
+			t.Fatalf("messages = %v", msgs)
+		}
+		if at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(msgs[0].(map[string]any)["createdAt"])); !at.Equal(sent) {
+			t.Errorf("replayed message created at %v, want %v", msgs[0].(map[string]any)["createdAt"], sent)
+		}
+		var window int
+		if err := e.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM customers WHERE last_inbound_at > $1", helpdesk.Now().Add(-24*time.Hour)).Scan(&window); err != nil {
+			t.Fatal(err)
+		}
+		if window != 0 {
+			t.Errorf("%d customers inside the 24-hour window after replaying a 40-day-old message", window)
+		}
+	})
+}
