@@ -425,3 +425,37 @@ func TestInboxReplayKeepsOldTimes(t *testing.T) {
 		}
 	})
 }
+
+// TestInboxReplayedWhenAppSecretCorrected: a number connected with a wrong
+// app secret leaves its waiting webhooks unbound; correcting the secret
+// replays them, as connecting it with the right one would have.
+func TestInboxReplayedWhenAppSecretCorrected(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		if err := e.srv.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		admin := e.admin()
+		const later = "300000000000090"
+		body := textTo(later, "5511999990000", "wamid.fix1", "oi")
+		e.mustStatus(e.postWebhook(body, sign(body)), 200)
+		ch := e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
+			"name": "Filial", "phoneNumberId": later, "accessToken": "EAAG-filial", "appSecret": "typo-" + testAppSecret,
+		}), 201).json(t)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			items, _ := inboxList(t, e, admin.access, "?status=unrouted&phoneNumberId="+later)
+			if len(items) == 1 && items[0]["note"] != "" {
+				break // the automatic replay ran and left it unbound
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the automatic replay did not run: %v", items)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		e.mustStatus(e.call("PATCH", "/api/v1/channels/"+ch["id"].(string), admin.access, map[string]any{"appSecret": testAppSecret}), 200)
+		awaitConversations(t, e, admin.access, ch["id"].(string), 1)
+		if n := storedTimes(t, e, "wamid.fix1"); n != 1 {
+			t.Errorf("message stored %d times, want 1", n)
+		}
+	})
+}
