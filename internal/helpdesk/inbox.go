@@ -242,6 +242,9 @@ func (ib *Inbox) replay(ctx context.Context, e InboxEntry, audit AuditLog) (Repl
 	}
 	d.Replay = &InboxReplay{EntryID: e.ID, Audit: audit, Bound: func(ch Channel) bool { return ib.bound(e, ch) }}
 	res, err := ib.ingest.Ingest(ctx, d)
+	if errors.Is(err, errInboxEntryGone) {
+		return ReplayResult{}, errNotFound("inbox entry")
+	}
 	if err != nil {
 		return ReplayResult{}, err
 	}
@@ -335,6 +338,9 @@ func (ib *Inbox) replayAll(ctx context.Context, f InboxFilter, phoneNumberID str
 	f.Oldest, f.Limit = true, 100
 	err := ib.scan(ctx, f, phoneNumberID, func(it InboxItem) (bool, error) {
 		one, err := ib.replay(ctx, it.InboxEntry, audit(it.InboxEntry))
+		if ErrorCode(err) == CodeNotFound {
+			return true, nil // pruned since it was listed: nothing left to apply
+		}
 		if ErrorCode(err) == CodeUnprocessable {
 			total.Skipped++
 			return true, nil
@@ -377,6 +383,10 @@ func (ib *Inbox) Prune(ctx context.Context, cutoff time.Time, batch, maxBatches 
 	return total, nil
 }
 
+// errInboxEntryGone: the entry a replay applies was deleted (by the
+// retention job) after the replay read it; the transaction rolls back.
+var errInboxEntryGone = errors.New("the inbox entry was deleted during its replay")
+
 // recordReplay writes a replayed delivery's outcome on its entry and in the
 // audit log, in the transaction that applied it: the entry keeps the body
 // as it came, its status says what it is now, and its note what the last
@@ -387,6 +397,9 @@ func (in *Ingester) recordReplay(ctx context.Context, tx Store, r *InboxReplay, 
 		note += fmt.Sprintf("; not signed by the app of %v, left unrouted", res.Unbound)
 	}
 	if err := tx.SetInboxEntryStatus(ctx, r.EntryID, res.InboxStatus, note); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return errInboxEntryGone
+		}
 		return err
 	}
 	a := r.Audit
