@@ -276,6 +276,11 @@ func (in *Ingester) run(lane chan *ingestRequest) {
 // caller's context, since the batch serves several.
 const batchTimeout = 30 * time.Second
 
+// MaxIngestTransaction bounds how long after it read the channels an ingest
+// transaction can still commit (batchTimeout covers its retries too): one
+// that began before a channel change committed has ended by then.
+const MaxIngestTransaction = batchTimeout
+
 // commit applies a batch in one transaction. If that fails, each delivery
 // is retried alone, so one bad delivery cannot fail its neighbours.
 func (in *Ingester) commit(batch []*ingestRequest) {
