@@ -83,7 +83,7 @@ func (s *Service) UpdateChannel(ctx context.Context, actor Actor, id string, p C
 	if err != nil {
 		return Channel{}, err
 	}
-	wasDisabled := ch.Status == ChannelDisabled
+	wasDisabled, oldSecret := ch.Status == ChannelDisabled, ch.AppSecret
 	fields := map[string]string{}
 	if p.PhoneNumberID != nil && *p.PhoneNumberID != ch.PhoneNumberID {
 		fields["phoneNumberId"] = "cannot change; connect the other number as a new channel"
@@ -116,7 +116,9 @@ func (s *Service) UpdateChannel(ctx context.Context, actor Actor, id string, p C
 		if err := tx.InsertAuditLog(ctx, s.audit(actor, AuditChannelUpdate, "channel", ch.ID, map[string]any{"changed": changedChannelFields(p)})); err != nil {
 			return err
 		}
-		if !wasDisabled || out.Status == ChannelDisabled {
+		// A corrected app secret binds the bodies its number's app signed
+		// that a replay left unbound under the wrong one.
+		if out.Status == ChannelDisabled || !wasDisabled && out.AppSecret == oldSecret {
 			return nil
 		}
 		return s.enqueueInboxReplay(ctx, tx, out.PhoneNumberID, actor, AuditChannelUpdate)

@@ -17,6 +17,9 @@ const AuditInboxReplay = "webhook_inbox.replay"
 // InboxFilter selects inbox entries. Zero fields do not filter.
 type InboxFilter struct {
 	Status string
+	// Pending keeps the entries some number of which no channel took
+	// (unrouted and partial).
+	Pending bool
 	// BodyContains keeps entries whose raw body contains it (a coarse
 	// filter; callers check what they parse).
 	BodyContains string
@@ -239,6 +242,9 @@ func (ib *Inbox) replay(ctx context.Context, e InboxEntry, audit AuditLog) (Repl
 	}
 	d.Replay = &InboxReplay{EntryID: e.ID, Audit: audit, Bound: func(ch Channel) bool { return ib.bound(e, ch) }}
 	res, err := ib.ingest.Ingest(ctx, d)
+	if errors.Is(err, errInboxEntryGone) {
+		return ReplayResult{}, errNotFound("inbox entry")
+	}
 	if err != nil {
 		return ReplayResult{}, err
 	}
@@ -287,16 +293,21 @@ func (ib *Inbox) ReplayAll(ctx context.Context, actor Actor, status, phoneNumber
 	if err := validateInboxQuery(status, phoneNumberID); err != nil {
 		return ReplayAllResult{}, err
 	}
-	return ib.replayAll(ctx, status, phoneNumberID, func(e InboxEntry) AuditLog {
+	return ib.replayAll(ctx, InboxFilter{Status: status}, phoneNumberID, func(e InboxEntry) AuditLog {
 		return ib.desk.audit(actor, AuditInboxReplay, "webhook_inbox", e.ID, map[string]any{"bulk": true})
 	})
 }
 
-// ReplayUnrouted replays the unrouted entries of a number that just got an
-// active channel (the automatic replay job): actorID is the admin whose
-// change triggered it, trigger the audit action of that change.
+// ReplayUnrouted replays the entries a number that just got an active
+// channel has waiting (the automatic replay job): the unrouted ones and the
+// partial ones, whose other numbers had a channel, together in received
+// order. actorID is the admin whose change triggered it, trigger the audit
+// action of that change.
 func (ib *Inbox) ReplayUnrouted(ctx context.Context, phoneNumberID, actorID, trigger string) (ReplayAllResult, error) {
-	return ib.ReplayMatching(ctx, InboxUnrouted, phoneNumberID, actorID, trigger)
+	if err := validateInboxQuery("", phoneNumberID); err != nil {
+		return ReplayAllResult{}, err
+	}
+	return ib.replayAll(ctx, InboxFilter{Pending: true}, phoneNumberID, ib.automaticAudit(phoneNumberID, actorID, trigger))
 }
 
 // ReplayMatching is ReplayAll for the process itself (jobs, the command
@@ -309,19 +320,27 @@ func (ib *Inbox) ReplayMatching(ctx context.Context, status, phoneNumberID, acto
 	if err := validateInboxQuery(status, phoneNumberID); err != nil {
 		return ReplayAllResult{}, err
 	}
-	return ib.replayAll(ctx, status, phoneNumberID, func(e InboxEntry) AuditLog {
+	return ib.replayAll(ctx, InboxFilter{Status: status}, phoneNumberID, ib.automaticAudit(phoneNumberID, actorID, trigger))
+}
+
+func (ib *Inbox) automaticAudit(phoneNumberID, actorID, trigger string) func(InboxEntry) AuditLog {
+	return func(e InboxEntry) AuditLog {
 		return ib.desk.audit(Actor{User: User{ID: actorID}}, AuditInboxReplay, "webhook_inbox", e.ID,
 			map[string]any{"automatic": true, "trigger": trigger, "phoneNumberId": phoneNumberID})
-	})
+	}
 }
 
 // replayAll pages through the matching entries in received order. The
 // cursor moves past each entry whatever its new status, so entries that
 // stay unrouted are not tried again in the same run.
-func (ib *Inbox) replayAll(ctx context.Context, status, phoneNumberID string, audit func(InboxEntry) AuditLog) (ReplayAllResult, error) {
+func (ib *Inbox) replayAll(ctx context.Context, f InboxFilter, phoneNumberID string, audit func(InboxEntry) AuditLog) (ReplayAllResult, error) {
 	var total ReplayAllResult
-	err := ib.scan(ctx, InboxFilter{Status: status, Oldest: true, Limit: 100}, phoneNumberID, func(it InboxItem) (bool, error) {
+	f.Oldest, f.Limit = true, 100
+	err := ib.scan(ctx, f, phoneNumberID, func(it InboxItem) (bool, error) {
 		one, err := ib.replay(ctx, it.InboxEntry, audit(it.InboxEntry))
+		if ErrorCode(err) == CodeNotFound {
+			return true, nil // pruned since it was listed: nothing left to apply
+		}
 		if ErrorCode(err) == CodeUnprocessable {
 			total.Skipped++
 			return true, nil
@@ -364,6 +383,10 @@ func (ib *Inbox) Prune(ctx context.Context, cutoff time.Time, batch, maxBatches 
 	return total, nil
 }
 
+// errInboxEntryGone: the entry a replay applies was deleted (by the
+// retention job) after the replay read it; the transaction rolls back.
+var errInboxEntryGone = errors.New("the inbox entry was deleted during its replay")
+
 // recordReplay writes a replayed delivery's outcome on its entry and in the
 // audit log, in the transaction that applied it: the entry keeps the body
 // as it came, its status says what it is now, and its note what the last
@@ -374,6 +397,9 @@ func (in *Ingester) recordReplay(ctx context.Context, tx Store, r *InboxReplay, 
 		note += fmt.Sprintf("; not signed by the app of %v, left unrouted", res.Unbound)
 	}
 	if err := tx.SetInboxEntryStatus(ctx, r.EntryID, res.InboxStatus, note); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return errInboxEntryGone
+		}
 		return err
 	}
 	a := r.Audit

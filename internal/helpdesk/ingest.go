@@ -276,6 +276,11 @@ func (in *Ingester) run(lane chan *ingestRequest) {
 // caller's context, since the batch serves several.
 const batchTimeout = 30 * time.Second
 
+// MaxIngestTransaction bounds how long after it read the channels an ingest
+// transaction can still commit (batchTimeout covers its retries too): one
+// that began before a channel change committed has ended by then.
+const MaxIngestTransaction = batchTimeout
+
 // commit applies a batch in one transaction. If that fails, each delivery
 // is retried alone, so one bad delivery cannot fail its neighbours.
 func (in *Ingester) commit(batch []*ingestRequest) {
@@ -545,6 +550,12 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 	for i, d := range ds {
 		res := &results[i]
 		redelivered, fresh := 0, 0
+		// Meta's timestamps are judged against when the body arrived: a
+		// replay may come weeks later, and its customers wrote then, not now.
+		ref := now
+		if d.Replay != nil && !d.ReceivedAt.IsZero() {
+			ref = d.ReceivedAt
+		}
 		for _, b := range d.Batches {
 			ch := channels[b.PhoneNumberID]
 			if ch.ID == "" || slices.Contains(res.Unbound, b.PhoneNumberID) {
@@ -566,13 +577,13 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 					if err := w.flush(ctx); err != nil {
 						return err
 					}
-					if err := in.applyMessage(ctx, tx, ch, m, now, res, bc); err != nil {
+					if err := in.applyMessage(ctx, tx, ch, m, messageTime(m, ref), now, res, bc); err != nil {
 						return err
 					}
 					continue
 				}
 				bc.known[m.WAMessageID] = true
-				w.add(res, ch, m)
+				w.add(res, ch, m, messageTime(m, ref))
 			}
 			for _, st := range b.Statuses {
 				if st.WAMessageID == "" || st.Status == "" {
@@ -614,7 +625,8 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 	return nil
 }
 
-// messageTime is when the customer sent m, per Meta, unless implausible.
+// messageTime is when the customer sent m, per Meta, unless implausible
+// for a body that arrived at now.
 func messageTime(m InboundMessage, now time.Time) time.Time {
 	at := m.Timestamp.UTC().Truncate(time.Millisecond)
 	if at.IsZero() || at.Before(now.Add(-maxWebhookAge)) || at.After(now.Add(maxFutureSkew)) {
@@ -641,8 +653,8 @@ type pendingMessage struct {
 	at  time.Time
 }
 
-func (w *batchWriter) add(res *IngestResult, ch Channel, m InboundMessage) {
-	w.pending = append(w.pending, pendingMessage{res: res, ch: ch, m: m, at: messageTime(m, w.now)})
+func (w *batchWriter) add(res *IngestResult, ch Channel, m InboundMessage, at time.Time) {
+	w.pending = append(w.pending, pendingMessage{res: res, ch: ch, m: m, at: at})
 }
 
 func (w *batchWriter) flush(ctx context.Context) error {
@@ -746,7 +758,7 @@ func (w *batchWriter) flush(ctx context.Context) error {
 
 // applyMessage stores one message. bc.known holds the wamids already stored
 // (looked up once for the whole batch) and those stored by this batch.
-func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m InboundMessage, now time.Time, res *IngestResult, bc *batchCache) error {
+func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m InboundMessage, at, now time.Time, res *IngestResult, bc *batchCache) error {
 	known := bc.known
 	if m.WAMessageID == "" || len(m.FromWAIDs) == 0 {
 		return nil // nothing to key it on; the raw body stays in the inbox
@@ -756,7 +768,6 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 		return nil
 	}
 	known[m.WAMessageID] = true
-	at := messageTime(m, now)
 	customer, err := tx.UpsertCustomer(ctx, m.FromWAIDs, m.ProfileName, at, now)
 	if err != nil {
 		return err

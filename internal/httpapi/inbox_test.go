@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"testing"
@@ -320,6 +321,141 @@ func TestInboxReplayKeepsTheSignatureBinding(t *testing.T) {
 		r := e.mustStatus(e.call("POST", "/api/v1/webhooks/inbox/"+items[0]["id"].(string)+"/replay", admin.access, nil), 200).json(t)
 		if r["status"] != helpdesk.InboxUnrouted || fmt.Sprint(r["unbound"]) != "["+target+"]" || r["messagesStored"] != float64(0) {
 			t.Errorf("manual replay of the planted body = %v", r)
+		}
+	})
+}
+
+// twoNumbers is one delivery with a text for each of two business numbers
+// (Meta batches the changes of one WhatsApp Business Account).
+func twoNumbers(t *testing.T, a, b []byte) []byte {
+	t.Helper()
+	var x, y map[string]any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	ex, ey := x["entry"].([]any)[0].(map[string]any), y["entry"].([]any)[0].(map[string]any)
+	ex["changes"] = append(ex["changes"].([]any), ey["changes"].([]any)...)
+	out, err := json.Marshal(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestInboxPartialReplayedWhenSecondNumberConnected: a delivery naming a
+// connected number and one not yet connected is stored partial; when the
+// second is connected, its customer reaches the agents too, as for a body
+// naming it alone.
+func TestInboxPartialReplayedWhenSecondNumberConnected(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		if err := e.srv.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		admin := e.admin()
+		const later = "300000000000070"
+		body := twoNumbers(t, inboundText("5511966660000", "Ana", "wamid.both1", "para a matriz", time.Now()),
+			textTo(later, "5511977770000", "wamid.both2", "para a filial"))
+		e.mustStatus(e.postWebhook(body, sign(body)), 200)
+		items, _ := inboxList(t, e, admin.access, "?status=partial")
+		if len(items) != 1 || storedTimes(t, e, "wamid.both1") != 1 || storedTimes(t, e, "wamid.both2") != 0 {
+			t.Fatalf("partial entries = %v", items)
+		}
+
+		ch := e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
+			"name": "Filial", "phoneNumberId": later, "accessToken": "EAAG-filial", "appSecret": testAppSecret,
+		}), 201).json(t)
+		awaitConversations(t, e, admin.access, ch["id"].(string), 1)
+		if n1, n2 := storedTimes(t, e, "wamid.both1"), storedTimes(t, e, "wamid.both2"); n1 != 1 || n2 != 1 {
+			t.Errorf("messages stored %d and %d times, want once each", n1, n2)
+		}
+		entry := e.mustStatus(e.call("GET", "/api/v1/webhooks/inbox/"+items[0]["id"].(string), admin.access, nil), 200).json(t)
+		if entry["status"] != helpdesk.InboxProcessed {
+			t.Errorf("entry after the automatic replay = %v, want processed", entry["status"])
+		}
+	})
+}
+
+// TestInboxReplayKeepsOldTimes: a body that waited longer than Meta
+// retries (a number connected weeks later) keeps its customer's times.
+// Stamped with the replay's time instead, the message would sort after
+// everything written since and its customer would look inside the 24-hour
+// window, so agents' free-form replies would fail at Meta.
+func TestInboxReplayKeepsOldTimes(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		if err := e.srv.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		admin := e.admin()
+		const later = "300000000000080"
+		sent := time.Now().Add(-40 * 24 * time.Hour).Truncate(time.Second).UTC()
+		body := envelope(later, map[string]any{
+			"contacts": []any{map[string]any{"profile": map[string]any{"name": "Rita"}, "wa_id": "5511988880000"}},
+			"messages": []any{map[string]any{"from": "5511988880000", "id": "wamid.old1", "timestamp": fmt.Sprint(sent.Unix()),
+				"type": "text", "text": map[string]any{"body": "ainda atendem?"}}},
+		})
+		sum := sha256.Sum256(body)
+		entry := helpdesk.InboxEntry{ID: helpdesk.NewID(), BodySHA256: hex.EncodeToString(sum[:]), Body: body,
+			Status: helpdesk.InboxUnrouted, ReceivedAt: sent.Add(2 * time.Second)}
+		if err := e.srv.DB.InsertInboxEntries(t.Context(), []helpdesk.InboxEntry{entry}); err != nil {
+			t.Fatal(err)
+		}
+		ch := e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
+			"name": "Filial", "phoneNumberId": later, "accessToken": "EAAG-filial", "appSecret": testAppSecret,
+		}), 201).json(t)
+		conv := awaitConversations(t, e, admin.access, ch["id"].(string), 1)[0].(map[string]any)
+		if at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(conv["lastMessageAt"])); !at.Equal(sent) {
+			t.Errorf("conversation's last message at %v, want %v (when the customer wrote)", conv["lastMessageAt"], sent)
+		}
+		msgs := e.mustStatus(e.call("GET", "/api/v1/messages?conversationId="+conv["id"].(string), admin.access, nil), 200).json(t)["data"].([]any)
+		if len(msgs) != 1 {
+			t.Fatalf("messages = %v", msgs)
+		}
+		if at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(msgs[0].(map[string]any)["createdAt"])); !at.Equal(sent) {
+			t.Errorf("replayed message created at %v, want %v", msgs[0].(map[string]any)["createdAt"], sent)
+		}
+		var window int
+		if err := e.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM customers WHERE last_inbound_at > $1", helpdesk.Now().Add(-24*time.Hour)).Scan(&window); err != nil {
+			t.Fatal(err)
+		}
+		if window != 0 {
+			t.Errorf("%d customers inside the 24-hour window after replaying a 40-day-old message", window)
+		}
+	})
+}
+
+// TestInboxReplayedWhenAppSecretCorrected: a number connected with a wrong
+// app secret leaves its waiting webhooks unbound; correcting the secret
+// replays them, as connecting it with the right one would have.
+func TestInboxReplayedWhenAppSecretCorrected(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		if err := e.srv.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		admin := e.admin()
+		const later = "300000000000090"
+		body := textTo(later, "5511999990000", "wamid.fix1", "oi")
+		e.mustStatus(e.postWebhook(body, sign(body)), 200)
+		ch := e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
+			"name": "Filial", "phoneNumberId": later, "accessToken": "EAAG-filial", "appSecret": "typo-" + testAppSecret,
+		}), 201).json(t)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			items, _ := inboxList(t, e, admin.access, "?status=unrouted&phoneNumberId="+later)
+			if len(items) == 1 && items[0]["note"] != "" {
+				break // the automatic replay ran and left it unbound
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the automatic replay did not run: %v", items)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		e.mustStatus(e.call("PATCH", "/api/v1/channels/"+ch["id"].(string), admin.access, map[string]any{"appSecret": testAppSecret}), 200)
+		awaitConversations(t, e, admin.access, ch["id"].(string), 1)
+		if n := storedTimes(t, e, "wamid.fix1"); n != 1 {
+			t.Errorf("message stored %d times, want 1", n)
 		}
 	})
 }

@@ -51,9 +51,21 @@ func (w *InboxReplayWorker) Work(ctx context.Context, job *river.Job[InboxReplay
 	return err
 }
 
-// EnqueueInboxReplay schedules a replay in tx (helpdesk.InboxReplayEnqueuer).
+// inboxReplaySecondPass is how long after the change the second replay of a
+// number runs: past the longest ingest transaction, with a margin.
+const inboxReplaySecondPass = helpdesk.MaxIngestTransaction + 5*time.Second
+
+// EnqueueInboxReplay schedules a replay in tx (helpdesk.InboxReplayEnqueuer),
+// and a second one once every live ingest that could have missed the change
+// has ended: a webhook whose transaction read the number's channels before
+// tx committed stores its body unrouted, and on PostgreSQL may commit it
+// after the first replay listed the number's entries.
 func (e Enqueuer) EnqueueInboxReplay(ctx context.Context, tx helpdesk.Store, phoneNumberID, actorID, trigger string) error {
-	return e.Queue.InsertTx(ctx, tx, InboxReplayArgs{PhoneNumberID: phoneNumberID, ActorID: actorID, Trigger: trigger}, nil)
+	args := InboxReplayArgs{PhoneNumberID: phoneNumberID, ActorID: actorID, Trigger: trigger}
+	if err := e.Queue.InsertTx(ctx, tx, args, nil); err != nil {
+		return err
+	}
+	return e.Queue.InsertTx(ctx, tx, args, &river.InsertOpts{ScheduledAt: time.Now().Add(inboxReplaySecondPass)})
 }
 
 // InboxRetentionArgs is the periodic job that deletes old processed inbox

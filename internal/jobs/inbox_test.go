@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/jobs"
@@ -59,6 +60,49 @@ func TestInboxRetention(t *testing.T) {
 				if _, err := db.GetInboxEntry(ctx, e.ID); err != nil {
 					t.Errorf("%s entry received %s was deleted: %v", e.Status, e.ReceivedAt, err)
 				}
+			}
+		})
+	}
+}
+
+// TestInboxReplaySecondPass: a live webhook whose transaction read the
+// channels before the change committed can commit its body, unrouted,
+// after the first replay listed the number's entries (PostgreSQL); a
+// second replay runs once every such transaction has ended.
+func TestInboxReplaySecondPass(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) *store.DB{"sqlite": storetest.OpenSQLite, "postgres": storetest.OpenPostgres} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, ctx := open(t), t.Context()
+			workers := river.NewWorkers()
+			river.AddWorker(workers, &jobs.InboxReplayWorker{})
+			q, err := jobs.Open(ctx, db, jobs.Config{Workers: workers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(q.Close)
+			before := time.Now()
+			err = db.InTx(ctx, func(tx helpdesk.Store) error {
+				return jobs.Enqueuer{Queue: q}.EnqueueInboxReplay(ctx, tx, "5550000001", "", "test")
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := q.Client().JobList(ctx, river.NewJobListParams().Kinds(jobs.InboxReplayArgs{}.Kind()).States(rivertype.JobStateAvailable, rivertype.JobStateScheduled))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var now, later int
+			for _, j := range res.Jobs {
+				switch {
+				case j.ScheduledAt.After(before.Add(helpdesk.MaxIngestTransaction)):
+					later++
+				case j.ScheduledAt.Before(time.Now().Add(time.Second)):
+					now++
+				}
+			}
+			if len(res.Jobs) != 2 || now != 1 || later != 1 {
+				t.Errorf("%d replay jobs, %d now and %d after the longest ingest transaction; want one of each", len(res.Jobs), now, later)
 			}
 		})
 	}

@@ -307,8 +307,9 @@ const sandboxOffReason = "the server talks to Meta; the built-in sandbox number 
 // channel takes the environment's credentials (they are configured there)
 // and keeps what admins set through the API: name, default department,
 // pace and status. It returns the number when this start made it routable
-// (created it, or switched the sandbox's back on), so its unrouted webhooks
-// get replayed.
+// (created it, or switched the sandbox's back on) or gave it another app
+// secret (a corrected one binds the bodies its app signed), so its waiting
+// webhooks get replayed.
 func (s *Server) ensureChannel(ctx context.Context) (string, error) {
 	cfg := s.Config
 	now := helpdesk.Now()
@@ -338,8 +339,8 @@ func (s *Server) ensureChannel(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("configure channel %s: %w", ch.PhoneNumberID, err)
 	}
-	reenabled, err := s.refreshChannelCredentials(ctx, existing, ch, now)
-	if err != nil || !reenabled {
+	replay, err := s.refreshChannelCredentials(ctx, existing, ch, now)
+	if err != nil || !replay {
 		return "", err
 	}
 	return ch.PhoneNumberID, nil
@@ -347,8 +348,9 @@ func (s *Server) ensureChannel(ctx context.Context) (string, error) {
 
 // refreshChannelCredentials copies the environment's credentials onto the
 // stored channel when they changed, naming (never printing) what changed.
-// reenabled tells that it switched a retired sandbox channel back on.
-func (s *Server) refreshChannelCredentials(ctx context.Context, stored, env helpdesk.Channel, now time.Time) (reenabled bool, err error) {
+// replay tells that it switched a retired sandbox channel back on, or gave
+// an enabled channel another app secret.
+func (s *Server) refreshChannelCredentials(ctx context.Context, stored, env helpdesk.Channel, now time.Time) (replay bool, err error) {
 	var changed []string
 	take := func(name string, dst *string, v string) {
 		if v != "" && *dst != v {
@@ -375,7 +377,7 @@ func (s *Server) refreshChannelCredentials(ctx context.Context, stored, env help
 		}
 	}
 	s.log.Info("channel updated from the environment", "phone_number_id", stored.PhoneNumberID, "changed", changed)
-	return reenable, nil
+	return reenable || stored.Status != helpdesk.ChannelDisabled && slices.Contains(changed, "appSecret"), nil
 }
 
 // retireSandboxChannel disables the sandbox's number on a server that talks

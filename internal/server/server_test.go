@@ -395,3 +395,76 @@ func TestEnvNumberReplaysItsInboxAtStart(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestEnvAppSecretCorrectedReplaysAtStart: a configured number started
+// with a wrong WHATSAPP_APP_SECRET leaves the bodies its app signed
+// unbound; the start with the corrected secret replays them.
+func TestEnvAppSecretCorrectedReplaysAtStart(t *testing.T) {
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "app.db")
+	ctx := context.Background()
+	const phoneID = "123456789012398"
+	start := func(env map[string]string) *server.Server {
+		vars := map[string]string{"APP_ENV": "test", "BCRYPT_ROUNDS": "4", "DATABASE_URL": dbURL}
+		for k, v := range env {
+			vars[k] = v
+		}
+		cfg, err := config.Load(vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return srv
+	}
+	withSecret := func(secret string) map[string]string {
+		return map[string]string{"WHATSAPP_ACCESS_TOKEN": "EAAG-first", "WHATSAPP_PHONE_NUMBER_ID": phoneID, "WHATSAPP_APP_SECRET": secret}
+	}
+	stop := func(srv *server.Server) {
+		_ = srv.Close()
+		_ = srv.DB.Close()
+	}
+	await := func(what string, done func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !done(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal(what)
+			}
+		}
+	}
+
+	srv := start(nil)
+	body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{`+
+		`"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":%q},`+
+		`"contacts":[{"profile":{"name":"Rita"},"wa_id":"5511933330000"}],`+
+		`"messages":[{"from":"5511933330000","id":"wamid.signed","timestamp":"%d","type":"text","text":{"body":"oi"}}]}}]}]}`,
+		phoneID, time.Now().Unix())
+	entry := helpdesk.InboxEntry{ID: helpdesk.NewID(), BodySHA256: strings.Repeat("0", 64), Body: []byte(body),
+		Status: helpdesk.InboxUnrouted, ReceivedAt: helpdesk.Now(), Signer: helpdesk.SignerFingerprint("real-app-secret")}
+	if err := srv.DB.InsertInboxEntries(ctx, []helpdesk.InboxEntry{entry}); err != nil {
+		t.Fatal(err)
+	}
+	stop(srv)
+
+	srv = start(withSecret("typo-app-secret"))
+	await("the replay at the first start did not run", func() bool {
+		e, err := srv.DB.GetInboxEntry(ctx, entry.ID)
+		return err == nil && e.Note != ""
+	})
+	stored := func() bool {
+		known, err := srv.DB.StoredWAMIDs(ctx, []string{"wamid.signed"})
+		return err == nil && known["wamid.signed"]
+	}
+	if stored() {
+		t.Fatal("a body signed by another secret than the channel's was applied")
+	}
+	stop(srv)
+
+	srv = start(withSecret("real-app-secret"))
+	defer stop(srv)
+	await("the body signed by the corrected secret was not replayed at start", stored)
+}

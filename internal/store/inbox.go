@@ -25,6 +25,9 @@ func (d *DB) ListInboxEntries(ctx context.Context, f helpdesk.InboxFilter) ([]he
 			where = append(where, "status <> 'processed'")
 		}
 	}
+	if f.Pending {
+		where = append(where, "status <> 'processed'") // the partial index's condition
+	}
 	if f.BodyContains != "" {
 		where = append(where, "body LIKE "+p.add(likeContains(f.BodyContains))+` ESCAPE '\'`)
 	}

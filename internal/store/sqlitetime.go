@@ -119,7 +119,11 @@ func daysSinceEpoch(y, m, d int) int64 {
 	if m <= 2 {
 		y--
 	}
-	era := y / 400 // years here are 0000-9999: never negative
+	// Floor division: January and February of year 0000 count in year -1.
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
 	yoe := y - era*400
 	mp := (m + 9) % 12
 	doy := (153*mp+2)/5 + d - 1

@@ -40,6 +40,9 @@ func TestParseSQLiteTimeOtherForms(t *testing.T) {
 		"2026-11-29 12:45":            time.Date(2026, 11, 29, 12, 45, 0, 0, time.UTC),
 		"2026-11-29":                  time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC),
 		"2024-02-29 00:00:00+00:00":   time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC),
+		"0000-01-01 00:00:00+00:00":   time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		"0000-02-29 23:59:59Z":        time.Date(0, 2, 29, 23, 59, 59, 0, time.UTC),
+		"0001-01-01 00:00:00+00:00":   {},
 	}
 	for s, want := range cases {
 		got, err := parseSQLiteTime(s)
