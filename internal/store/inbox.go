@@ -41,7 +41,7 @@ func (d *DB) ListInboxEntries(ctx context.Context, f helpdesk.InboxFilter) ([]he
 		if f.Oldest {
 			cmp = ">"
 		}
-		where = append(where, "(received_at, id) "+cmp+" ("+p.add(c.ReceivedAt)+", "+p.add(c.ID)+")")
+		where = append(where, "(received_at, id) "+cmp+" ("+p.add(dbTime(c.ReceivedAt))+", "+p.add(c.ID)+")")
 	}
 	q := "SELECT " + inboxColumns + " FROM webhook_inbox"
 	if len(where) > 0 {

@@ -27,6 +27,11 @@ func parseSQLiteTime(s string) (time.Time, error) {
 	if t, ok := parseStoreTime(s); ok {
 		return t, nil
 	}
+	// Go's time.String form, which the driver wrote before the store set
+	// _time_format (with a monotonic clock reading when there was one).
+	if t, err := time.Parse("2006-01-02 15:04:05.999999999 -0700 MST", strings.TrimSpace(strings.Split(s, " m=")[0])); err == nil {
+		return t, nil
+	}
 	ts, z := strings.CutSuffix(s, "Z")
 	for _, layout := range sqliteTimeLayouts {
 		if z && strings.HasSuffix(layout, "-07:00") {

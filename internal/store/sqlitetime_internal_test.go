@@ -34,15 +34,17 @@ func TestParseSQLiteTimeMatchesTimeParse(t *testing.T) {
 
 func TestParseSQLiteTimeOtherForms(t *testing.T) {
 	cases := map[string]time.Time{
-		"2026-11-29T12:45:02.5+01:00": time.Date(2026, 11, 29, 11, 45, 2, 5e8, time.UTC),
-		"2026-11-29 12:45:02":         time.Date(2026, 11, 29, 12, 45, 2, 0, time.UTC),
-		"2026-11-29T12:45:02.123Z":    time.Date(2026, 11, 29, 12, 45, 2, 123e6, time.UTC),
-		"2026-11-29 12:45":            time.Date(2026, 11, 29, 12, 45, 0, 0, time.UTC),
-		"2026-11-29":                  time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC),
-		"2024-02-29 00:00:00+00:00":   time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC),
-		"0000-01-01 00:00:00+00:00":   time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
-		"0000-02-29 23:59:59Z":        time.Date(0, 2, 29, 23, 59, 59, 0, time.UTC),
-		"0001-01-01 00:00:00+00:00":   {},
+		"2026-11-29T12:45:02.5+01:00":                       time.Date(2026, 11, 29, 11, 45, 2, 5e8, time.UTC),
+		"2026-11-29 12:45:02":                               time.Date(2026, 11, 29, 12, 45, 2, 0, time.UTC),
+		"2026-11-29T12:45:02.123Z":                          time.Date(2026, 11, 29, 12, 45, 2, 123e6, time.UTC),
+		"2026-11-29 12:45":                                  time.Date(2026, 11, 29, 12, 45, 0, 0, time.UTC),
+		"2026-11-29":                                        time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC),
+		"2024-02-29 00:00:00+00:00":                         time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC),
+		"2026-11-29 09:45:02.5 -0300 -03":                   time.Date(2026, 11, 29, 12, 45, 2, 5e8, time.UTC),
+		"2026-11-29 12:45:02.123456789 +0000 UTC m=+0.0123": time.Date(2026, 11, 29, 12, 45, 2, 123456789, time.UTC),
+		"0000-01-01 00:00:00+00:00":                         time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		"0000-02-29 23:59:59Z":                              time.Date(0, 2, 29, 23, 59, 59, 0, time.UTC),
+		"0001-01-01 00:00:00+00:00":                         {},
 	}
 	for s, want := range cases {
 		got, err := parseSQLiteTime(s)

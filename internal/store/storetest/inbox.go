@@ -82,6 +82,13 @@ func testInboxRows(t *testing.T, open Opener) {
 	if err != nil || !slices.Equal(entryIDs(next), []string{all[4].ID}) {
 		t.Errorf("unrouted after the first = %v, %v", entryIDs(next), err)
 	}
+	// A cursor is an instant: the same one in another zone pages the same.
+	brt := time.FixedZone("BRT", -3*3600)
+	next, err = s.ListInboxEntries(ctx, helpdesk.InboxFilter{Oldest: true, Status: helpdesk.InboxUnrouted, Limit: 10,
+		After: &helpdesk.InboxCursor{ReceivedAt: oldest[0].ReceivedAt.In(brt), ID: oldest[0].ID}})
+	if err != nil || !slices.Equal(entryIDs(next), []string{all[4].ID}) {
+		t.Errorf("unrouted after the first, cursor in BRT = %v, %v", entryIDs(next), err)
+	}
 	pending, err := s.ListInboxEntries(ctx, helpdesk.InboxFilter{Oldest: true, Pending: true, Limit: 10})
 	if err != nil || !slices.Equal(entryIDs(pending), []string{all[1].ID, all[3].ID, all[4].ID}) &&
 		!slices.Equal(entryIDs(pending), []string{all[1].ID, all[4].ID, all[3].ID}) { // [3] and [4] share a time
