@@ -252,19 +252,7 @@ func TestRestartKeepsChannelEdits(t *testing.T) {
 	ctx := context.Background()
 	start := func(env map[string]string) *server.Server {
 		t.Helper()
-		vars := map[string]string{"APP_ENV": "test", "BCRYPT_ROUNDS": "4", "DATABASE_URL": dbURL}
-		for k, v := range env {
-			vars[k] = v
-		}
-		cfg, err := config.Load(vars)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return srv
+		return newServerOn(t, ctx, dbURL, env)
 	}
 	stop := func(srv *server.Server) {
 		t.Helper()
@@ -338,27 +326,13 @@ func TestEnvNumberReplaysItsInboxAtStart(t *testing.T) {
 	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "app.db")
 	ctx := context.Background()
 	const phoneID = "123456789012399"
-	load := func(env map[string]string) config.Config {
-		vars := map[string]string{"APP_ENV": "test", "BCRYPT_ROUNDS": "4", "DATABASE_URL": dbURL}
-		for k, v := range env {
-			vars[k] = v
-		}
-		cfg, err := config.Load(vars)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
-	srv, err := server.New(ctx, load(nil), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newServerOn(t, ctx, dbURL, nil)
 	body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{`+
 		`"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":%q},`+
 		`"contacts":[{"profile":{"name":"Rita"},"wa_id":"5511933330000"}],`+
 		`"messages":[{"from":"5511933330000","id":"wamid.before","timestamp":"%d","type":"text","text":{"body":"oi"}}]}}]}]}`,
 		phoneID, time.Now().Unix())
-	err = srv.DB.InsertInboxEntries(ctx, []helpdesk.InboxEntry{{ID: helpdesk.NewID(), BodySHA256: strings.Repeat("0", 64),
+	err := srv.DB.InsertInboxEntries(ctx, []helpdesk.InboxEntry{{ID: helpdesk.NewID(), BodySHA256: strings.Repeat("0", 64),
 		Body: []byte(body), Status: helpdesk.InboxUnrouted, ReceivedAt: helpdesk.Now()}})
 	if err != nil {
 		t.Fatal(err)
@@ -368,11 +342,8 @@ func TestEnvNumberReplaysItsInboxAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv, err = server.New(ctx, load(map[string]string{"WHATSAPP_ACCESS_TOKEN": "EAAG-first", "WHATSAPP_PHONE_NUMBER_ID": phoneID,
-		"WHATSAPP_APP_SECRET": "real-app-secret"}), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv = newServerOn(t, ctx, dbURL, map[string]string{"WHATSAPP_ACCESS_TOKEN": "EAAG-first", "WHATSAPP_PHONE_NUMBER_ID": phoneID,
+		"WHATSAPP_APP_SECRET": "real-app-secret"})
 	defer func() {
 		_ = srv.Close()
 		_ = srv.DB.Close()
@@ -404,18 +375,7 @@ func TestEnvAppSecretCorrectedReplaysAtStart(t *testing.T) {
 	ctx := context.Background()
 	const phoneID = "123456789012398"
 	start := func(env map[string]string) *server.Server {
-		vars := map[string]string{"APP_ENV": "test", "BCRYPT_ROUNDS": "4", "DATABASE_URL": dbURL}
-		for k, v := range env {
-			vars[k] = v
-		}
-		cfg, err := config.Load(vars)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
+		srv := newServerOn(t, ctx, dbURL, env)
 		if err := srv.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -467,4 +427,23 @@ func TestEnvAppSecretCorrectedReplaysAtStart(t *testing.T) {
 	srv = start(withSecret("real-app-secret"))
 	defer stop(srv)
 	await("the body signed by the corrected secret was not replayed at start", stored)
+}
+
+// newServerOn builds a server on dbURL with the tests' environment and env
+// on top of it.
+func newServerOn(t *testing.T, ctx context.Context, dbURL string, env map[string]string) *server.Server {
+	t.Helper()
+	vars := map[string]string{"APP_ENV": "test", "BCRYPT_ROUNDS": "4", "DATABASE_URL": dbURL}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
 }
