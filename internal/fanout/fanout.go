@@ -4,7 +4,10 @@
 // mean.
 //
 // Every Bus delivers each published payload to every running replica, the
-// publisher included, so the hub has one path for local and remote events.
+// publisher included, unless the publisher asked Postgres or Redis to skip
+// its own (SkipOwn): the real-time hub then delivers its own events to its
+// sockets directly, as values, instead of reading back and decoding every
+// batch it wrote.
 // Three transports: Local (one process, SQLite), Postgres (LISTEN/NOTIFY
 // over a small table that lets a replica catch up after a dropped
 // connection) and Redis (a capped stream, read from the last id seen).
@@ -14,7 +17,8 @@ import "context"
 
 // Bus publishes payloads to every replica.
 type Bus interface {
-	// Publish sends payload to every replica's Run, this one's included.
+	// Publish sends payload to every replica's Run, this one's included
+	// (see SkipOwn above).
 	Publish(ctx context.Context, payload []byte) error
 	// Run calls deliver for every payload any replica publishes, one at a
 	// time, until ctx ends. Payloads published before Run started are not

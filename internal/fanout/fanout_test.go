@@ -288,3 +288,90 @@ func TestRedis(t *testing.T) {
 	publishAll(t, b, payloads()[2:])
 	waitFor(t, payloads(), &ca, &cb)
 }
+
+// A bus told to skip its own publications delivers only the other
+// replicas' — notified inline, read from their rows, or read back after a
+// reconnection — while the others still get everything it publishes.
+func TestPostgresSkipOwn(t *testing.T) {
+	db := storetest.OpenPostgres(t)
+	channel := "swa_fanout_test_" + strings.ToLower(rand.Text())
+	log := slog.New(slog.DiscardHandler)
+	aName := "fanout_a_" + strings.ToLower(rand.Text())
+	u, err := url.Parse(db.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("application_name", aName)
+	u.RawQuery = q.Encode()
+	a := fanout.NewPostgres(db.SQL(), u.String(), channel, log)
+	a.SkipOwn()
+	b := fanout.NewPostgres(db.SQL(), db.PostgresURL(), channel, log)
+	var ca, cb collector
+	run(t, a, &ca)
+	run(t, b, &cb)
+	warmUp(t, b, &ca, &cb)
+
+	ps := payloads() // [2] is past NOTIFY's limit: A's own row is not read back either
+	publishAll(t, a, ps[:3])
+	publishAll(t, b, ps[3:])
+	waitFor(t, ps, &cb)
+	waitFor(t, ps[3:], &ca)
+
+	res, err := db.SQL().Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", aName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("terminated %d connections of A, want 1", n)
+	}
+	publishAll(t, a, []string{`{"n":"A's own while away"}`})
+	publishAll(t, b, []string{`{"n":"B's while A was away"}`})
+	waitFor(t, []string{`{"n":"A's own while away"}`, `{"n":"B's while A was away"}`}, &cb)
+	waitFor(t, []string{`{"n":"B's while A was away"}`}, &ca)
+	for _, p := range ca.snapshot() {
+		if slices.Contains(ps[:3], p) || strings.Contains(p, "A's own") {
+			t.Errorf("A got its own payload %.40q", p)
+		}
+	}
+}
+
+func TestRedisSkipOwn(t *testing.T) {
+	u := os.Getenv("TEST_REDIS_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_REDIS_URL is not set (CI=true: the Redis tests must run)")
+		}
+		t.Skip("TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0); skipping the Redis tests")
+	}
+	stream := "swa_fanout_test_" + strings.ToLower(rand.Text())
+	log := slog.New(slog.DiscardHandler)
+	a, err := fanout.NewRedis(u, stream, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SkipOwn()
+	b, err := fanout.NewRedis(u, stream, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = a.Delete(context.Background())
+		_ = a.Close()
+		_ = b.Close()
+	})
+	var ca, cb collector
+	run(t, a, &ca)
+	run(t, b, &cb)
+	warmUp(t, b, &ca, &cb)
+	ps := payloads()
+	publishAll(t, a, ps[:3])
+	publishAll(t, b, ps[3:])
+	waitFor(t, ps, &cb)
+	waitFor(t, ps[3:], &ca)
+	for _, p := range ca.snapshot() {
+		if slices.Contains(ps[:3], p) {
+			t.Errorf("A got its own payload %.40q", p)
+		}
+	}
+}

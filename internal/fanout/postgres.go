@@ -29,7 +29,34 @@ type Postgres struct {
 	channel string
 	connect func(ctx context.Context) (*pgx.Conn, error)
 	log     *slog.Logger
+
+	// own holds the ids of the rows this bus published, after SkipOwn.
+	// Publish holds mu from before its row commits until the id is in own,
+	// and the receiver checks own under mu, so a notification that beats
+	// Publish's answer still finds its id there.
+	mu  sync.Mutex
+	own *seenSet[int64]
 }
+
+// SkipOwn makes Run leave out what this bus published itself: its
+// publisher delivers those payloads on its own (the real-time hub, as
+// values), which saves reading back and decoding every batch it wrote.
+// Call it before Publish and Run.
+func (p *Postgres) SkipOwn() { p.own = newSeenSet[int64](ownWindow) }
+
+// isOwn reports whether id is a row this bus published (SkipOwn).
+func (p *Postgres) isOwn(id int64) bool {
+	if p.own == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.own.has(id)
+}
+
+// ownWindow is how many of its own publications a bus remembers: far more
+// than a reconnection's look-back or the notifications in flight.
+const ownWindow = 20000
 
 // NewPostgres returns a bus publishing through db and listening on its own
 // connection to databaseURL, on NOTIFY channel (DefaultChannel unless
@@ -53,12 +80,24 @@ const retention = 10 * time.Minute
 // lose the last fraction of a second of them; the next synchronous commit
 // (every webhook's) flushes them anyway.
 func (p *Postgres) Publish(ctx context.Context, payload []byte) error {
-	_, err := p.db.ExecContext(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+	if p.own != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+	}
+	var id int64
+	err := p.db.QueryRowContext(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
 		m AS (INSERT INTO fanout_messages (payload, created_at) VALUES ($1, now()) RETURNING id)
-		SELECT pg_notify($2, CASE WHEN octet_length($1) <= 7000 THEN m.id || ':' || $1 ELSE m.id::text END) FROM m, async`,
-		string(payload), p.channel)
+		SELECT m.id, pg_notify($2, CASE WHEN octet_length($1) <= 7000 THEN m.id || ':' || $1 ELSE m.id::text END)::text
+		FROM m, async`,
+		string(payload), p.channel).Scan(&id, new(string))
 	if err != nil {
 		return fmt.Errorf("fanout publish: %w", err)
+	}
+	if p.own != nil {
+		// A publish that failed after its commit (its answer lost) is not
+		// recorded: its payload comes back, and the hub, which delivered it
+		// already, delivers it twice. Rare, and harmless to a dashboard.
+		p.own.add(id)
 	}
 	return nil
 }
@@ -69,7 +108,7 @@ func (p *Postgres) Run(ctx context.Context, deliver func([]byte)) error {
 	if err := p.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM fanout_messages").Scan(&start); err != nil {
 		return fmt.Errorf("fanout: %w", err)
 	}
-	r := &pgReceiver{deliver: deliver, maxID: start, seen: newSeenSet(20000)}
+	r := &pgReceiver{deliver: deliver, maxID: start, seen: newSeenSet[int64](20000), own: p.isOwn}
 	l := &pgxlisten.Listener{
 		Connect:        p.connect,
 		ReconnectDelay: time.Second,
@@ -115,8 +154,9 @@ func (p *Postgres) cleanup(ctx context.Context) {
 // id once.
 type pgReceiver struct {
 	deliver func([]byte)
-	maxID   int64 // highest id delivered
-	seen    *seenSet
+	own     func(id int64) bool // published by this bus, which delivers none of them (SkipOwn)
+	maxID   int64               // highest id delivered
+	seen    *seenSet[int64]
 	// reconnected: a backlog was read before. The first one starts at the
 	// highest id when Run began: what was published before this replica
 	// started is no one's here (no socket can have been waiting for it),
@@ -132,6 +172,10 @@ func (r *pgReceiver) HandleNotification(ctx context.Context, n *pgconn.Notificat
 		return fmt.Errorf("fanout: bad notification %.40q", n.Payload)
 	}
 	if r.seen.has(id) {
+		return nil
+	}
+	if r.own(id) {
+		r.skip(id)
 		return nil
 	}
 	if !inline {
@@ -167,7 +211,11 @@ func (r *pgReceiver) HandleBacklog(ctx context.Context, _ string, conn *pgx.Conn
 		if err := rows.Scan(&id, &payload); err != nil {
 			return fmt.Errorf("fanout: backlog: %w", err)
 		}
-		if !r.seen.has(id) {
+		switch {
+		case r.seen.has(id):
+		case r.own(id):
+			r.skip(id)
+		default:
 			r.take(id, payload)
 		}
 	}
@@ -180,25 +228,30 @@ func (r *pgReceiver) HandleBacklog(ctx context.Context, _ string, conn *pgx.Conn
 const backlogLookBack = 1000
 
 func (r *pgReceiver) take(id int64, payload string) {
-	r.seen.add(id)
-	r.maxID = max(r.maxID, id)
+	r.skip(id)
 	r.deliver([]byte(payload))
 }
 
+// skip marks id as handled without delivering it.
+func (r *pgReceiver) skip(id int64) {
+	r.seen.add(id)
+	r.maxID = max(r.maxID, id)
+}
+
 // seenSet remembers the last n ids.
-type seenSet struct {
-	ids   map[int64]struct{}
-	order []int64
+type seenSet[K comparable] struct {
+	ids   map[K]struct{}
+	order []K
 	next  int
 }
 
-func newSeenSet(n int) *seenSet {
-	return &seenSet{ids: make(map[int64]struct{}, n), order: make([]int64, 0, n)}
+func newSeenSet[K comparable](n int) *seenSet[K] {
+	return &seenSet[K]{ids: make(map[K]struct{}, n), order: make([]K, 0, n)}
 }
 
-func (s *seenSet) has(id int64) bool { _, ok := s.ids[id]; return ok }
+func (s *seenSet[K]) has(id K) bool { _, ok := s.ids[id]; return ok }
 
-func (s *seenSet) add(id int64) {
+func (s *seenSet[K]) add(id K) {
 	if len(s.order) < cap(s.order) {
 		s.order = append(s.order, id)
 	} else {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,12 +78,23 @@ func TestWSAcrossReplicas(t *testing.T) {
 			if f.Data["message"].(map[string]any)["text"] != "Bom dia" {
 				t.Errorf("new_message on replica two = %v", f.Data)
 			}
+			bomDia := func(f wsFrame) bool {
+				c, _ := f.Data["conversation"].(map[string]any)
+				return f.Event == "conversation_update" && f.Data["action"] == "created" && c["lastMessage"] == "Bom dia"
+			}
+			watcher.next("conversation_update", bomDia) // replica one's own socket, without the bus
 
 			// She leaves: offline on both.
 			_ = anaWS.conn.CloseNow()
 			watcher.next("online_status", func(f wsFrame) bool { return f.Data["userId"] == ana.userID && f.Data["online"] == false })
 			for _, e := range []*testEnv{one, two} {
 				eventually(t, "Ana offline on "+e.http.URL, func() bool { return !onlineOn(e, admin.access)[ana.userID] })
+			}
+			// Replica two announced her leaving after it had "Bom dia" from
+			// the bus, so on replica one the bus's copy of its own event would
+			// have come before that: the watcher got the new conversation once.
+			if n := len(slices.DeleteFunc(slices.Clone(watcher.seen), func(f wsFrame) bool { return !bomDia(f) })); n != 1 {
+				t.Errorf("replica one's socket got its own conversation_update %d times, want 1", n)
 			}
 		})
 	}

@@ -121,6 +121,9 @@ type Hub struct {
 	replica string
 	log     *slog.Logger
 	values  valueBus // opts.Bus when it carries values, else nil
+	// selfDeliver: opts.Bus leaves this replica's own publications out
+	// (ownSkipper), so publish hands them to deliverMsg as values.
+	selfDeliver bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -162,13 +165,26 @@ type valueBus interface {
 	RunValues(ctx context.Context, deliver func([]byte), deliverValue func(any)) error
 }
 
+// ownSkipper is a bus between replicas that can leave a replica's own
+// publications out of what it delivers back to it (fanout.Postgres,
+// fanout.Redis).
+type ownSkipper interface{ SkipOwn() }
+
 // New returns a Hub; Start connects it to the bus.
 func New(o Options) *Hub {
 	o.defaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	values, _ := o.Bus.(valueBus)
+	selfDeliver := false
+	if s, ok := o.Bus.(ownSkipper); ok && values == nil {
+		// This replica's events need not go through the database or Redis
+		// and come back to be decoded: the other replicas read them there,
+		// this one takes them as they are published.
+		s.SkipOwn()
+		selfDeliver = true
+	}
 	return &Hub{
-		opts: o, replica: helpdesk.NewID(), log: o.Log, values: values, ctx: ctx, cancel: cancel,
+		opts: o, replica: helpdesk.NewID(), log: o.Log, values: values, selfDeliver: selfDeliver, ctx: ctx, cancel: cancel,
 		out: make(chan busEvent, 4096), kick: make(chan struct{}, 1),
 		users: map[string]*userState{}, remote: map[string]remotePresence{}, online: map[string]time.Time{},
 		typing: map[typingKey]typingState{}, conns: map[*conn]struct{}{},
@@ -532,9 +548,19 @@ func (h *Hub) publish(m busMsg) {
 			return
 		}
 		err = h.opts.Bus.Publish(ctx, b)
+		if h.selfDeliver && len(m.Events) > 0 {
+			// After the bus has them, as the other replicas get them; and
+			// also when publishing failed: this replica's sockets need no
+			// bus.
+			h.deliverMsg(&m)
+		}
 	}
 	if err != nil {
-		h.log.Error("realtime: publish failed; events lost", "err", err, "events", len(m.Events))
+		lost := "realtime: publish failed; events lost"
+		if h.selfDeliver {
+			lost += " for the other replicas"
+		}
+		h.log.Error(lost, "err", err, "events", len(m.Events))
 	}
 }
 
