@@ -311,7 +311,16 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *DB) error) error {
 	if d.tx != nil {
 		return fn(d)
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
+	// PostgreSQL: READ COMMITTED whatever default_transaction_isolation the
+	// database or role has. The wamid locks (LockWAMIDs, StartGroupCommit)
+	// and the look-ups after ON CONFLICT rely on each statement seeing what
+	// committed before it began; under REPEATABLE READ a transaction keeps
+	// its first statement's snapshot, taken before it waited for a lock.
+	var opts *sql.TxOptions
+	if d.dialect == DialectPostgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := d.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", d.translate(err))
 	}

@@ -167,3 +167,84 @@ func waitingConversation(t *testing.T, s helpdesk.Store, phoneNumberID, waID str
 	}
 	return ch, conv
 }
+
+// The wamid locks serialise a status with the send storing its wamid only
+// if the statements after the lock take a snapshot of their own, which is
+// READ COMMITTED's behaviour. A database (or role) whose DBA set another
+// default_transaction_isolation would otherwise give the whole ingest
+// transaction the snapshot of its first statement, the one waiting for
+// the lock: the status, arriving while the send held the lock, is recorded
+// as unknown after the send looked for unknown ones, and is lost.
+func TestPostgresWAMIDLockUnderRepeatableReadDefault(t *testing.T) {
+	t.Parallel()
+	app := "swa-rr-" + helpdesk.NewID()
+	s := storetest.OpenPostgresWithSettings(t, map[string]string{
+		"default_transaction_isolation": "repeatable read", "application_name": app})
+	ctx, now := t.Context(), helpdesk.Now()
+	ch, conv := waitingConversation(t, s, "pn-rr-status", "5511999990003")
+	out := helpdesk.Message{ID: helpdesk.NewID(), ConversationID: conv.ID, Direction: helpdesk.DirectionOutbound,
+		SenderType: helpdesk.SenderAgent, Type: "text", Text: "resposta", Status: helpdesk.MessageQueued, CreatedAt: now}
+	if _, err := s.InsertMessage(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	const wamid = "wamid.rr.status"
+
+	// The send holds the wamid's lock while the status's ingest starts.
+	locked, release, sent := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		sent <- s.InTx(ctx, func(tx helpdesk.Store) error {
+			if err := tx.LockWAMIDs(ctx, []string{wamid}); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			_, err := tx.MarkMessageSent(ctx, out.ID, wamid, now)
+			return err
+		})
+	}()
+	select {
+	case <-locked:
+	case err := <-sent:
+		t.Fatalf("send: %v", err)
+	}
+	in := helpdesk.NewIngester(s, helpdesk.IngesterOptions{})
+	defer in.Close()
+	ingested := make(chan error, 1)
+	go func() {
+		_, err := in.Ingest(ctx, helpdesk.WebhookDelivery{Body: []byte("status " + wamid), ReceivedAt: now, Batches: []helpdesk.ChannelBatch{{
+			PhoneNumberID: ch.PhoneNumberID,
+			Statuses:      []helpdesk.StatusUpdate{{WAMessageID: wamid, Status: "delivered", Timestamp: now}},
+		}}})
+		ingested <- err
+	}()
+	// Wait until the ingest waits for the lock, its statement started.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'`, app).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ingest never waited for the wamid's lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	if err := <-sent; err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	if err := <-ingested; err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	m, err := s.GetMessage(ctx, out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != helpdesk.MessageDelivered {
+		t.Errorf("message is %q, want delivered: the status that waited for the send's lock was lost", m.Status)
+	}
+}

@@ -30,6 +30,14 @@ func OpenSQLite(tb testing.TB) *store.DB {
 // CI must never pass by skipping the PostgreSQL half of the suite.
 func OpenPostgres(tb testing.TB) *store.DB {
 	tb.Helper()
+	return OpenPostgresWithSettings(tb, nil)
+}
+
+// OpenPostgresWithSettings is OpenPostgres with session settings of the
+// pool's connections (as a DBA may set them on a database or a role),
+// e.g. default_transaction_isolation.
+func OpenPostgresWithSettings(tb testing.TB, settings map[string]string) *store.DB {
+	tb.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
 		unavailable(tb, "TEST_DATABASE_URL is not set; it names a PostgreSQL database the tests may create schemas in, "+
@@ -62,7 +70,11 @@ func OpenPostgres(tb testing.TB) *store.DB {
 	}
 	q := u.Query()
 	q.Set("search_path", schema) // pgx sends unknown URL parameters as session settings
-	u.RawQuery = q.Encode()
+	for k, v := range settings {
+		q.Set(k, v)
+	}
+	// pgx reads "+" literally; Encode writes a literal "+" as %2B.
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	return openMigrated(tb, u.String())
 }
 
