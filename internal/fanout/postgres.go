@@ -96,7 +96,7 @@ func (p *Postgres) Publish(ctx context.Context, payload []byte) error {
 	if p.own != nil {
 		// A publish that failed after its commit (its answer lost) is not
 		// recorded: its payload comes back, and the hub, which delivered it
-		// already, delivers it twice. Rare, and harmless to a dashboard.
+		// already, recognises its own replica in it and drops it.
 		p.own.add(id)
 	}
 	return nil

@@ -124,6 +124,9 @@ type Hub struct {
 	// selfDeliver: opts.Bus leaves this replica's own publications out
 	// (ownSkipper), so publish hands them to deliverMsg as values.
 	selfDeliver bool
+	// ownPrefix starts every payload this replica encodes ({"r":"<replica>"):
+	// with selfDeliver, deliver drops one the bus hands back anyway.
+	ownPrefix []byte
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -183,8 +186,10 @@ func New(o Options) *Hub {
 		s.SkipOwn()
 		selfDeliver = true
 	}
+	replica := helpdesk.NewID()
 	return &Hub{
-		opts: o, replica: helpdesk.NewID(), log: o.Log, values: values, selfDeliver: selfDeliver, ctx: ctx, cancel: cancel,
+		opts: o, replica: replica, ownPrefix: appendJSONString([]byte(`{"r":`), replica),
+		log: o.Log, values: values, selfDeliver: selfDeliver, ctx: ctx, cancel: cancel,
 		out: make(chan busEvent, 4096), kick: make(chan struct{}, 1),
 		users: map[string]*userState{}, remote: map[string]remotePresence{}, online: map[string]time.Time{},
 		typing: map[typingKey]typingState{}, conns: map[*conn]struct{}{},
@@ -642,6 +647,13 @@ func (h *Hub) kickPresence() {
 
 // deliver handles one bus payload (one at a time, from Bus.Run).
 func (h *Hub) deliver(p []byte) {
+	if h.selfDeliver && bytes.HasPrefix(p, h.ownPrefix) {
+		// Its events were delivered when published. The bus skips them by
+		// id, except those it could not record (a publication whose answer
+		// was lost, a client's retry) or no longer remembers (a listener
+		// back after a long outage): told apart here without decoding.
+		return
+	}
 	var m busMsg
 	if err := json.Unmarshal(p, &m); err != nil {
 		h.log.Warn("realtime: undecodable bus payload", "err", err)

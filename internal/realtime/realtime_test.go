@@ -38,7 +38,10 @@ func newFixture(t testing.TB, o realtime.Options) *fixture {
 	svc := auth.NewService(db, auth.Config{AccessSecret: "access-secret-for-tests-0123456789", RefreshSecret: "refresh-secret-for-tests-0123456789",
 		AccessTTL: time.Hour, RefreshTTL: time.Hour, BcryptCost: 4, Log: slog.New(slog.DiscardHandler)})
 	bus := fanout.NewLocal(64)
-	o.Bus, o.Auth, o.Store = bus, svc, db
+	if o.Bus == nil {
+		o.Bus = bus
+	}
+	o.Auth, o.Store = svc, db
 	hub := realtime.New(o)
 	hub.Start()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hub.ServeWS(w, r, nil) }))
