@@ -2,11 +2,14 @@
 // dashboards about new messages, statuses, conversation changes, typing
 // and presence the moment they happen, on every replica.
 //
-// Every event goes through a fanout.Bus, the publisher's replica included,
-// so each replica delivers it to its own connections with one code path.
-// On a bus that stays in this process (fanout.Local) events travel as Go
+// Every event goes through a fanout.Bus to every replica, and each replica
+// delivers it to its own connections with one code path (deliverMsg). On a
+// bus that stays in this process (fanout.Local) events travel as Go
 // values; an event's data is then encoded only when some stream here
-// receives it, and once for all its recipients.
+// receives it, and once for all its recipients. On PostgreSQL and Redis the
+// publishing replica skips the bus's copy of its own events and hands them
+// to deliverMsg as it publishes them, so deliverMsg runs on two goroutines
+// (the bus's and the publisher's), serialised by Hub.mu.
 // A replica decides locally who gets an event, from the audience the
 // publisher attached (the conversation's assignee and department before and
 // after) and each connected user's role, departments and subscriptions.
