@@ -39,6 +39,7 @@ type conversationDTO struct {
 	UnreadCount   int            `json:"unreadCount"`
 	WaitingSince  *time.Time     `json:"waitingSince"`
 	CreatedAt     time.Time      `json:"createdAt"`
+	UpdatedAt     time.Time      `json:"updatedAt" description:"when the conversation last changed"`
 	ClosedAt      *time.Time     `json:"closedAt"`
 	CSATScore     *int           `json:"csatScore" description:"the customer's rating, 1 to 5, once the survey is answered"`
 	CSATComment   *string        `json:"csatComment"`
@@ -61,7 +62,7 @@ func toConversationDTO(c helpdesk.Conversation) conversationDTO {
 		ID: c.ID, Status: string(c.Status), ChannelID: c.ChannelID, DepartmentID: optional(c.DepartmentID),
 		AssigneeID: optional(c.AssigneeID), Customer: customerRefDTO{ID: c.Customer.ID, Name: name, Phone: c.Customer.WAID},
 		LastMessage: c.LastMessagePreview, LastMessageAt: c.LastMessageAt, UnreadCount: c.UnreadCount,
-		WaitingSince: c.WaitingSince, CreatedAt: c.CreatedAt, ClosedAt: c.ClosedAt,
+		WaitingSince: c.WaitingSince, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClosedAt: c.ClosedAt,
 		CSATScore: c.CSATScore, CSATComment: optional(c.CSATComment), CSATAskedAt: c.CSATRequestedAt,
 	}
 }

@@ -141,6 +141,12 @@ func TestWSConversationEvents(t *testing.T) {
 			if f.Data["assigneeId"] != ana.userID || f.Data["conversation"].(map[string]any)["status"] != "open" {
 				t.Errorf("conversation_assigned = %v", f.Data)
 			}
+			// updatedAt tells two copies of the conversation apart.
+			before, err1 := time.Parse(time.RFC3339Nano, fmt.Sprint(created.Data["conversation"].(map[string]any)["updatedAt"]))
+			after, err2 := time.Parse(time.RFC3339Nano, fmt.Sprint(f.Data["conversation"].(map[string]any)["updatedAt"]))
+			if err1 != nil || err2 != nil || after.Before(before) {
+				t.Errorf("updatedAt: created %v (%v), assigned %v (%v)", before, err1, after, err2)
+			}
 		}
 
 		// Typing reaches the subscribed admin, and expires without a refresh.
