@@ -3,6 +3,7 @@ package fanout_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -202,16 +203,7 @@ func TestPostgres(t *testing.T) {
 	db := storetest.OpenPostgres(t)
 	channel := "swa_fanout_test_" + strings.ToLower(rand.Text())
 	log := slog.New(slog.DiscardHandler)
-	withApp := func(name string) string {
-		u, err := url.Parse(db.PostgresURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("application_name", name)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
+	withApp := func(name string) string { return withApp(t, db.PostgresURL(), name) }
 	bName := "fanout_b_" + strings.ToLower(rand.Text())
 	// Published before either replica started: no one's there to get it.
 	before := `{"n":"before the replicas started"}`
@@ -235,13 +227,7 @@ func TestPostgres(t *testing.T) {
 	}
 
 	// Kill B's listening connection; publish while it reconnects.
-	res, err := db.SQL().Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", bName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		t.Fatalf("terminated %d connections of B, want 1", n)
-	}
+	killListener(t, db.SQL(), bName)
 	missed := []string{`{"n":"while B was away 1"}`, `{"n":"while B was away 2"}`}
 	publishAll(t, a, missed)
 	waitFor(t, missed, &ca, &cb)
@@ -272,14 +258,7 @@ func TestPostgresSkipOwn(t *testing.T) {
 	channel := "swa_fanout_test_" + strings.ToLower(rand.Text())
 	log := slog.New(slog.DiscardHandler)
 	aName := "fanout_a_" + strings.ToLower(rand.Text())
-	u, err := url.Parse(db.PostgresURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("application_name", aName)
-	u.RawQuery = q.Encode()
-	a := fanout.NewPostgres(db.SQL(), u.String(), channel, log)
+	a := fanout.NewPostgres(db.SQL(), withApp(t, db.PostgresURL(), aName), channel, log)
 	a.SkipOwn()
 	b := fanout.NewPostgres(db.SQL(), db.PostgresURL(), channel, log)
 	var ca, cb collector
@@ -293,13 +272,7 @@ func TestPostgresSkipOwn(t *testing.T) {
 	waitFor(t, ps, &cb)
 	waitFor(t, ps[3:], &ca)
 
-	res, err := db.SQL().Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", aName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		t.Fatalf("terminated %d connections of A, want 1", n)
-	}
+	killListener(t, db.SQL(), aName)
 	publishAll(t, a, []string{`{"n":"A's own while away"}`})
 	publishAll(t, b, []string{`{"n":"B's while A was away"}`})
 	waitFor(t, []string{`{"n":"A's own while away"}`, `{"n":"B's while A was away"}`}, &cb)
@@ -361,4 +334,31 @@ func redisPair(t *testing.T) (a, b *fanout.Redis) {
 		_ = b.Close()
 	})
 	return a, b
+}
+
+// withApp is dbURL with application_name set, so that a test can find a
+// bus's listening connection (killListener).
+func withApp(t *testing.T, dbURL, name string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("application_name", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// killListener ends the one connection named name (withApp): a bus's
+// listener, which then reconnects and catches up.
+func killListener(t *testing.T, db *sql.DB, name string) {
+	t.Helper()
+	res, err := db.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("terminated %d connections of %s, want 1", n, name)
+	}
 }

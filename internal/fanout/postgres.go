@@ -30,33 +30,14 @@ type Postgres struct {
 	connect func(ctx context.Context) (*pgx.Conn, error)
 	log     *slog.Logger
 
-	// own holds the ids of the rows this bus published, after SkipOwn.
-	// Publish holds mu from before its row commits until the id is in own,
-	// and the receiver checks own under mu, so a notification that beats
-	// Publish's answer still finds its id there.
-	mu  sync.Mutex
-	own *seenSet[int64]
+	own ownIDs[int64] // after SkipOwn
 }
 
 // SkipOwn makes Run leave out what this bus published itself: its
 // publisher delivers those payloads on its own (the real-time hub, as
 // values), which saves reading back and decoding every batch it wrote.
 // Call it before Publish and Run.
-func (p *Postgres) SkipOwn() { p.own = newSeenSet[int64](ownWindow) }
-
-// isOwn reports whether id is a row this bus published (SkipOwn).
-func (p *Postgres) isOwn(id int64) bool {
-	if p.own == nil {
-		return false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.own.has(id)
-}
-
-// ownWindow is how many of its own publications a bus remembers: far more
-// than a reconnection's look-back or the notifications in flight.
-const ownWindow = 20000
+func (p *Postgres) SkipOwn() { p.own.enable() }
 
 // NewPostgres returns a bus publishing through db and listening on its own
 // connection to databaseURL, on NOTIFY channel (DefaultChannel unless
@@ -80,26 +61,18 @@ const retention = 10 * time.Minute
 // lose the last fraction of a second of them; the next synchronous commit
 // (every webhook's) flushes them anyway.
 func (p *Postgres) Publish(ctx context.Context, payload []byte) error {
-	if p.own != nil {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-	}
-	var id int64
-	err := p.db.QueryRowContext(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
-		m AS (INSERT INTO fanout_messages (payload, created_at) VALUES ($1, now()) RETURNING id)
-		SELECT m.id, pg_notify($2, CASE WHEN octet_length($1) <= 7000 THEN m.id || ':' || $1 ELSE m.id::text END)::text
-		FROM m, async`,
-		string(payload), p.channel).Scan(&id, new(string))
-	if err != nil {
-		return fmt.Errorf("fanout publish: %w", err)
-	}
-	if p.own != nil {
-		// A publish that failed after its commit (its answer lost) is not
-		// recorded: its payload comes back, and the hub, which delivered it
-		// already, recognises its own replica in it and drops it.
-		p.own.add(id)
-	}
-	return nil
+	return p.own.publish(func() (int64, error) {
+		var id int64
+		err := p.db.QueryRowContext(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+			m AS (INSERT INTO fanout_messages (payload, created_at) VALUES ($1, now()) RETURNING id)
+			SELECT m.id, pg_notify($2, CASE WHEN octet_length($1) <= 7000 THEN m.id || ':' || $1 ELSE m.id::text END)::text
+			FROM m, async`,
+			string(payload), p.channel).Scan(&id, new(string))
+		if err != nil {
+			return 0, fmt.Errorf("fanout publish: %w", err)
+		}
+		return id, nil
+	})
 }
 
 // Run implements Bus.
@@ -108,7 +81,7 @@ func (p *Postgres) Run(ctx context.Context, deliver func([]byte)) error {
 	if err := p.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM fanout_messages").Scan(&start); err != nil {
 		return fmt.Errorf("fanout: %w", err)
 	}
-	r := &pgReceiver{deliver: deliver, maxID: start, seen: newSeenSet[int64](20000), own: p.isOwn}
+	r := &pgReceiver{deliver: deliver, maxID: start, seen: newSeenSet[int64](20000), own: p.own.has}
 	l := &pgxlisten.Listener{
 		Connect:        p.connect,
 		ReconnectDelay: time.Second,

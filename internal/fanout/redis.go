@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,24 +19,12 @@ type Redis struct {
 	stream string
 	log    *slog.Logger
 
-	// own holds the ids of the entries this bus added, after SkipOwn (see
-	// Postgres.own for mu).
-	mu  sync.Mutex
-	own *seenSet[string]
+	own ownIDs[string] // after SkipOwn
 }
 
 // SkipOwn makes Run leave out what this bus published itself (see
 // Postgres.SkipOwn). Call it before Publish and Run.
-func (r *Redis) SkipOwn() { r.own = newSeenSet[string](ownWindow) }
-
-func (r *Redis) isOwn(id string) bool {
-	if r.own == nil {
-		return false
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.own.has(id)
-}
+func (r *Redis) SkipOwn() { r.own.enable() }
 
 // readBlock bounds each blocking read: go-redis does not interrupt one
 // when the context is cancelled, so this is also how long Run may take to
@@ -69,19 +56,14 @@ func (r *Redis) Ping(ctx context.Context) error { return r.client.Ping(ctx).Err(
 
 // Publish implements Bus.
 func (r *Redis) Publish(ctx context.Context, payload []byte) error {
-	if r.own != nil {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-	}
-	id, err := r.client.XAdd(ctx, &redis.XAddArgs{Stream: r.stream, MaxLen: streamLen, Approx: true,
-		Values: []any{"p", payload}}).Result()
-	if err != nil {
-		return fmt.Errorf("fanout publish: %w", err)
-	}
-	if r.own != nil {
-		r.own.add(id)
-	}
-	return nil
+	return r.own.publish(func() (string, error) {
+		id, err := r.client.XAdd(ctx, &redis.XAddArgs{Stream: r.stream, MaxLen: streamLen, Approx: true,
+			Values: []any{"p", payload}}).Result()
+		if err != nil {
+			return "", fmt.Errorf("fanout publish: %w", err)
+		}
+		return id, nil
+	})
 }
 
 // Run implements Bus.
@@ -115,7 +97,7 @@ func (r *Redis) Run(ctx context.Context, deliver func([]byte)) error {
 		for _, s := range res {
 			for _, m := range s.Messages {
 				last = m.ID
-				if r.isOwn(m.ID) {
+				if r.own.has(m.ID) {
 					continue
 				}
 				if p, ok := m.Values["p"].(string); ok {
