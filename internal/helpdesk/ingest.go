@@ -508,16 +508,7 @@ func (in *Ingester) applyBatch(ctx context.Context, tx Store, ds []WebhookDelive
 	for i, d := range ds {
 		res := &results[i]
 		for _, b := range d.Batches {
-			ch, seen := channels[b.PhoneNumberID]
-			if !seen {
-				var err error
-				ch, err = tx.GetChannelByPhoneNumberID(ctx, b.PhoneNumberID)
-				if err != nil && !errors.Is(err, ErrNotFound) {
-					return err
-				}
-				ch = routable(ch)
-				channels[b.PhoneNumberID] = ch
-			}
+			ch := channels[b.PhoneNumberID] // newBatchCache read every number of ds
 			if r := d.Replay; r != nil && r.Bound != nil && ch.ID != "" && !r.Bound(ch) {
 				if !slices.Contains(res.Unbound, b.PhoneNumberID) {
 					res.Unbound = append(res.Unbound, b.PhoneNumberID)
