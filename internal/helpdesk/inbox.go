@@ -287,13 +287,7 @@ func (ib *Inbox) ReplayAll(ctx context.Context, actor Actor, status, phoneNumber
 	if actor.User.Role != RoleAdmin {
 		return ReplayAllResult{}, errForbidden()
 	}
-	if status == "" {
-		status = InboxUnrouted
-	}
-	if err := validateInboxQuery(status, phoneNumberID); err != nil {
-		return ReplayAllResult{}, err
-	}
-	return ib.replayAll(ctx, InboxFilter{Status: status}, phoneNumberID, func(e InboxEntry) AuditLog {
+	return ib.replayStatus(ctx, status, phoneNumberID, func(e InboxEntry) AuditLog {
 		return ib.desk.audit(actor, AuditInboxReplay, "webhook_inbox", e.ID, map[string]any{"bulk": true})
 	})
 }
@@ -314,13 +308,19 @@ func (ib *Inbox) ReplayUnrouted(ctx context.Context, phoneNumberID, actorID, tri
 // line): no role check; the audit rows name actorID (may be "") and
 // trigger, and are marked automatic.
 func (ib *Inbox) ReplayMatching(ctx context.Context, status, phoneNumberID, actorID, trigger string) (ReplayAllResult, error) {
+	return ib.replayStatus(ctx, status, phoneNumberID, ib.automaticAudit(phoneNumberID, actorID, trigger))
+}
+
+// replayStatus replays the entries in status (default unrouted) that name
+// phoneNumberID (any when empty).
+func (ib *Inbox) replayStatus(ctx context.Context, status, phoneNumberID string, audit func(InboxEntry) AuditLog) (ReplayAllResult, error) {
 	if status == "" {
 		status = InboxUnrouted
 	}
 	if err := validateInboxQuery(status, phoneNumberID); err != nil {
 		return ReplayAllResult{}, err
 	}
-	return ib.replayAll(ctx, InboxFilter{Status: status}, phoneNumberID, ib.automaticAudit(phoneNumberID, actorID, trigger))
+	return ib.replayAll(ctx, InboxFilter{Status: status}, phoneNumberID, audit)
 }
 
 func (ib *Inbox) automaticAudit(phoneNumberID, actorID, trigger string) func(InboxEntry) AuditLog {
