@@ -105,7 +105,7 @@ func (d *DB) DeleteInboxEntries(ctx context.Context, status string, before time.
 	return int(n), nil
 }
 
-func scanInboxEntry(r interface{ Scan(...any) error }) (helpdesk.InboxEntry, error) {
+func scanInboxEntry(r scanner) (helpdesk.InboxEntry, error) {
 	var (
 		e    helpdesk.InboxEntry
 		body string
