@@ -75,7 +75,7 @@ type Options struct {
 	// allowed to open a socket: host patterns, or scheme://host patterns.
 	OriginPatterns []string
 
-	SendQueue         int           // live frames waiting per connection before it is dropped (default 256)
+	SendQueue         int           // live frames waiting per connection before it is dropped (default 256, at least minSendQueue)
 	Ring              int           // frames kept per user for resuming (default 256)
 	Retention         time.Duration // how long a user's stream outlives their last connection (default 2 min)
 	HeartbeatInterval time.Duration // presence publication (default 3 s)
@@ -99,6 +99,7 @@ func (o *Options) defaults() {
 	if o.SendQueue <= 0 {
 		o.SendQueue = 256
 	}
+	o.SendQueue = max(o.SendQueue, minSendQueue)
 	set(&o.Retention, 2*time.Minute)
 	set(&o.HeartbeatInterval, 3*time.Second)
 	set(&o.PresenceTTL, 9*time.Second)
@@ -452,6 +453,14 @@ func (h *Hub) takeWaiting(batch []busEvent) []busEvent {
 
 // maxBatch bounds the events of one bus payload.
 const maxBatch = 64
+
+// minSendQueue is the least SendQueue. A bus payload hands a socket up to
+// maxBatch frames at once, and they are queued whole or the socket is
+// dropped; a smaller queue would drop a client that reads promptly
+// whenever a 20 ms batch held more events for it than the queue. Twice
+// maxBatch lets one payload's frames wait for the writer while the next
+// payload is delivered, and still bounds a dead socket's frames.
+const minSendQueue = 2 * maxBatch
 
 // batchWindow is the least time between two event batches. An event that
 // follows a quiet spell goes out at once; under load, events wait up to
