@@ -45,6 +45,10 @@ type InboxStore interface {
 	// SetInboxEntryStatus records a replay's outcome on its entry;
 	// ErrNotFound when the entry is gone.
 	SetInboxEntryStatus(ctx context.Context, id, status, note string) error
+	// NoteInboxEntry sets the note of an entry that is still in status, and
+	// does nothing when it is not (a replay or the retention job came
+	// first) or is gone.
+	NoteInboxEntry(ctx context.Context, id, status, note string) error
 	// DeleteInboxEntries deletes up to limit entries in status received
 	// before before, oldest first, and returns how many it deleted.
 	DeleteInboxEntries(ctx context.Context, status string, before time.Time, limit int) (int, error)
@@ -94,7 +98,8 @@ func SignerFingerprint(secret string) string {
 // WHATSAPP_APP_SECRET when it has none). A body kept while its number had
 // no channel was accepted whatever signed it, so without this whoever holds
 // any one app's secret could plant messages for a number yet to be
-// connected. Bodies stored before signers were recorded pass.
+// connected. Bodies stored before signers were recorded pass: only an
+// admin's explicit replay reaches them (the automatic one leaves them).
 func (ib *Inbox) bound(e InboxEntry, ch Channel) bool {
 	if e.Signer == "" {
 		return true
@@ -257,11 +262,14 @@ func (ib *Inbox) replay(ctx context.Context, e InboxEntry, audit AuditLog) (Repl
 
 // ReplayAllResult adds up a bulk replay.
 type ReplayAllResult struct {
-	Entries        int
-	Processed      int // entries now fully routed
-	Partial        int
-	Unrouted       int // entries whose numbers still have no active channel
-	Skipped        int // entries whose body no longer parses (left as they are)
+	Entries   int
+	Processed int // entries now fully routed
+	Partial   int
+	Unrouted  int // entries whose numbers still have no active channel
+	Skipped   int // entries whose body no longer parses (left as they are)
+	// Unsigned are the entries stored before the inbox recorded their
+	// signer, which an automatic replay leaves for an explicit one.
+	Unsigned       int
 	MessagesStored int
 	Duplicates     int
 }
@@ -297,11 +305,18 @@ func (ib *Inbox) ReplayAll(ctx context.Context, actor Actor, status, phoneNumber
 // partial ones, whose other numbers had a channel, together in received
 // order. actorID is the admin whose change triggered it, trigger the audit
 // action of that change.
+//
+// It leaves the entries stored before the inbox recorded their signer (they
+// have no Signer), noting why on each: any app's secret may have signed
+// such a body, so routing it to the number on its own would let one app's
+// webhooks write into another app's number, which is what the signature
+// binding prevents. An admin who knows where they came from replays them
+// explicitly.
 func (ib *Inbox) ReplayUnrouted(ctx context.Context, phoneNumberID, actorID, trigger string) (ReplayAllResult, error) {
 	if err := validateInboxQuery("", phoneNumberID); err != nil {
 		return ReplayAllResult{}, err
 	}
-	return ib.replayAll(ctx, InboxFilter{Pending: true}, phoneNumberID, ib.automaticAudit(phoneNumberID, actorID, trigger))
+	return ib.replayAll(ctx, InboxFilter{Pending: true}, phoneNumberID, true, ib.automaticAudit(phoneNumberID, actorID, trigger))
 }
 
 // ReplayMatching is ReplayAll for the process itself (jobs, the command
@@ -320,7 +335,7 @@ func (ib *Inbox) replayStatus(ctx context.Context, status, phoneNumberID string,
 	if err := validateInboxQuery(status, phoneNumberID); err != nil {
 		return ReplayAllResult{}, err
 	}
-	return ib.replayAll(ctx, InboxFilter{Status: status}, phoneNumberID, audit)
+	return ib.replayAll(ctx, InboxFilter{Status: status}, phoneNumberID, false, audit)
 }
 
 func (ib *Inbox) automaticAudit(phoneNumberID, actorID, trigger string) func(InboxEntry) AuditLog {
@@ -332,11 +347,21 @@ func (ib *Inbox) automaticAudit(phoneNumberID, actorID, trigger string) func(Inb
 
 // replayAll pages through the matching entries in received order. The
 // cursor moves past each entry whatever its new status, so entries that
-// stay unrouted are not tried again in the same run.
-func (ib *Inbox) replayAll(ctx context.Context, f InboxFilter, phoneNumberID string, audit func(InboxEntry) AuditLog) (ReplayAllResult, error) {
+// stay unrouted are not tried again in the same run. skipUnsigned leaves
+// the entries without a signer (see ReplayUnrouted).
+func (ib *Inbox) replayAll(ctx context.Context, f InboxFilter, phoneNumberID string, skipUnsigned bool, audit func(InboxEntry) AuditLog) (ReplayAllResult, error) {
 	var total ReplayAllResult
 	f.Oldest, f.Limit = true, 100
 	err := ib.scan(ctx, f, phoneNumberID, func(it InboxItem) (bool, error) {
+		if skipUnsigned && it.Signer == "" {
+			note := fmt.Sprintf("not replayed automatically for %s at %s: stored before the inbox recorded which app signed it, "+
+				"so it may be another app's; replay it explicitly to route it", phoneNumberID, Now().UTC().Format(time.RFC3339))
+			if err := ib.desk.store.NoteInboxEntry(ctx, it.ID, it.Status, note); err != nil {
+				return false, err
+			}
+			total.Unsigned++
+			return true, nil
+		}
 		one, err := ib.replay(ctx, it.InboxEntry, audit(it.InboxEntry))
 		if ErrorCode(err) == CodeNotFound {
 			return true, nil // pruned since it was listed: nothing left to apply

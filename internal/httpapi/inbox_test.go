@@ -398,7 +398,7 @@ func TestInboxReplayKeepsOldTimes(t *testing.T) {
 		})
 		sum := sha256.Sum256(body)
 		entry := helpdesk.InboxEntry{ID: helpdesk.NewID(), BodySHA256: hex.EncodeToString(sum[:]), Body: body,
-			Status: helpdesk.InboxUnrouted, ReceivedAt: sent.Add(2 * time.Second)}
+			Status: helpdesk.InboxUnrouted, ReceivedAt: sent.Add(2 * time.Second), Signer: helpdesk.SignerFingerprint(testAppSecret)}
 		if err := e.srv.DB.InsertInboxEntries(t.Context(), []helpdesk.InboxEntry{entry}); err != nil {
 			t.Fatal(err)
 		}

@@ -48,6 +48,10 @@ func (w *InboxReplayWorker) Work(ctx context.Context, job *river.Job[InboxReplay
 		w.Log.InfoContext(ctx, "replayed the webhooks a number received before it had an active channel",
 			"phone_number_id", a.PhoneNumberID, "entries", res.Entries, "messages", res.MessagesStored, "still_unrouted", res.Unrouted)
 	}
+	if res.Unsigned > 0 && w.Log != nil {
+		w.Log.WarnContext(ctx, "left webhooks stored before the inbox recorded their signer; an admin may replay them explicitly",
+			"phone_number_id", a.PhoneNumberID, "entries", res.Unsigned)
+	}
 	return err
 }
 

@@ -333,7 +333,7 @@ func TestEnvNumberReplaysItsInboxAtStart(t *testing.T) {
 		`"messages":[{"from":"5511933330000","id":"wamid.before","timestamp":"%d","type":"text","text":{"body":"oi"}}]}}]}]}`,
 		phoneID, time.Now().Unix())
 	err := srv.DB.InsertInboxEntries(ctx, []helpdesk.InboxEntry{{ID: helpdesk.NewID(), BodySHA256: strings.Repeat("0", 64),
-		Body: []byte(body), Status: helpdesk.InboxUnrouted, ReceivedAt: helpdesk.Now()}})
+		Body: []byte(body), Status: helpdesk.InboxUnrouted, ReceivedAt: helpdesk.Now(), Signer: helpdesk.SignerFingerprint("real-app-secret")}})
 	if err != nil {
 		t.Fatal(err)
 	}

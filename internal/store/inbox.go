@@ -88,6 +88,14 @@ func (d *DB) SetInboxEntryStatus(ctx context.Context, id, status, note string) e
 	return nil
 }
 
+// NoteInboxEntry implements helpdesk.InboxStore.
+func (d *DB) NoteInboxEntry(ctx context.Context, id, status, note string) error {
+	if _, err := d.q.ExecContext(ctx, "UPDATE webhook_inbox SET note = $1 WHERE id = $2 AND status = $3", note, id, status); err != nil {
+		return fmt.Errorf("note inbox entry: %w", d.translate(err))
+	}
+	return nil
+}
+
 // DeleteInboxEntries implements helpdesk.InboxStore.
 func (d *DB) DeleteInboxEntries(ctx context.Context, status string, before time.Time, limit int) (int, error) {
 	// One bounded statement: a long first run over a large table neither

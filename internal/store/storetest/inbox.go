@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 func testInbox(t *testing.T, open Opener) {
 	t.Run("ListGetSetDelete", func(t *testing.T) { t.Parallel(); testInboxRows(t, open) })
 	t.Run("ReplayAfterChannelConnected", func(t *testing.T) { t.Parallel(); testInboxReplay(t, open) })
+	t.Run("AutomaticReplaySkipsUnsigned", func(t *testing.T) { t.Parallel(); testInboxReplayUnsigned(t, open) })
 	t.Run("ReplayKeepsStatusesForward", func(t *testing.T) { t.Parallel(); testInboxReplayStatuses(t, open) })
 	t.Run("Prune", func(t *testing.T) { t.Parallel(); testInboxPrune(t, open) })
 	t.Run("ReplayOfAnEntryPruned", func(t *testing.T) { t.Parallel(); testInboxReplayPruned(t, open) })
@@ -118,6 +120,18 @@ func testInboxRows(t *testing.T, open Opener) {
 		t.Errorf("after SetInboxEntryStatus: %+v", e)
 	}
 	requireErr(t, s.SetInboxEntryStatus(ctx, helpdesk.NewID(), helpdesk.InboxProcessed, ""), helpdesk.ErrNotFound)
+	// A note is set only while the entry is in the status its writer read.
+	for _, tc := range []struct{ status, want string }{{helpdesk.InboxPartial, ""}, {helpdesk.InboxUnrouted, "noted"}} {
+		if err := s.NoteInboxEntry(ctx, all[1].ID, tc.status, "noted"); err != nil {
+			t.Fatal(err)
+		}
+		if e, _ := s.GetInboxEntry(ctx, all[1].ID); e.Status != helpdesk.InboxUnrouted || e.Note != tc.want {
+			t.Errorf("after NoteInboxEntry(%s): %q %q, want unrouted %q", tc.status, e.Status, e.Note, tc.want)
+		}
+	}
+	if err := s.NoteInboxEntry(ctx, helpdesk.NewID(), helpdesk.InboxUnrouted, "x"); err != nil {
+		t.Errorf("NoteInboxEntry of an entry that is gone: %v", err)
+	}
 }
 
 // replayParser reads the test bodies: a delivery's batches as JSON.
@@ -165,6 +179,7 @@ func testInboxReplay(t *testing.T, open Opener) {
 		Type: "text", Text: "alguém aí?", Timestamp: time.Now().Add(-time.Minute)}
 	body := testBody(t, helpdesk.ChannelBatch{PhoneNumberID: later, Messages: []helpdesk.InboundMessage{msg}})
 	d, _ := replayParser(body, helpdesk.Now())
+	d.Signer = helpdesk.SignerFingerprint("secret") // mustUpsertChannel's
 	res, err := in.Ingest(ctx, d)
 	if err != nil || res.InboxStatus != helpdesk.InboxUnrouted || len(res.Messages) != 0 {
 		t.Fatalf("first ingest: %+v, %v", res, err)
@@ -236,6 +251,60 @@ func testInboxReplay(t *testing.T, open Opener) {
 	}
 	if _, err := ib.Replay(ctx, inboxAdmin, "not-an-id"); helpdesk.ErrorCode(err) != helpdesk.CodeValidation {
 		t.Errorf("malformed id: %v", err)
+	}
+}
+
+// testInboxReplayUnsigned: a body stored before the inbox recorded its
+// signer may have been signed by any app, so the automatic replay of a
+// number that gets a channel leaves it waiting, with a note saying why; an
+// admin's explicit replay (one entry, or the bulk replay) still routes it.
+func testInboxReplayUnsigned(t *testing.T, open Opener) {
+	s, ctx := open(t), t.Context()
+	ib, in := newTestInbox(t, s)
+	const number = "5550000004"
+	ingest := func(wamid, signer string) {
+		t.Helper()
+		msg := helpdesk.InboundMessage{WAMessageID: wamid, FromWAIDs: []string{"5511944440000"}, ProfileName: "Rita",
+			Type: "text", Text: wamid, Timestamp: time.Now().Add(-time.Minute)}
+		d, _ := replayParser(testBody(t, helpdesk.ChannelBatch{PhoneNumberID: number, Messages: []helpdesk.InboundMessage{msg}}), helpdesk.Now())
+		d.Signer = signer
+		if res, err := in.Ingest(ctx, d); err != nil || res.InboxStatus != helpdesk.InboxUnrouted {
+			t.Fatalf("ingest %s: %+v, %v", wamid, res, err)
+		}
+	}
+	ingest("wamid.unsigned0", "")
+	ingest("wamid.signed", helpdesk.SignerFingerprint("secret")) // mustUpsertChannel's secret
+	ingest("wamid.unsigned1", "")
+	es, err := s.ListInboxEntries(ctx, helpdesk.InboxFilter{Oldest: true, Limit: 10})
+	if err != nil || len(es) != 3 {
+		t.Fatalf("entries = %d, %v", len(es), err)
+	}
+	mustUpsertChannel(t, s, number)
+	for pass := range 2 { // the job runs twice
+		r, err := ib.ReplayUnrouted(ctx, number, "", "test")
+		if want := 1 - pass; err != nil || r.Entries != want || r.MessagesStored != want || r.Unsigned != 2 {
+			t.Errorf("automatic replay, pass %d = %+v, %v; want %d entries replayed and the 2 unsigned left", pass, r, err, want)
+		}
+	}
+	if countMessages(t, s, "wamid.signed") != 1 || countMessages(t, s, "wamid.unsigned0")+countMessages(t, s, "wamid.unsigned1") != 0 {
+		t.Fatalf("after the automatic replay: want the signed body applied and the unsigned ones not")
+	}
+	for _, i := range []int{0, 2} {
+		e, err := s.GetInboxEntry(ctx, es[i].ID)
+		if err != nil || e.Status != helpdesk.InboxUnrouted || !strings.Contains(e.Note, "replay it explicitly") {
+			t.Errorf("unsigned entry after the automatic replay = %q %q, %v; want unrouted with a note saying why", e.Status, e.Note, err)
+		}
+	}
+	one, err := ib.Replay(ctx, inboxAdmin, es[0].ID)
+	if err != nil || one.MessagesStored != 1 || one.Status != helpdesk.InboxProcessed {
+		t.Errorf("explicit replay of an unsigned entry = %+v, %v", one, err)
+	}
+	all, err := ib.ReplayAll(ctx, inboxAdmin, "", number)
+	if err != nil || all.Entries != 1 || all.MessagesStored != 1 || all.Processed != 1 {
+		t.Errorf("explicit bulk replay of an unsigned entry = %+v, %v", all, err)
+	}
+	if countMessages(t, s, "wamid.unsigned0")+countMessages(t, s, "wamid.unsigned1") != 2 {
+		t.Errorf("the explicit replays did not route the unsigned bodies")
 	}
 }
 
