@@ -182,7 +182,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 const benchUsage = `usage:
-  supportwhatsapp bench ingest [-db URL] [-c 64] [-customers 1000] [-n 20000] [-cpuprofile FILE]
+  supportwhatsapp bench ingest [-db URL] [-c 64] [-customers 1000] [-n 20000] [-lanes N] [-cpuprofile FILE]
   supportwhatsapp bench inbox  [-db URL] [-conversations 100000] [-messages 1000000] [-n 100] [-reuse] [-cpuprofile FILE]
   supportwhatsapp bench fanout [-db URL] [-agents 500] [-rate 500] [-duration 10s] [-idle 10000] [-cpuprofile FILE]`
 
@@ -201,6 +201,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.Concurrency, "c", 64, "concurrent senders")
 	fs.IntVar(&o.Customers, "customers", 1000, "distinct customers")
 	fs.IntVar(&o.Messages, "n", 20000, "messages to post")
+	fs.IntVar(&o.Lanes, "lanes", 0, "group-commit lanes on PostgreSQL (INGEST_LANES; default: the server's)")
 	return runProfiled(fs, args[1:], func() error {
 		_, err := bench.Ingest(ctx, o)
 		return err

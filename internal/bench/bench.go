@@ -37,6 +37,7 @@ type Options struct {
 	Concurrency int    // parallel senders (default 64)
 	Customers   int    // distinct customers the messages come from (default 1000)
 	Messages    int    // messages to post (default 20000)
+	Lanes       int    // INGEST_LANES of the server; 0: its default
 	Out         io.Writer
 }
 
@@ -132,10 +133,14 @@ func ingest(ctx context.Context, o Options) (Result, error) {
 	if dbURL == "" {
 		dbURL = "sqlite:" + filepath.Join(dir, "bench.db")
 	}
-	cfg, err := config.Load(map[string]string{
+	environ := map[string]string{
 		"APP_ENV": "test", "DATABASE_URL": dbURL, "WHATSAPP_APP_SECRET": appSecret, "BCRYPT_ROUNDS": "4",
 		"MEDIA_DIR": filepath.Join(dir, "media"), "LOG_LEVEL": "error",
-	})
+	}
+	if o.Lanes > 0 {
+		environ["INGEST_LANES"] = strconv.Itoa(o.Lanes)
+	}
+	cfg, err := config.Load(environ)
 	if err != nil {
 		return Result{}, err
 	}

@@ -89,6 +89,10 @@ type Config struct {
 	// in the inbox; 0 keeps them forever. Unrouted and partial ones are
 	// always kept (replay needs them).
 	WebhookInboxRetentionDays int `env:"WEBHOOK_INBOX_RETENTION_DAYS" envDefault:"30"`
+
+	// IngestLanes is how many webhook group-commit lanes run on
+	// PostgreSQL (SQLite has one writer, so always one lane).
+	IngestLanes int `env:"INGEST_LANES" envDefault:"1"`
 }
 
 // WebhookInboxRetention is WEBHOOK_INBOX_RETENTION_DAYS as a duration; 0
@@ -294,6 +298,9 @@ func (c Config) validate() []error {
 	}
 	if c.MediaDir == "" {
 		bad("MEDIA_DIR must not be empty")
+	}
+	if c.IngestLanes < 1 || c.IngestLanes > 64 {
+		bad("INGEST_LANES=%d: use 1 to 64", c.IngestLanes)
 	}
 	if c.WebhookInboxRetentionDays < 0 || c.WebhookInboxRetentionDays > 36500 {
 		bad("WEBHOOK_INBOX_RETENTION_DAYS=%d: use 0 (keep forever) or a number of days up to 36500", c.WebhookInboxRetentionDays)

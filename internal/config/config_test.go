@@ -352,6 +352,8 @@ func TestLoad_Invalid(t *testing.T) {
 		{"MAX_BODY_BYTES tiny", map[string]string{"MAX_BODY_BYTES": "10"}, "MAX_BODY_BYTES=10"},
 		{"WEBHOOK_INBOX_RETENTION_DAYS negative", map[string]string{"WEBHOOK_INBOX_RETENTION_DAYS": "-1"}, "WEBHOOK_INBOX_RETENTION_DAYS=-1"},
 		{"WEBHOOK_INBOX_RETENTION_DAYS not a number", map[string]string{"WEBHOOK_INBOX_RETENTION_DAYS": "thirty"}, "WEBHOOK_INBOX_RETENTION_DAYS"},
+		{"INGEST_LANES 0", map[string]string{"INGEST_LANES": "0"}, "INGEST_LANES=0"},
+		{"INGEST_LANES 65", map[string]string{"INGEST_LANES": "65"}, "INGEST_LANES=65"},
 		{"RATE_LIMIT_WINDOW_MS tiny", map[string]string{"RATE_LIMIT_WINDOW_MS": "10"}, "RATE_LIMIT_WINDOW_MS=10"},
 	}
 	for _, tc := range tests {

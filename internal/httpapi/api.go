@@ -47,7 +47,7 @@ type Options struct {
 	// WhatsApp is the Graph API client (templates sync).
 	WhatsApp *whatsapp.Client
 	// IngestLanes is how many webhook group-commit lanes run: 1 on SQLite
-	// (a single writer), a few on PostgreSQL.
+	// (a single writer), INGEST_LANES on PostgreSQL (default 1).
 	IngestLanes int
 	// Sandbox is the built-in WhatsApp simulator (nil with a real number);
 	// /api/v1/sandbox lets the dashboard play its customers.
