@@ -34,7 +34,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -729,7 +731,15 @@ func (h *Hub) deliverMsg(m *busMsg) {
 }
 
 // recomputeOnlineLocked derives the global online set and tells every
-// local user who came online or went offline.
+// local user who came online or went offline: one online_status for all
+// the changes, {userId, online} for one, {users:[…]} for several.
+//
+// One frame, not one per user: a heartbeat can change hundreds of users
+// at once (another replica first heard of, or restarted, or silent past
+// PresenceTTL), and as many frames would overflow every socket's send
+// queue, dropping clients that read promptly, and push everything else
+// out of the streams' rings. The frame's body is encoded once and shared,
+// so each socket and ring holds one frame whatever the number of users.
 func (h *Hub) recomputeOnlineLocked() {
 	now := time.Now()
 	cur := map[string]bool{}
@@ -747,17 +757,33 @@ func (h *Hub) recomputeOnlineLocked() {
 			cur[id] = true
 		}
 	}
+	tell := len(h.users) > 0
+	var changes []onlineStatusData
 	for id := range cur {
 		if _, ok := h.online[id]; !ok {
 			h.online[id] = now
-			h.broadcastLocked("online_status", onlineStatusData{Online: true, UserID: id})
+			if tell {
+				changes = append(changes, onlineStatusData{Online: true, UserID: id})
+			}
 		}
 	}
 	for id := range h.online {
 		if !cur[id] {
 			delete(h.online, id)
-			h.broadcastLocked("online_status", onlineStatusData{Online: false, UserID: id})
+			if tell {
+				changes = append(changes, onlineStatusData{Online: false, UserID: id})
+			}
 		}
+	}
+	switch len(changes) {
+	case 0:
+	case 1:
+		h.broadcastLocked("online_status", changes[0])
+	default:
+		// In a stable order (UUIDv7s: about when each user was created),
+		// not the maps'.
+		slices.SortFunc(changes, func(a, b onlineStatusData) int { return strings.Compare(a.UserID, b.UserID) })
+		h.broadcastLocked("online_status", onlineStatusListData{Users: changes})
 	}
 }
 

@@ -74,6 +74,10 @@ type (
 		Online bool   `json:"online"`
 		UserID string `json:"userId"`
 	}
+	// Several users' presence changed at once (see recomputeOnlineLocked).
+	onlineStatusListData struct {
+		Users []onlineStatusData `json:"users"`
+	}
 )
 
 // shaper is event data that takes its JSON shape when encoded.

@@ -76,9 +76,19 @@ type frame struct {
 // dial connects and authenticates, returning the socket after its hello.
 func (f *fixture) dial(token string) *websocket.Conn {
 	f.t.Helper()
+	return f.dialQuery(token, "")
+}
+
+// dialQuery is dial with a query (since, stream).
+func (f *fixture) dialQuery(token, query string) *websocket.Conn {
+	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.srv.URL, "http"), nil)
+	u := "ws" + strings.TrimPrefix(f.srv.URL, "http")
+	if query != "" {
+		u += "?" + query
+	}
+	c, _, err := websocket.Dial(ctx, u, nil)
 	if err != nil {
 		f.t.Fatal(err)
 	}
