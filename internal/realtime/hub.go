@@ -25,7 +25,9 @@
 // Presence: a user is online while they have at least one connection on
 // any replica. Each replica publishes the users connected to it on every
 // change and every HeartbeatInterval; a replica that stops publishing is
-// forgotten after PresenceTTL.
+// forgotten after PresenceTTL. The changes one heartbeat or one expiry
+// brings reach each stream as one online_status event, however many users
+// they concern.
 package realtime
 
 import (
