@@ -2,15 +2,22 @@ package realtime_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/supportwhatsapp/supportwhatsapp/internal/fanout"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/realtime"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/store/storetest"
 )
 
 // presenceOf returns the changes an online_status frame reports, in either
@@ -48,17 +55,40 @@ func presenceOf(t testing.TB, fr frame) map[string]bool {
 	return out
 }
 
-// heartbeat publishes, through the bus, what another replica with these
-// users connected publishes.
-func heartbeat(t testing.TB, f *fixture, replica string, users []string) {
+// heartbeats publishes, through bus, what another replica with these
+// users connected publishes, at once and then every interval until the
+// returned stop (a bus between processes may start listening after the
+// first).
+func heartbeats(t testing.TB, bus fanout.Bus, replica string, users []string, interval time.Duration) (stop func()) {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{"r": replica, "h": true, "p": users})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.bus.Publish(context.Background(), b); err != nil {
-		t.Fatal(err)
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			if err := bus.Publish(context.Background(), b); err != nil {
+				t.Error(err)
+				return
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(interval):
+			}
+		}
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			close(done)
+			<-stopped
+		})
 	}
+	t.Cleanup(stop) // before the bus closes, should the test end first
+	return stop
 }
 
 func newIDs(n int) []string {
@@ -114,34 +144,54 @@ func pingPong(t testing.TB, c *websocket.Conn) {
 
 // A heartbeat naming more users than a socket's send queue holds (another
 // replica first heard of, or back from a crash), and that replica's death
-// after PresenceTTL, do not drop a client that reads promptly: each is
-// one online_status frame listing every change, whatever the number of
-// users, so a socket's queue and the stream's ring take one frame for it.
+// after PresenceTTL or its leaving, do not drop a client that reads
+// promptly: each is one online_status frame listing every change, whatever
+// the number of users, so a socket's queue and the stream's ring take one
+// frame for it. On the in-process bus, and on PostgreSQL and Redis with the
+// heartbeat published by another replica's bus.
 func TestPresenceBurstKeepsPromptClient(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
+		bus     string
 		queue   int
 		users   int
 		leaving bool // the replica says it is leaving, rather than falling silent
 	}{
-		{"default queue, 400 users", 0, 400, false},
-		{"least queue, 2000 users, leaving", 1, 2000, true},
+		{"default queue, 400 users", "local", 0, 400, false},
+		{"least queue, 2000 users, leaving", "local", 1, 2000, true},
+		{"postgres, 400 users", "postgres", 0, 400, false},
+		{"redis, 400 users, leaving", "redis", 0, 400, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, realtime.Options{SendQueue: tc.queue, PresenceTTL: time.Second, HeartbeatInterval: 200 * time.Millisecond})
+			o := realtime.Options{SendQueue: tc.queue, PresenceTTL: time.Second, HeartbeatInterval: 200 * time.Millisecond}
+			var other fanout.Bus // the other replica's
+			switch tc.bus {
+			case "postgres":
+				db := storetest.OpenPostgres(t)
+				channel := "swa_presence_test_" + strings.ToLower(rand.Text())
+				log := slog.New(slog.DiscardHandler)
+				o.Bus = fanout.NewPostgres(db.SQL(), db.PostgresURL(), channel, log)
+				other = fanout.NewPostgres(db.SQL(), db.PostgresURL(), channel, log)
+			case "redis":
+				o.Bus, other = redisBuses(t)
+			}
+			f := newFixture(t, o)
+			if other == nil {
+				other = f.bus
+			}
 			_, tok := f.user("Local")
 			c := f.dial(tok)
 			remote := newIDs(tc.users)
-			heartbeat(t, f, "crashed-replica", remote)
+			stop := heartbeats(t, other, "crashed-replica", remote, 200*time.Millisecond)
 			if n := awaitPresence(t, c, remote, true); n > 2 { // its own user's may come first
 				t.Errorf("%d users online took %d frames, want one", tc.users, n)
 			}
-			// No more heartbeats: after PresenceTTL all of them go offline.
+			stop()
 			if tc.leaving {
-				if err := f.bus.Publish(context.Background(), []byte(`{"r":"crashed-replica","l":true}`)); err != nil {
+				if err := other.Publish(context.Background(), []byte(`{"r":"crashed-replica","l":true}`)); err != nil {
 					t.Fatal(err)
 				}
-			}
+			} // else: no more heartbeats, and after PresenceTTL all of them go offline
 			if n := awaitPresence(t, c, remote, false); n != 1 {
 				t.Errorf("%d users offline took %d frames, want one", tc.users, n)
 			}
@@ -153,6 +203,39 @@ func TestPresenceBurstKeepsPromptClient(t *testing.T) {
 			}
 		})
 	}
+}
+
+// redisBuses returns two replicas' buses on a fresh stream of the Redis at
+// TEST_REDIS_URL, removed when the test ends.
+func redisBuses(t *testing.T) (a, b *fanout.Redis) {
+	t.Helper()
+	u := os.Getenv("TEST_REDIS_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_REDIS_URL is not set (CI=true: the Redis tests must run)")
+		}
+		t.Skip("TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0); skipping the Redis bus")
+	}
+	stream := "swa_presence_test_" + strings.ToLower(rand.Text())
+	log := slog.New(slog.DiscardHandler)
+	a, err := fanout.NewRedis(u, stream, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = fanout.NewRedis(u, stream, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Ping(context.Background()); err != nil {
+		t.Fatalf("Redis at TEST_REDIS_URL: %v", err)
+	}
+	// Registered before the hub's Close, so it runs after the hub stopped.
+	t.Cleanup(func() {
+		_ = a.Delete(context.Background())
+		_ = a.Close()
+		_ = b.Close()
+	})
+	return a, b
 }
 
 // A presence burst while a user is away stays one event of the stream: a
@@ -178,7 +261,7 @@ func TestResumePastPresenceBurst(t *testing.T) {
 	awaitPresence(t, watcher, []string{u.ID}, false) // its stream has that event too
 
 	remote := newIDs(400)
-	heartbeat(t, f, "other-replica", remote)
+	heartbeats(t, f.bus, "other-replica", remote, time.Second)
 	awaitPresence(t, watcher, remote, true) // delivered to every stream by now
 
 	back := f.dialQuery(tok, fmt.Sprintf("since=%d", last))
