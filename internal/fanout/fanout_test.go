@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/fanout"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/fanout/fanouttest"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/store/storetest"
 )
 
@@ -240,7 +240,7 @@ func TestPostgres(t *testing.T) {
 
 // Two replicas on one Redis: the same through a capped stream.
 func TestRedis(t *testing.T) {
-	a, b := redisPair(t)
+	a, b := fanouttest.RedisPair(t, "swa_fanout_test_")
 	var ca, cb collector
 	run(t, a, &ca)
 	run(t, b, &cb)
@@ -285,7 +285,7 @@ func TestPostgresSkipOwn(t *testing.T) {
 }
 
 func TestRedisSkipOwn(t *testing.T) {
-	a, b := redisPair(t)
+	a, b := fanouttest.RedisPair(t, "swa_fanout_test_")
 	a.SkipOwn()
 	var ca, cb collector
 	run(t, a, &ca)
@@ -301,39 +301,6 @@ func TestRedisSkipOwn(t *testing.T) {
 			t.Errorf("A got its own payload %.40q", p)
 		}
 	}
-}
-
-// redisPair returns two replicas' buses on one fresh stream of the Redis
-// at TEST_REDIS_URL, removed when the test ends.
-func redisPair(t *testing.T) (a, b *fanout.Redis) {
-	t.Helper()
-	u := os.Getenv("TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_REDIS_URL is not set (CI=true: the Redis tests must run)")
-		}
-		t.Skip("TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0); skipping the Redis tests")
-	}
-	stream := "swa_fanout_test_" + strings.ToLower(rand.Text())
-	log := slog.New(slog.DiscardHandler)
-	a, err := fanout.NewRedis(u, stream, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err = fanout.NewRedis(u, stream, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Ping(context.Background()); err != nil {
-		t.Fatalf("Redis at TEST_REDIS_URL: %v", err)
-	}
-	// Registered before the Runs start, so it runs after they have stopped.
-	t.Cleanup(func() {
-		_ = a.Delete(context.Background())
-		_ = a.Close()
-		_ = b.Close()
-	})
-	return a, b
 }
 
 // withApp is dbURL with application_name set, so that a test can find a

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/fanout"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/fanout/fanouttest"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/realtime"
 	"github.com/supportwhatsapp/supportwhatsapp/internal/store/storetest"
@@ -173,7 +173,7 @@ func TestPresenceBurstKeepsPromptClient(t *testing.T) {
 				o.Bus = fanout.NewPostgres(db.SQL(), db.PostgresURL(), channel, log)
 				other = fanout.NewPostgres(db.SQL(), db.PostgresURL(), channel, log)
 			case "redis":
-				o.Bus, other = redisBuses(t)
+				o.Bus, other = fanouttest.RedisPair(t, "swa_presence_test_")
 			}
 			f := newFixture(t, o)
 			if other == nil {
@@ -203,39 +203,6 @@ func TestPresenceBurstKeepsPromptClient(t *testing.T) {
 			}
 		})
 	}
-}
-
-// redisBuses returns two replicas' buses on a fresh stream of the Redis at
-// TEST_REDIS_URL, removed when the test ends.
-func redisBuses(t *testing.T) (a, b *fanout.Redis) {
-	t.Helper()
-	u := os.Getenv("TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_REDIS_URL is not set (CI=true: the Redis tests must run)")
-		}
-		t.Skip("TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0); skipping the Redis bus")
-	}
-	stream := "swa_presence_test_" + strings.ToLower(rand.Text())
-	log := slog.New(slog.DiscardHandler)
-	a, err := fanout.NewRedis(u, stream, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err = fanout.NewRedis(u, stream, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Ping(context.Background()); err != nil {
-		t.Fatalf("Redis at TEST_REDIS_URL: %v", err)
-	}
-	// Registered before the hub's Close, so it runs after the hub stopped.
-	t.Cleanup(func() {
-		_ = a.Delete(context.Background())
-		_ = a.Close()
-		_ = b.Close()
-	})
-	return a, b
 }
 
 // A presence burst while a user is away stays one event of the stream: a
