@@ -144,13 +144,33 @@ func Load(environ map[string]string) (Config, error) {
 		errs = append(errs, parseErrors(err)...)
 	}
 	c.applyDefaults()
-	if err := c.validate(); err != nil {
-		errs = append(errs, err...)
+	for _, err := range c.validate() {
+		// A variable that did not parse is left at zero, and its range check
+		// would report a value nobody set.
+		if !aboutOneOf(err, errs) {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration:\n  %w", lines(errs))
 	}
 	return c, nil
+}
+
+// aboutOneOf reports whether err, a validation error, is about a variable
+// one of parsed (parse errors, "NAME: …") already reports.
+func aboutOneOf(err error, parsed []error) bool {
+	msg := err.Error()
+	for _, p := range parsed {
+		name, _, ok := strings.Cut(p.Error(), ":")
+		if !ok || !strings.HasPrefix(msg, name) {
+			continue
+		}
+		if rest := msg[len(name):]; rest == "" || strings.ContainsRune("= :", rune(rest[0])) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseErrors restates env's parse errors by variable name, since the Go

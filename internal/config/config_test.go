@@ -353,6 +353,7 @@ func TestLoad_Invalid(t *testing.T) {
 		{"WEBHOOK_INBOX_RETENTION_DAYS negative", map[string]string{"WEBHOOK_INBOX_RETENTION_DAYS": "-1"}, "WEBHOOK_INBOX_RETENTION_DAYS=-1"},
 		{"WEBHOOK_INBOX_RETENTION_DAYS not a number", map[string]string{"WEBHOOK_INBOX_RETENTION_DAYS": "thirty"}, "WEBHOOK_INBOX_RETENTION_DAYS"},
 		{"INGEST_LANES 0", map[string]string{"INGEST_LANES": "0"}, "INGEST_LANES=0"},
+		{"INGEST_LANES not a number", map[string]string{"INGEST_LANES": "abc"}, "INGEST_LANES: "},
 		{"INGEST_LANES 65", map[string]string{"INGEST_LANES": "65"}, "INGEST_LANES=65"},
 		{"RATE_LIMIT_WINDOW_MS tiny", map[string]string{"RATE_LIMIT_WINDOW_MS": "10"}, "RATE_LIMIT_WINDOW_MS=10"},
 	}
@@ -641,5 +642,23 @@ func TestEnviron_EmptyValueWithInlineComment(t *testing.T) {
 	environ["JWT_SECRET"] = hexSecret1
 	if _, err := config.Load(environ); err == nil {
 		t.Error("production accepted .env.example with only JWT_SECRET filled in")
+	}
+}
+
+// A variable that does not parse is reported once, as unparsable: not
+// also by its range check, which would name a value nobody set.
+func TestLoad_UnparsableReportedOnce(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"INGEST_LANES", "BCRYPT_ROUNDS", "MAX_BODY_BYTES", "PORT"} {
+		_, err := config.Load(map[string]string{name: "abc"})
+		if err == nil {
+			t.Fatalf("%s=abc: Load succeeded", name)
+		}
+		if n := strings.Count(err.Error(), name); n != 1 {
+			t.Errorf("%s=abc is reported %d times, want once:\n%v", name, n, err)
+		}
+		if strings.Contains(err.Error(), name+"=0") {
+			t.Errorf("%s=abc is reported as 0:\n%v", name, err)
+		}
 	}
 }
