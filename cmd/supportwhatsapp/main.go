@@ -201,7 +201,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.Concurrency, "c", 64, "concurrent senders")
 	fs.IntVar(&o.Customers, "customers", 1000, "distinct customers")
 	fs.IntVar(&o.Messages, "n", 20000, "messages to post")
-	fs.IntVar(&o.Lanes, "lanes", 0, "group-commit lanes on PostgreSQL (INGEST_LANES; default: the server's)")
+	fs.IntVar(&o.Lanes, "lanes", 0, "group-commit lanes on PostgreSQL (INGEST_LANES; default: the server's; SQLite always runs one)")
 	return runProfiled(fs, args[1:], func() error {
 		_, err := bench.Ingest(ctx, o)
 		return err

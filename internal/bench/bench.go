@@ -137,7 +137,7 @@ func ingest(ctx context.Context, o Options) (Result, error) {
 		"APP_ENV": "test", "DATABASE_URL": dbURL, "WHATSAPP_APP_SECRET": appSecret, "BCRYPT_ROUNDS": "4",
 		"MEDIA_DIR": filepath.Join(dir, "media"), "LOG_LEVEL": "error",
 	}
-	if o.Lanes > 0 {
+	if o.Lanes != 0 { // a negative count is the configuration's error to report
 		environ["INGEST_LANES"] = strconv.Itoa(o.Lanes)
 	}
 	cfg, err := config.Load(environ)
@@ -150,6 +150,9 @@ func ingest(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	name := "ingest on " + engineName(srv)
+	if srv.DB.Dialect() == store.DialectPostgres {
+		name += fmt.Sprintf(", %d lane(s)", cfg.IngestLanes)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return Result{}, err

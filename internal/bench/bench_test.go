@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,15 @@ func TestIngestSmallRun(t *testing.T) {
 		if r.Failures != 0 || r.Stored != 200 || r.P99 <= 0 || r.P50 > r.P99 {
 			t.Errorf("%s: %+v", r.Name, r)
 		}
+	}
+}
+
+// A lane count the server would not take is refused, not run as the
+// default under a misleading label.
+func TestIngestRefusesBadLanes(t *testing.T) {
+	_, err := bench.Ingest(t.Context(), bench.Options{Concurrency: 8, Customers: 20, Messages: 200, Lanes: -3, Out: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "INGEST_LANES=-3") {
+		t.Fatalf("Ingest with -3 lanes = %v, want the configuration's INGEST_LANES error", err)
 	}
 }
 
