@@ -47,7 +47,7 @@ type InboxStore interface {
 	SetInboxEntryStatus(ctx context.Context, id, status, note string) error
 	// NoteInboxEntry sets the note of an entry that is still in status, and
 	// does nothing when it is not (a replay or the retention job came
-	// first) or is gone.
+	// first), is gone or holds that note already.
 	NoteInboxEntry(ctx context.Context, id, status, note string) error
 	// DeleteInboxEntries deletes up to limit entries in status received
 	// before before, oldest first, and returns how many it deleted.
@@ -345,6 +345,12 @@ func (ib *Inbox) automaticAudit(phoneNumberID, actorID, trigger string) func(Inb
 	}
 }
 
+// unsignedNote is the note of an entry the automatic replay leaves. It is
+// the same on every pass, so the store writes it once, not on each of the
+// two passes of every number connected later.
+const unsignedNote = "not replayed automatically: stored before the inbox recorded which app signed it, so it may be " +
+	"another app's; replay it explicitly to route it (a partial entry with status partial)"
+
 // replayAll pages through the matching entries in received order. The
 // cursor moves past each entry whatever its new status, so entries that
 // stay unrouted are not tried again in the same run. skipUnsigned leaves
@@ -354,9 +360,7 @@ func (ib *Inbox) replayAll(ctx context.Context, f InboxFilter, phoneNumberID str
 	f.Oldest, f.Limit = true, 100
 	err := ib.scan(ctx, f, phoneNumberID, func(it InboxItem) (bool, error) {
 		if skipUnsigned && it.Signer == "" {
-			note := fmt.Sprintf("not replayed automatically for %s at %s: stored before the inbox recorded which app signed it, "+
-				"so it may be another app's; replay it explicitly to route it", phoneNumberID, Now().UTC().Format(time.RFC3339))
-			if err := ib.desk.store.NoteInboxEntry(ctx, it.ID, it.Status, note); err != nil {
+			if err := ib.desk.store.NoteInboxEntry(ctx, it.ID, it.Status, unsignedNote); err != nil {
 				return false, err
 			}
 			total.Unsigned++

@@ -35,7 +35,8 @@ type InboxReplayWorker struct {
 }
 
 // Timeout: a number may have waited with many webhooks; past it River
-// retries, and the entries done by then are no longer unrouted.
+// retries, and the entries replayed by then are no longer unrouted (those
+// without a signer are only noted, once).
 func (w *InboxReplayWorker) Timeout(*river.Job[InboxReplayArgs]) time.Duration {
 	return 10 * time.Minute
 }

@@ -90,7 +90,7 @@ func (d *DB) SetInboxEntryStatus(ctx context.Context, id, status, note string) e
 
 // NoteInboxEntry implements helpdesk.InboxStore.
 func (d *DB) NoteInboxEntry(ctx context.Context, id, status, note string) error {
-	if _, err := d.q.ExecContext(ctx, "UPDATE webhook_inbox SET note = $1 WHERE id = $2 AND status = $3", note, id, status); err != nil {
+	if _, err := d.q.ExecContext(ctx, "UPDATE webhook_inbox SET note = $1 WHERE id = $2 AND status = $3 AND note <> $1", note, id, status); err != nil {
 		return fmt.Errorf("note inbox entry: %w", d.translate(err))
 	}
 	return nil
