@@ -215,9 +215,7 @@ func TestWSPresenceAndResume(t *testing.T) {
 		ana, _ := e.newUser(admin.access, helpdesk.RoleAgent, "Suporte")
 		wa := e.dialWS("token=" + admin.access)
 		wa.next("hello", nil)
-		isAna := func(online bool) func(wsFrame) bool {
-			return func(f wsFrame) bool { return f.Data["userId"] == ana.userID && f.Data["online"] == online }
-		}
+		isAna := func(online bool) func(wsFrame) bool { return presenceIs(ana.userID, online) }
 		onlineIDs := func() map[string]bool {
 			ids := map[string]bool{}
 			for _, u := range e.mustStatus(e.call("GET", "/api/v1/users/online", admin.access, nil), 200).json(t)["data"].([]any) {

@@ -64,7 +64,7 @@ func TestWSAcrossReplicas(t *testing.T) {
 
 			// Ana connected to replica two: replica one tells its sockets
 			// and lists her online.
-			watcher.next("online_status", func(f wsFrame) bool { return f.Data["userId"] == ana.userID && f.Data["online"] == true })
+			watcher.next("online_status", presenceIs(ana.userID, true))
 			for _, e := range []*testEnv{one, two} {
 				eventually(t, "both users online on "+e.http.URL, func() bool {
 					ids := onlineOn(e, admin.access)
@@ -86,7 +86,7 @@ func TestWSAcrossReplicas(t *testing.T) {
 
 			// She leaves: offline on both.
 			_ = anaWS.conn.CloseNow()
-			watcher.next("online_status", func(f wsFrame) bool { return f.Data["userId"] == ana.userID && f.Data["online"] == false })
+			watcher.next("online_status", presenceIs(ana.userID, false))
 			for _, e := range []*testEnv{one, two} {
 				eventually(t, "Ana offline on "+e.http.URL, func() bool { return !onlineOn(e, admin.access)[ana.userID] })
 			}

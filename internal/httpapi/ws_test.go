@@ -150,6 +150,23 @@ func forConv(id string) func(wsFrame) bool {
 	return func(f wsFrame) bool { return f.Data["conversationId"] == id }
 }
 
+// presenceIs matches an online_status frame telling that userID is online
+// or not: {userId, online} for one user, {users: [...]} for several told
+// together.
+func presenceIs(userID string, online bool) func(wsFrame) bool {
+	return func(f wsFrame) bool {
+		if list, ok := f.Data["users"].([]any); ok {
+			for _, e := range list {
+				if m, _ := e.(map[string]any); m["userId"] == userID {
+					return m["online"] == online
+				}
+			}
+			return false
+		}
+		return f.Data["userId"] == userID && f.Data["online"] == online
+	}
+}
+
 func hasEvent(fs []wsFrame, event, convID string) bool {
 	for _, f := range fs {
 		if f.Event == event && (convID == "" || f.Data["conversationId"] == convID) {

@@ -25,9 +25,8 @@
 // Presence: a user is online while they have at least one connection on
 // any replica. Each replica publishes the users connected to it on every
 // change and every HeartbeatInterval; a replica that stops publishing is
-// forgotten after PresenceTTL. The changes one heartbeat or one expiry
-// brings reach each stream as one online_status event, however many users
-// they concern.
+// forgotten after PresenceTTL. The changes of one presenceWindow reach
+// each stream as one online_status event, however many users they concern.
 package realtime
 
 import (
@@ -151,6 +150,10 @@ type Hub struct {
 	conns   map[*conn]struct{}
 	woken   []*conn // sockets given frames by the payload being delivered, to wake at its end
 	stopped bool
+	// announce holds the presence changes not yet told to local users
+	// (user id → online), flushed presenceWindow after the first of them.
+	announce       map[string]bool
+	announceQueued bool
 }
 
 type remotePresence struct {
@@ -732,9 +735,9 @@ func (h *Hub) deliverMsg(m *busMsg) {
 	h.woken = h.woken[:0]
 }
 
-// recomputeOnlineLocked derives the global online set and tells every
-// local user who came online or went offline: one online_status for all
-// the changes, {userId, online} for one, {users:[…]} for several.
+// recomputeOnlineLocked derives the global online set and queues for
+// every local user who came online or went offline (announcePresence
+// tells them within presenceWindow, in one online_status).
 //
 // One frame, not one per user: a heartbeat can change hundreds of users
 // at once (another replica first heard of, or restarted, or silent past
@@ -777,16 +780,52 @@ func (h *Hub) recomputeOnlineLocked() {
 			}
 		}
 	}
-	switch len(changes) {
-	case 0:
-	case 1:
-		h.broadcastLocked("online_status", changes[0])
-	default:
-		// In a stable order (UUIDv7s: about when each user was created),
-		// not the maps'.
-		slices.SortFunc(changes, func(a, b onlineStatusData) int { return strings.Compare(a.UserID, b.UserID) })
-		h.broadcastLocked("online_status", onlineStatusListData{Users: changes})
+	if len(changes) == 0 {
+		return
 	}
+	if h.announce == nil {
+		h.announce = map[string]bool{}
+	}
+	for _, c := range changes {
+		h.announce[c.UserID] = c.Online
+	}
+	if !h.announceQueued {
+		h.announceQueued = true
+		time.AfterFunc(presenceWindow, h.announcePresence)
+	}
+}
+
+// presenceWindow is how long presence changes wait to be told together.
+// Users reconnecting to this replica during a rolling restart arrive one
+// by one, each recomputing the online set; told at once, hundreds of them
+// would be as many frames in every stream, and a client away meanwhile
+// would fall past the 256 events it can resume. Colleagues see someone
+// come online this much later.
+const presenceWindow = 100 * time.Millisecond
+
+// announcePresence tells local users the presence changes of the last
+// window: {userId, online} for one, {users:[…]} for several (each user
+// once, in their latest state).
+func (h *Hub) announcePresence() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.announceQueued = false
+	if h.stopped || len(h.announce) == 0 {
+		return
+	}
+	changes := make([]onlineStatusData, 0, len(h.announce))
+	for id, online := range h.announce {
+		changes = append(changes, onlineStatusData{Online: online, UserID: id})
+	}
+	clear(h.announce)
+	if len(changes) == 1 {
+		h.broadcastLocked("online_status", changes[0])
+		return
+	}
+	// In a stable order (UUIDv7s: about when each user was created), not
+	// the map's.
+	slices.SortFunc(changes, func(a, b onlineStatusData) int { return strings.Compare(a.UserID, b.UserID) })
+	h.broadcastLocked("online_status", onlineStatusListData{Users: changes})
 }
 
 func (h *Hub) broadcastLocked(event string, data any) {

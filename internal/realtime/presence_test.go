@@ -256,3 +256,29 @@ func TestResumePastPresenceBurst(t *testing.T) {
 		}
 	}
 }
+
+// Users connecting to this replica one by one (a rolling restart moving
+// them here) are told together, not a frame each: hundreds of them would
+// otherwise take a client that is away past the events its stream keeps,
+// and it would get resync instead of resuming.
+func TestLocalConnectsAreToldTogether(t *testing.T) {
+	f := newFixture(t, realtime.Options{})
+	_, watcherTok := f.user("Watcher")
+	watcher := f.dial(watcherTok)
+	pingPong(t, watcher)
+	const n = 300
+	ids := make([]string, n)
+	tokens := make([]string, n)
+	for i := range n {
+		u, tok := f.user(fmt.Sprintf("Agent%d", i))
+		ids[i], tokens[i] = u.ID, tok
+	}
+	for _, tok := range tokens {
+		f.dial(tok)
+	}
+	frames := awaitPresence(t, watcher, ids, true)
+	if frames > n/3 {
+		t.Fatalf("%d users connecting one by one were told in %d online_status frames, want them grouped", n, frames)
+	}
+	t.Logf("%d connects told in %d frames", n, frames)
+}
