@@ -150,10 +150,11 @@ type Hub struct {
 	conns   map[*conn]struct{}
 	woken   []*conn // sockets given frames by the payload being delivered, to wake at its end
 	stopped bool
-	// announce holds the presence changes not yet told to local users
-	// (user id → online), flushed presenceWindow after the first of them.
-	announce       map[string]bool
-	announceQueued bool
+	// announce holds the users whose presence changed since local users
+	// were last told, each with the state they were last told (user id →
+	// online), until announcePresence runs presenceWindow after the first.
+	announce      map[string]bool
+	announceTimer *time.Timer // nil when nothing waits
 }
 
 type remotePresence struct {
@@ -253,6 +254,10 @@ func (h *Hub) Close() {
 func (h *Hub) Disconnect() {
 	h.mu.Lock()
 	h.stopped = true
+	if h.announceTimer != nil {
+		h.announceTimer.Stop()
+		h.announceTimer = nil
+	}
 	conns := make([]*conn, 0, len(h.conns))
 	for c := range h.conns {
 		conns = append(conns, c)
@@ -780,18 +785,19 @@ func (h *Hub) recomputeOnlineLocked() {
 			}
 		}
 	}
-	if len(changes) == 0 {
+	if len(changes) == 0 || h.stopped {
 		return
 	}
 	if h.announce == nil {
 		h.announce = map[string]bool{}
 	}
 	for _, c := range changes {
-		h.announce[c.UserID] = c.Online
+		if _, ok := h.announce[c.UserID]; !ok {
+			h.announce[c.UserID] = !c.Online // what clients were last told
+		}
 	}
-	if !h.announceQueued {
-		h.announceQueued = true
-		time.AfterFunc(presenceWindow, h.announcePresence)
+	if h.announceTimer == nil {
+		h.announceTimer = time.AfterFunc(presenceWindow, h.announcePresence)
 	}
 }
 
@@ -801,24 +807,30 @@ func (h *Hub) recomputeOnlineLocked() {
 // would be as many frames in every stream, and a client away meanwhile
 // would fall past the 256 events it can resume. Colleagues see someone
 // come online this much later.
-const presenceWindow = 100 * time.Millisecond
+var presenceWindow = 100 * time.Millisecond
 
 // announcePresence tells local users the presence changes of the last
-// window: {userId, online} for one, {users:[…]} for several (each user
-// once, in their latest state).
+// window: {userId, online} for one, {users:[…]} for several. Each user is
+// told their state now, and only if it differs from what was last told: one
+// who came and went within the window is not told at all.
 func (h *Hub) announcePresence() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.announceQueued = false
-	if h.stopped || len(h.announce) == 0 {
+	h.announceTimer = nil
+	if h.stopped {
 		return
 	}
-	changes := make([]onlineStatusData, 0, len(h.announce))
-	for id, online := range h.announce {
-		changes = append(changes, onlineStatusData{Online: online, UserID: id})
+	var changes []onlineStatusData
+	for id, told := range h.announce {
+		if _, online := h.online[id]; online != told {
+			changes = append(changes, onlineStatusData{Online: online, UserID: id})
+		}
 	}
 	clear(h.announce)
-	if len(changes) == 1 {
+	switch len(changes) {
+	case 0:
+		return
+	case 1:
 		h.broadcastLocked("online_status", changes[0])
 		return
 	}

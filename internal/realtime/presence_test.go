@@ -282,3 +282,26 @@ func TestLocalConnectsAreToldTogether(t *testing.T) {
 	}
 	t.Logf("%d connects told in %d frames", n, frames)
 }
+
+// A user who connects and leaves within one presence window is not told at
+// all: clients never saw them online, so "offline" would be news of nothing.
+func TestFlashVisitIsNotTold(t *testing.T) {
+	defer realtime.SetPresenceWindow(2 * time.Second)()
+	f := newFixture(t, realtime.Options{})
+	_, watcherTok := f.user("Watcher")
+	watcher := f.dial(watcherTok)
+	flash, flashTok := f.user("Flash")
+	_ = f.dial(flashTok).CloseNow()
+	marker, markerTok := f.user("Marker")
+	f.dial(markerTok)
+	for {
+		fr := read(t, watcher)
+		p := presenceOf(t, fr)
+		if _, told := p[flash.ID]; told {
+			t.Fatalf("a visit within one window was told: %v", fr.Data)
+		}
+		if p[marker.ID] {
+			return
+		}
+	}
+}
