@@ -140,14 +140,15 @@ func Load(environ map[string]string) (Config, error) {
 	}
 	var c Config
 	var errs []error
+	var unparsable []string
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
-		errs = append(errs, parseErrors(err)...)
+		errs, unparsable = parseErrors(err)
 	}
 	c.applyDefaults()
 	for _, err := range c.validate() {
 		// A variable that did not parse is left at zero, and its range check
 		// would report a value nobody set.
-		if !aboutOneOf(err, errs) {
+		if !aboutOneOf(err, unparsable) {
 			errs = append(errs, err)
 		}
 	}
@@ -157,16 +158,12 @@ func Load(environ map[string]string) (Config, error) {
 	return c, nil
 }
 
-// aboutOneOf reports whether err, a validation error, is about a variable
-// one of parsed (parse errors, "NAME: …") already reports.
-func aboutOneOf(err error, parsed []error) bool {
+// aboutOneOf reports whether err, a validation error ("NAME=…", "NAME
+// must…"), is about one of the variables names.
+func aboutOneOf(err error, names []string) bool {
 	msg := err.Error()
-	for _, p := range parsed {
-		name, _, ok := strings.Cut(p.Error(), ":")
-		if !ok || !strings.HasPrefix(msg, name) {
-			continue
-		}
-		if rest := msg[len(name):]; rest == "" || strings.ContainsRune("= :", rune(rest[0])) {
+	for _, name := range names {
+		if rest, ok := strings.CutPrefix(msg, name); ok && (rest == "" || strings.ContainsRune("= :", rune(rest[0]))) {
 			return true
 		}
 	}
@@ -174,24 +171,26 @@ func aboutOneOf(err error, parsed []error) bool {
 }
 
 // parseErrors restates env's parse errors by variable name, since the Go
-// field names it uses mean nothing to the person editing .env.
-func parseErrors(err error) []error {
+// field names it uses mean nothing to the person editing .env, and returns
+// the names of the variables that did not parse.
+func parseErrors(err error) (errs []error, unparsable []string) {
 	var agg env.AggregateError
 	if !errors.As(err, &agg) {
-		return []error{err}
+		return []error{err}, nil
 	}
-	out := make([]error, 0, len(agg.Errors))
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
 			if f, ok := reflect.TypeOf(Config{}).FieldByName(pe.Name); ok {
-				out = append(out, fmt.Errorf("%s: %v", strings.Split(f.Tag.Get("env"), ",")[0], pe.Err))
+				name := strings.Split(f.Tag.Get("env"), ",")[0]
+				errs = append(errs, fmt.Errorf("%s: %v", name, pe.Err))
+				unparsable = append(unparsable, name)
 				continue
 			}
 		}
-		out = append(out, e)
+		errs = append(errs, e)
 	}
-	return out
+	return errs, unparsable
 }
 
 func (c *Config) applyDefaults() {
