@@ -127,6 +127,17 @@ func warmUp(t *testing.T, bus fanout.Bus, cs ...*collector) {
 	}
 }
 
+// runPair runs replicas a and b, each into a collector of its own, and
+// warms up by publishing on warmer until both deliver.
+func runPair(t *testing.T, a, b, warmer fanout.Bus) (ca, cb *collector) {
+	t.Helper()
+	ca, cb = &collector{}, &collector{}
+	run(t, a, ca)
+	run(t, b, cb)
+	warmUp(t, warmer, ca, cb)
+	return ca, cb
+}
+
 // payloads are what the tests send: small ones, and one past NOTIFY's
 // 8000-byte limit with multi-byte characters.
 func payloads() []string {
@@ -212,15 +223,12 @@ func TestPostgres(t *testing.T) {
 	}
 	a := fanout.NewPostgres(db.SQL(), withApp("fanout_a"), channel, log)
 	b := fanout.NewPostgres(db.SQL(), withApp(bName), channel, log)
-	var ca, cb collector
-	run(t, a, &ca)
-	run(t, b, &cb)
-	warmUp(t, a, &ca, &cb)
+	ca, cb := runPair(t, a, b, a)
 
 	publishAll(t, a, payloads()[:2])
 	publishAll(t, b, payloads()[2:])
-	waitFor(t, payloads(), &ca, &cb)
-	for i, c := range []*collector{&ca, &cb} {
+	waitFor(t, payloads(), ca, cb)
+	for i, c := range []*collector{ca, cb} {
 		if slices.Contains(c.snapshot(), before) {
 			t.Errorf("replica %d replayed a payload published before it started", i)
 		}
@@ -230,7 +238,7 @@ func TestPostgres(t *testing.T) {
 	killListener(t, db.SQL(), bName)
 	missed := []string{`{"n":"while B was away 1"}`, `{"n":"while B was away 2"}`}
 	publishAll(t, a, missed)
-	waitFor(t, missed, &ca, &cb)
+	waitFor(t, missed, ca, cb)
 	for _, p := range cb.snapshot() {
 		if strings.Contains(p, "while B was away") && strings.Count(strings.Join(cb.snapshot(), "\n"), p) != 1 {
 			t.Errorf("B got %q more than once", p)
@@ -241,13 +249,10 @@ func TestPostgres(t *testing.T) {
 // Two replicas on one Redis: the same through a capped stream.
 func TestRedis(t *testing.T) {
 	a, b := fanouttest.RedisPair(t, "swa_fanout_test_")
-	var ca, cb collector
-	run(t, a, &ca)
-	run(t, b, &cb)
-	warmUp(t, a, &ca, &cb)
+	ca, cb := runPair(t, a, b, a)
 	publishAll(t, a, payloads()[:2])
 	publishAll(t, b, payloads()[2:])
-	waitFor(t, payloads(), &ca, &cb)
+	waitFor(t, payloads(), ca, cb)
 }
 
 // A bus told to skip its own publications delivers only the other
@@ -261,22 +266,19 @@ func TestPostgresSkipOwn(t *testing.T) {
 	a := fanout.NewPostgres(db.SQL(), withApp(t, db.PostgresURL(), aName), channel, log)
 	a.SkipOwn()
 	b := fanout.NewPostgres(db.SQL(), db.PostgresURL(), channel, log)
-	var ca, cb collector
-	run(t, a, &ca)
-	run(t, b, &cb)
-	warmUp(t, b, &ca, &cb)
+	ca, cb := runPair(t, a, b, b)
 
 	ps := payloads() // [2] is past NOTIFY's limit: A's own row is not read back either
 	publishAll(t, a, ps[:3])
 	publishAll(t, b, ps[3:])
-	waitFor(t, ps, &cb)
-	waitFor(t, ps[3:], &ca)
+	waitFor(t, ps, cb)
+	waitFor(t, ps[3:], ca)
 
 	killListener(t, db.SQL(), aName)
 	publishAll(t, a, []string{`{"n":"A's own while away"}`})
 	publishAll(t, b, []string{`{"n":"B's while A was away"}`})
-	waitFor(t, []string{`{"n":"A's own while away"}`, `{"n":"B's while A was away"}`}, &cb)
-	waitFor(t, []string{`{"n":"B's while A was away"}`}, &ca)
+	waitFor(t, []string{`{"n":"A's own while away"}`, `{"n":"B's while A was away"}`}, cb)
+	waitFor(t, []string{`{"n":"B's while A was away"}`}, ca)
 	for _, p := range ca.snapshot() {
 		if slices.Contains(ps[:3], p) || strings.Contains(p, "A's own") {
 			t.Errorf("A got its own payload %.40q", p)
@@ -287,15 +289,12 @@ func TestPostgresSkipOwn(t *testing.T) {
 func TestRedisSkipOwn(t *testing.T) {
 	a, b := fanouttest.RedisPair(t, "swa_fanout_test_")
 	a.SkipOwn()
-	var ca, cb collector
-	run(t, a, &ca)
-	run(t, b, &cb)
-	warmUp(t, b, &ca, &cb)
+	ca, cb := runPair(t, a, b, b)
 	ps := payloads()
 	publishAll(t, a, ps[:3])
 	publishAll(t, b, ps[3:])
-	waitFor(t, ps, &cb)
-	waitFor(t, ps[3:], &ca)
+	waitFor(t, ps, cb)
+	waitFor(t, ps[3:], ca)
 	for _, p := range ca.snapshot() {
 		if slices.Contains(ps[:3], p) {
 			t.Errorf("A got its own payload %.40q", p)
