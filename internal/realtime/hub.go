@@ -767,36 +767,35 @@ func (h *Hub) recomputeOnlineLocked() {
 			cur[id] = true
 		}
 	}
-	tell := len(h.users) > 0
-	var changes []onlineStatusData
+	// What clients were last told of each user who changed, kept for
+	// announcePresence; nothing to tell without local users.
+	tell := len(h.users) > 0 && !h.stopped
+	changed := false
+	queue := func(id string, online bool) {
+		if !tell {
+			return
+		}
+		if h.announce == nil {
+			h.announce = map[string]bool{}
+		}
+		if _, ok := h.announce[id]; !ok {
+			h.announce[id] = !online
+		}
+		changed = true
+	}
 	for id := range cur {
 		if _, ok := h.online[id]; !ok {
 			h.online[id] = now
-			if tell {
-				changes = append(changes, onlineStatusData{Online: true, UserID: id})
-			}
+			queue(id, true)
 		}
 	}
 	for id := range h.online {
 		if !cur[id] {
 			delete(h.online, id)
-			if tell {
-				changes = append(changes, onlineStatusData{Online: false, UserID: id})
-			}
+			queue(id, false)
 		}
 	}
-	if len(changes) == 0 || h.stopped {
-		return
-	}
-	if h.announce == nil {
-		h.announce = map[string]bool{}
-	}
-	for _, c := range changes {
-		if _, ok := h.announce[c.UserID]; !ok {
-			h.announce[c.UserID] = !c.Online // what clients were last told
-		}
-	}
-	if h.announceTimer == nil {
+	if changed && h.announceTimer == nil {
 		h.announceTimer = time.AfterFunc(presenceWindow, h.announcePresence)
 	}
 }
@@ -806,7 +805,7 @@ func (h *Hub) recomputeOnlineLocked() {
 // by one, each recomputing the online set; told at once, hundreds of them
 // would be as many frames in every stream, and a client away meanwhile
 // would fall past the 256 events it can resume. Colleagues see someone
-// come online this much later.
+// come online or go offline this much later.
 var presenceWindow = 100 * time.Millisecond
 
 // announcePresence tells local users the presence changes of the last
