@@ -191,10 +191,10 @@ func generate(ctx context.Context, db *store.DB, convs, msgs int) (inbox, error)
 		custIDs[c] = helpdesk.NewID()
 		custPhones[c] = "55" + areaCodes[c%len(areaCodes)] + "9" + fmt.Sprintf("%08d", (int64(c)*7919+12345)%100_000_000)
 		at := start.Add(time.Duration(float64(span) * float64(c) / float64(nCust)))
-		rows = append(rows, []any{custIDs[c], custPhones[c], name, name, at, at, at})
+		rows = append(rows, []any{custIDs[c], custPhones[c], name, name, at, at})
 	}
 	in.phoneFragment = custPhones[nCust/3][5:11]
-	if err := w.insert(ctx, "customers", []string{"id", "wa_id", "name", "profile_name", "last_inbound_at", "created_at", "updated_at"}, rows); err != nil {
+	if err := w.insert(ctx, "customers", []string{"id", "wa_id", "name", "profile_name", "created_at", "updated_at"}, rows); err != nil {
 		return in, err
 	}
 

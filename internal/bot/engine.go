@@ -501,9 +501,11 @@ func (e *Engine) RequestSurvey(ctx context.Context, conversationID string) (sent
 			return err
 		}
 		now := e.now()
-		last := conv.Customer.LastInboundAt
-		if conv.Status != helpdesk.StatusClosed || conv.CSATRequestedAt != nil || last == nil || now.Sub(*last) > helpdesk.CustomerServiceWindow {
+		if conv.Status != helpdesk.StatusClosed || conv.CSATRequestedAt != nil {
 			return nil
+		}
+		if open, err := helpdesk.WindowOpen(ctx, tx, conv, now); err != nil || !open {
+			return err
 		}
 		if _, err := e.send(ctx, tx, conv.ID, SurveyReply(), now); err != nil {
 			return err

@@ -163,8 +163,8 @@ func (s *Service) tellQueuePosition(ctx context.Context, c Conversation) error {
 		return nil
 	}
 	now := s.now()
-	if last := c.Customer.LastInboundAt; last == nil || now.Sub(*last) > CustomerServiceWindow {
-		return nil
+	if open, err := WindowOpen(ctx, s.store, c, now); err != nil || !open {
+		return err
 	}
 	dept, err := s.store.GetDepartment(ctx, c.DepartmentID)
 	if err != nil {

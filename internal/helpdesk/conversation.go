@@ -35,13 +35,12 @@ const (
 // Customer is a WhatsApp user who wrote to one of the channels, keyed on
 // the wa_id Meta reports (never on a display string).
 type Customer struct {
-	ID            string
-	WAID          string
-	Name          string
-	ProfileName   string
-	LastInboundAt *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	ID          string
+	WAID        string
+	Name        string
+	ProfileName string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // ConversationStatus is where a conversation is in its life; see doc.go.

@@ -23,7 +23,6 @@ type InboxEntry struct {
 type CustomerUpsert struct {
 	WAIDs       []string // the sender's wa_id first, then its equivalent forms
 	ProfileName string
-	InboundAt   time.Time
 }
 
 // InboundNote is what a batch's new messages change on one conversation.
@@ -142,9 +141,9 @@ type ChannelStore interface {
 type IngestStore interface {
 	// UpsertCustomer returns the customer whose wa_id is one of waIDs
 	// (variants of one number, preferred first), refreshing its profile
-	// name and last inbound time; when there is none it creates one with
-	// waIDs[0].
-	UpsertCustomer(ctx context.Context, waIDs []string, profileName string, inboundAt, now time.Time) (Customer, error)
+	// name; when there is none it creates one with waIDs[0]. A customer
+	// whose names it would not change is only read.
+	UpsertCustomer(ctx context.Context, waIDs []string, profileName string, now time.Time) (Customer, error)
 	// OpenConversation returns the customer's non-closed conversation on
 	// the channel of c, creating c when there is none. created tells which.
 	OpenConversation(ctx context.Context, c Conversation) (conv Conversation, created bool, err error)
@@ -215,6 +214,9 @@ type IngestStore interface {
 // ConversationReadStore reads conversations and messages.
 type ConversationReadStore interface {
 	GetConversation(ctx context.Context, id string) (Conversation, error)
+	// LastInboundAt is when the customer last wrote to the channel's
+	// number (nil when never): the customer service window opens then.
+	LastInboundAt(ctx context.Context, channelID, customerID string) (*time.Time, error)
 	ListConversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
 	GetMessage(ctx context.Context, id string) (Message, error)
 	// ListMessages returns up to f.Limit messages before f.Before, newest

@@ -656,7 +656,7 @@ func (w *batchWriter) flush(ctx context.Context) error {
 	w.pending = nil
 	ups := make([]CustomerUpsert, len(pending))
 	for i, p := range pending {
-		ups[i] = CustomerUpsert{WAIDs: p.m.FromWAIDs, ProfileName: p.m.ProfileName, InboundAt: p.at}
+		ups[i] = CustomerUpsert{WAIDs: p.m.FromWAIDs, ProfileName: p.m.ProfileName}
 	}
 	customers, err := tx.UpsertCustomers(ctx, ups, now)
 	if err != nil {
@@ -759,7 +759,7 @@ func (in *Ingester) applyMessage(ctx context.Context, tx Store, ch Channel, m In
 		return nil
 	}
 	known[m.WAMessageID] = true
-	customer, err := tx.UpsertCustomer(ctx, m.FromWAIDs, m.ProfileName, at, now)
+	customer, err := tx.UpsertCustomer(ctx, m.FromWAIDs, m.ProfileName, now)
 	if err != nil {
 		return err
 	}

@@ -10,9 +10,22 @@ import (
 	"unicode/utf8"
 )
 
-// CustomerServiceWindow is how long after a customer's last message the
-// business may send free-form messages; outside it only templates go.
+// CustomerServiceWindow is how long after a customer's last message to a
+// number the business may send them free-form messages from that number;
+// outside it only templates go.
 const CustomerServiceWindow = 24 * time.Hour
+
+// WindowOpen reports whether WhatsApp takes free-form messages to c's
+// customer from c's number at now. The window is the number's, not the
+// customer's: it counts from their last message to that number, whichever
+// of the customer's conversations on it holds that message.
+func WindowOpen(ctx context.Context, st ConversationReadStore, c Conversation, now time.Time) (bool, error) {
+	last, err := st.LastInboundAt(ctx, c.ChannelID, c.Customer.ID)
+	if err != nil {
+		return false, err
+	}
+	return last != nil && now.Sub(*last) <= CustomerServiceWindow, nil
+}
 
 // maxTextLength is WhatsApp's limit on a text message body.
 const maxTextLength = 4096
@@ -200,8 +213,11 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 		return Message{}, ValidationError(fields)
 	}
 	if msg.Type != "template" {
-		last := conv.Customer.LastInboundAt
-		if last == nil || now.Sub(*last) > CustomerServiceWindow {
+		open, err := WindowOpen(ctx, s.store, conv, now)
+		if err != nil {
+			return Message{}, err
+		}
+		if !open {
 			return Message{}, &Error{Code: CodeOutsideWindow,
 				Message: "the customer's last message is older than 24 hours; WhatsApp only accepts an approved template now"}
 		}

@@ -417,11 +417,11 @@ func TestInboxReplayKeepsOldTimes(t *testing.T) {
 			t.Errorf("replayed message created at %v, want %v", msgs[0].(map[string]any)["createdAt"], sent)
 		}
 		var window int
-		if err := e.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM customers WHERE last_inbound_at > $1", helpdesk.Now().Add(-24*time.Hour)).Scan(&window); err != nil {
+		if err := e.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM conversations WHERE last_inbound_at > $1", helpdesk.Now().Add(-24*time.Hour)).Scan(&window); err != nil {
 			t.Fatal(err)
 		}
 		if window != 0 {
-			t.Errorf("%d customers inside the 24-hour window after replaying a 40-day-old message", window)
+			t.Errorf("%d conversations inside the 24-hour window after replaying a 40-day-old message", window)
 		}
 	})
 }

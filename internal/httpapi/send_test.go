@@ -91,6 +91,40 @@ func TestSendMessageValidation(t *testing.T) {
 	})
 }
 
+// The 24-hour window is the number's: a customer who wrote to one number a
+// minute ago is still outside the window of another number they last
+// wrote to yesterday, as Meta counts it (131047 "since the customer last
+// replied to this number").
+func TestWindowIsPerNumber(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		second := e.mustStatus(e.call("POST", "/api/v1/channels", admin.access, map[string]any{
+			"name": "Financeiro", "phoneNumberId": "300000000000009", "accessToken": "EAAG-token", "appSecret": "second-app-secret",
+		}), 201).json(t)["id"].(string)
+		const waID = "5511977770000"
+		body := envelope("300000000000009", map[string]any{
+			"contacts": []any{map[string]any{"profile": map[string]any{"name": "Carla"}, "wa_id": waID}},
+			"messages": []any{map[string]any{"from": waID, "id": "wamid.yesterday", "timestamp": fmt.Sprint(time.Now().Add(-25 * time.Hour).Unix()),
+				"type": "text", "text": map[string]any{"body": "boleto"}}},
+		})
+		m := hmac.New(sha256.New, []byte("second-app-secret"))
+		m.Write(body)
+		e.mustStatus(e.postWebhook(body, "sha256="+hex.EncodeToString(m.Sum(nil))), 200)
+		convs := e.mustStatus(e.call("GET", "/api/v1/conversations?channelId="+second, admin.access, nil), 200).json(t)["data"].([]any)
+		if len(convs) != 1 {
+			t.Fatalf("conversations on the second number = %v", convs)
+		}
+		onSecond := convs[0].(map[string]any)["id"].(string)
+		onFirst := e.customerWrites(admin.access, waID, "wamid.now", "oi", time.Now())
+
+		r := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": onSecond, "text": "oi"}), 422)
+		if r.errCode(t) != helpdesk.CodeOutsideWindow {
+			t.Errorf("reply on the number written to yesterday: %s", r.raw)
+		}
+		e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": onFirst, "text": "oi"}), 202)
+	})
+}
+
 // Agents see only their departments' queues and what is assigned to them;
 // everything else answers 404, in lists and in detail.
 func TestConversationVisibility(t *testing.T) {

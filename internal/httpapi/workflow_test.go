@@ -279,8 +279,7 @@ func TestAutoAssign(t *testing.T) {
 
 		toSuporte := func() map[string]any {
 			conv := mustInsertConversation(t, e, vendas)
-			if _, err := e.srv.DB.SQL().Exec("UPDATE customers SET last_inbound_at = $1 WHERE id = (SELECT customer_id FROM conversations WHERE id = $2)",
-				helpdesk.Now(), conv); err != nil {
+			if _, err := e.srv.DB.SQL().Exec("UPDATE conversations SET last_inbound_at = $1 WHERE id = $2", helpdesk.Now(), conv); err != nil {
 				t.Fatal(err)
 			}
 			return e.mustStatus(e.call("POST", "/api/v1/conversations/"+conv+"/transfer", admin.access, map[string]any{"toDepartmentId": suporte}), 200).json(t)

@@ -43,7 +43,7 @@ func newColumnLists(dialect string) *columnLists {
 	}
 	customer := func(alias string) []string {
 		return []string{alias + "id", alias + "wa_id", alias + "name", alias + "profile_name",
-			timeCol(alias + "last_inbound_at"), timeCol(alias + "created_at"), timeCol(alias + "updated_at")}
+			timeCol(alias + "created_at"), timeCol(alias + "updated_at")}
 	}
 	return &columnLists{
 		conversation:          selectList(dialect, append(own("v."), customer("c.")...)...),

@@ -18,7 +18,7 @@ func scanConversation(row scanner) (helpdesk.Conversation, error) {
 	var v helpdesk.Conversation
 	c := &v.Customer
 	err := row.Scan(append(conversationDest(&v),
-		&c.ID, &c.WAID, &c.Name, &c.ProfileName, scanNullTime(&c.LastInboundAt), scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))...)
+		&c.ID, &c.WAID, &c.Name, &c.ProfileName, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))...)
 	return v, err
 }
 
@@ -45,6 +45,19 @@ func (d *DB) GetConversation(ctx context.Context, id string) (helpdesk.Conversat
 		return helpdesk.Conversation{}, fmt.Errorf("get conversation %s: %w", id, d.translate(err))
 	}
 	return v, nil
+}
+
+// LastInboundAt implements helpdesk.ConversationReadStore. A customer has a
+// handful of conversations per number, found through
+// conversations_customer_idx.
+func (d *DB) LastInboundAt(ctx context.Context, channelID, customerID string) (*time.Time, error) {
+	var last *time.Time
+	err := d.q.QueryRowContext(ctx, "SELECT MAX(last_inbound_at) FROM conversations WHERE customer_id = $1 AND channel_id = $2",
+		customerID, channelID).Scan(scanNullTime(&last))
+	if err != nil {
+		return nil, fmt.Errorf("last inbound of %s on %s: %w", customerID, channelID, d.translate(err))
+	}
+	return last, nil
 }
 
 // ListConversations returns conversations by latest activity, newest

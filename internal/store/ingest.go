@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
@@ -11,66 +12,78 @@ import (
 
 // customerMerge is how an inbound message's customer row (excluded) meets
 // the stored one: the profile name follows WhatsApp unless empty, the name
-// the desk knows them by is kept once set, the last inbound time only moves
-// forward. UpsertCustomer and UpsertCustomers both use it, so the batch
-// writer stays what one message at a time would do.
+// the desk knows them by is kept once set. UpsertCustomer and
+// UpsertCustomers both use it, so the batch writer stays what one message
+// at a time would do.
 const customerMerge = `ON CONFLICT (wa_id) DO UPDATE SET
 		profile_name = CASE WHEN excluded.profile_name = '' THEN customers.profile_name ELSE excluded.profile_name END,
 		name = CASE WHEN customers.name = '' THEN excluded.name ELSE customers.name END,
-		last_inbound_at = CASE WHEN customers.last_inbound_at IS NULL OR customers.last_inbound_at < excluded.last_inbound_at
-			THEN excluded.last_inbound_at ELSE customers.last_inbound_at END,
 		updated_at = excluded.updated_at `
 
-func customerScanDest(c *helpdesk.Customer) []any {
-	return []any{&c.ID, &c.WAID, &c.Name, &c.ProfileName, scanNullTime(&c.LastInboundAt), scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt)}
+// renames reports whether a message with profileName changes the stored
+// customer c under customerMerge.
+func renames(c helpdesk.Customer, profileName string) bool {
+	return profileName != "" && (profileName != c.ProfileName || c.Name == "")
 }
 
-// UpsertCustomer finds the customer by any of waIDs (preferring earlier
-// ones), else creates it with waIDs[0]; either way it records the profile
-// name and moves last_inbound_at forward to inboundAt.
-func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName string, inboundAt, now time.Time) (helpdesk.Customer, error) {
-	if len(waIDs) == 0 {
-		return helpdesk.Customer{}, errors.New("upsert customer: no wa_id")
-	}
-	at := dbTime(inboundAt)
-	// One statement finds and refreshes the customer under any form of the
-	// number. Should legacy data hold both forms as two customers, both are
-	// refreshed and the preferred form is returned.
+func customerScanDest(c *helpdesk.Customer) []any {
+	return []any{&c.ID, &c.WAID, &c.Name, &c.ProfileName, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt)}
+}
+
+// customersByWAID reads the customers stored under any of waIDs.
+func (d *DB) customersByWAID(ctx context.Context, waIDs []string) (map[string]helpdesk.Customer, error) {
 	var p params
-	pName, pAt, pNow := p.add(profileName), p.add(at), p.add(dbTime(now))
-	rows, err := d.q.QueryContext(ctx, `UPDATE customers SET
-		profile_name = CASE WHEN `+pName+` = '' THEN profile_name ELSE `+pName+` END,
-		name = CASE WHEN name = '' THEN `+pName+` ELSE name END,
-		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < `+pAt+` THEN `+pAt+` ELSE last_inbound_at END,
-		updated_at = `+pNow+`
-		WHERE wa_id `+p.anyOf(d.dialect, waIDs)+` `+d.lists.customerReturning, p...)
+	rows, err := d.q.QueryContext(ctx, "SELECT "+strings.TrimPrefix(d.lists.customerReturning, "RETURNING ")+
+		" FROM customers WHERE wa_id "+p.anyOf(d.dialect, waIDs), p...)
 	if err != nil {
-		return helpdesk.Customer{}, fmt.Errorf("update customer: %w", d.translate(err))
+		return nil, d.translate(err)
 	}
+	defer rows.Close()
 	found := map[string]helpdesk.Customer{}
 	for rows.Next() {
 		var c helpdesk.Customer
 		if err := rows.Scan(customerScanDest(&c)...); err != nil {
-			rows.Close()
-			return helpdesk.Customer{}, fmt.Errorf("update customer: %w", err)
+			return nil, err
 		}
 		found[c.WAID] = c
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return helpdesk.Customer{}, fmt.Errorf("update customer: %w", d.translate(err))
+	return found, d.translate(rows.Err())
+}
+
+// UpsertCustomer finds the customer by any of waIDs (preferring earlier
+// ones), else creates it with waIDs[0]; either way it records the profile
+// name. A customer it would not rename is only read: most messages come
+// from customers the desk knows, and their rows stay as they are.
+func (d *DB) UpsertCustomer(ctx context.Context, waIDs []string, profileName string, now time.Time) (helpdesk.Customer, error) {
+	if len(waIDs) == 0 {
+		return helpdesk.Customer{}, errors.New("upsert customer: no wa_id")
+	}
+	found, err := d.customersByWAID(ctx, waIDs)
+	if err != nil {
+		return helpdesk.Customer{}, fmt.Errorf("find customer: %w", err)
 	}
 	for _, w := range waIDs {
-		if c, ok := found[w]; ok {
+		c, ok := found[w]
+		if !ok {
+			continue
+		}
+		if !renames(c, profileName) {
 			return c, nil
 		}
+		err := d.q.QueryRowContext(ctx, `UPDATE customers SET
+			profile_name = $1, name = CASE WHEN name = '' THEN $1 ELSE name END, updated_at = $2
+			WHERE id = $3 `+d.lists.customerReturning, profileName, dbTime(now), c.ID).Scan(customerScanDest(&c)...)
+		if err != nil {
+			return helpdesk.Customer{}, fmt.Errorf("update customer: %w", d.translate(err))
+		}
+		return c, nil
 	}
 	var c helpdesk.Customer
 	// ON CONFLICT covers a concurrent first message of the same number
 	// (another replica), with the same effect as the update above.
-	err = d.q.QueryRowContext(ctx, `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $3, $4, $5, $5) `+customerMerge+d.lists.customerReturning,
-		helpdesk.NewID(), waIDs[0], profileName, at, dbTime(now)).Scan(customerScanDest(&c)...)
+	err = d.q.QueryRowContext(ctx, `INSERT INTO customers (id, wa_id, name, profile_name, created_at, updated_at)
+		VALUES ($1, $2, $3, $3, $4, $4) `+customerMerge+d.lists.customerReturning,
+		helpdesk.NewID(), waIDs[0], profileName, dbTime(now)).Scan(customerScanDest(&c)...)
 	if err != nil {
 		return helpdesk.Customer{}, fmt.Errorf("create customer: %w", d.translate(err))
 	}

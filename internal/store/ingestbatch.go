@@ -221,33 +221,22 @@ func (d *DB) UpsertCustomers(ctx context.Context, us []helpdesk.CustomerUpsert, 
 	if len(us) == 0 {
 		return out, nil
 	}
-	// Which forms of the numbers are stored: a customer is found under the
-	// first stored form of its number, else created under the first form.
-	// A number with one form is its own key whatever is stored, so the
-	// look-up (a statement, on PostgreSQL a round trip) is only made for
-	// batches with a number that has variants (Brazilian mobiles).
+	// Which forms of the numbers are stored, and as what: a customer is
+	// found under the first stored form of its number, else created under
+	// the first form; one whose names the batch leaves as they are is not
+	// written at all (most messages come from customers the desk knows).
 	var all []string
-	variants := false
 	for _, u := range us {
 		all = append(all, u.WAIDs...)
-		variants = variants || len(u.WAIDs) > 1
 	}
-	var p params
-	stored := map[string]bool{}
-	if variants {
-		var err error
-		stored, err = d.queryStrings(ctx, "SELECT wa_id FROM customers WHERE wa_id "+p.anyOf(d.dialect, all), p)
-		if err != nil {
-			return nil, fmt.Errorf("upsert customers: %w", err)
-		}
+	stored, err := d.customersByWAID(ctx, all)
+	if err != nil {
+		return nil, fmt.Errorf("upsert customers: %w", err)
 	}
 	// One row per customer, folding its messages the way one UpsertCustomer
 	// per message would: the name is the first non-empty profile name, the
-	// profile name the last, the last inbound time the latest.
-	type agg struct {
-		first, last string
-		at          time.Time
-	}
+	// profile name the last.
+	type agg struct{ first, last string }
 	keys := make([]string, len(us))
 	aggs := map[string]*agg{}
 	var order []string
@@ -259,7 +248,7 @@ func (d *DB) UpsertCustomers(ctx context.Context, us []helpdesk.CustomerUpsert, 
 		// creates (one by one, that customer would be stored by now).
 		key := ""
 		for _, w := range u.WAIDs {
-			if stored[w] {
+			if _, ok := stored[w]; ok {
 				key = w
 				break
 			}
@@ -275,7 +264,7 @@ func (d *DB) UpsertCustomers(ctx context.Context, us []helpdesk.CustomerUpsert, 
 		keys[i] = key
 		a, ok := aggs[key]
 		if !ok {
-			a = &agg{at: u.InboundAt}
+			a = &agg{}
 			aggs[key] = a
 			order = append(order, key)
 		}
@@ -285,34 +274,37 @@ func (d *DB) UpsertCustomers(ctx context.Context, us []helpdesk.CustomerUpsert, 
 		if u.ProfileName != "" {
 			a.last = u.ProfileName
 		}
-		if u.InboundAt.After(a.at) {
-			a.at = u.InboundAt
-		}
 	}
-	cols := []batchCol{{"id", "text"}, {"wa_id", "text"}, {"name", "text"}, {"profile_name", "text"}, {"at", "timestamp"}, {"now", "timestamp"}, {"now2", "timestamp"}}
+	byWAID := map[string]helpdesk.Customer{}
+	cols := []batchCol{{"id", "text"}, {"wa_id", "text"}, {"name", "text"}, {"profile_name", "text"}, {"now", "timestamp"}, {"now2", "timestamp"}}
 	rows := make([][]any, 0, len(order))
 	for _, key := range order {
 		a := aggs[key]
-		rows = append(rows, []any{helpdesk.NewID(), key, a.first, a.last, a.at, now, now})
-	}
-	p = nil
-	q := `INSERT INTO customers (id, wa_id, name, profile_name, last_inbound_at, created_at, updated_at) ` + d.insertSelect(&p, cols, rows) +
-		` ` + customerMerge + d.lists.customerReturning
-	res, err := d.q.QueryContext(ctx, q, p...)
-	if err != nil {
-		return nil, fmt.Errorf("upsert customers: %w", d.translate(err))
-	}
-	defer res.Close()
-	byWAID := map[string]helpdesk.Customer{}
-	for res.Next() {
-		var c helpdesk.Customer
-		if err := res.Scan(customerScanDest(&c)...); err != nil {
-			return nil, fmt.Errorf("upsert customers: %w", err)
+		if c, ok := stored[key]; ok && !renames(c, a.last) {
+			byWAID[key] = c
+			continue
 		}
-		byWAID[c.WAID] = c
+		rows = append(rows, []any{helpdesk.NewID(), key, a.first, a.last, now, now})
 	}
-	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("upsert customers: %w", d.translate(err))
+	if len(rows) > 0 {
+		var p params
+		q := `INSERT INTO customers (id, wa_id, name, profile_name, created_at, updated_at) ` + d.insertSelect(&p, cols, rows) +
+			` ` + customerMerge + d.lists.customerReturning
+		res, err := d.q.QueryContext(ctx, q, p...)
+		if err != nil {
+			return nil, fmt.Errorf("upsert customers: %w", d.translate(err))
+		}
+		defer res.Close()
+		for res.Next() {
+			var c helpdesk.Customer
+			if err := res.Scan(customerScanDest(&c)...); err != nil {
+				return nil, fmt.Errorf("upsert customers: %w", err)
+			}
+			byWAID[c.WAID] = c
+		}
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("upsert customers: %w", d.translate(err))
+		}
 	}
 	for i, key := range keys {
 		c, ok := byWAID[key]

@@ -156,7 +156,7 @@ func waitingConversation(t *testing.T, s helpdesk.Store, phoneNumberID, waID str
 	if err != nil {
 		t.Fatal(err)
 	}
-	cust, err := s.UpsertCustomer(ctx, []string{waID}, "Ana", now, now)
+	cust, err := s.UpsertCustomer(ctx, []string{waID}, "Ana", now)
 	if err != nil {
 		t.Fatal(err)
 	}

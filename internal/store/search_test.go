@@ -38,7 +38,7 @@ func TestSearchPaths(t *testing.T) {
 			}
 			conversation := func(waID, name string, texts ...string) string {
 				t.Helper()
-				cust, err := db.UpsertCustomer(ctx, []string{waID}, name, now, now)
+				cust, err := db.UpsertCustomer(ctx, []string{waID}, name, now)
 				if err != nil {
 					t.Fatal(err)
 				}

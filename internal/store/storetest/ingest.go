@@ -24,7 +24,7 @@ func mustUpsertChannel(t *testing.T, s helpdesk.Store, phoneNumberID string) hel
 func mustOpenConversation(t *testing.T, s helpdesk.Store, ch helpdesk.Channel, waID string) helpdesk.Conversation {
 	t.Helper()
 	now := helpdesk.Now()
-	cust, err := s.UpsertCustomer(t.Context(), []string{waID}, "Cliente", now, now)
+	cust, err := s.UpsertCustomer(t.Context(), []string{waID}, "Cliente", now)
 	if err != nil {
 		t.Fatalf("UpsertCustomer: %v", err)
 	}
@@ -72,21 +72,73 @@ func testIngest(t *testing.T, open Opener) {
 		t.Parallel()
 		s, ctx := open(t), t.Context()
 		t0 := helpdesk.Now().Add(-time.Hour)
-		c1, err := s.UpsertCustomer(ctx, []string{"551112345678", "5511912345678"}, "Ana", t0, t0)
+		c1, err := s.UpsertCustomer(ctx, []string{"551112345678", "5511912345678"}, "Ana", t0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c1.WAID != "551112345678" || c1.Name != "Ana" || c1.LastInboundAt == nil || !c1.LastInboundAt.Equal(t0) {
+		if c1.WAID != "551112345678" || c1.Name != "Ana" || c1.ProfileName != "Ana" || !c1.UpdatedAt.Equal(t0) {
 			t.Errorf("created %+v", c1)
 		}
-		// The other form of the number finds the same customer; an older
-		// message does not move last_inbound_at back.
-		c2, err := s.UpsertCustomer(ctx, []string{"5511912345678", "551112345678"}, "Ana Maria", t0.Add(-time.Minute), t0)
+		// The other form of the number finds the same customer.
+		t1 := t0.Add(time.Minute)
+		c2, err := s.UpsertCustomer(ctx, []string{"5511912345678", "551112345678"}, "Ana Maria", t1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c2.ID != c1.ID || c2.ProfileName != "Ana Maria" || c2.Name != "Ana" || !c2.LastInboundAt.Equal(t0) {
+		if c2.ID != c1.ID || c2.ProfileName != "Ana Maria" || c2.Name != "Ana" || !c2.UpdatedAt.Equal(t1) {
 			t.Errorf("variant upsert = %+v", c2)
+		}
+		// A message that renames nobody leaves the row as it is.
+		for _, name := range []string{"Ana Maria", ""} {
+			c3, err := s.UpsertCustomer(ctx, []string{"551112345678"}, name, t1.Add(time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c3.ID != c1.ID || c3.ProfileName != "Ana Maria" || c3.Name != "Ana" || !c3.UpdatedAt.Equal(t1) {
+				t.Errorf("upsert with profile name %q = %+v, want the row unchanged since %v", name, c3, t1)
+			}
+		}
+	})
+
+	t.Run("LastInboundPerNumber", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		ch1, ch2 := mustUpsertChannel(t, s, "111"), mustUpsertChannel(t, s, "222")
+		conv := mustOpenConversation(t, s, ch1, "5511933333333")
+		cust := conv.Customer.ID
+		last := func(ch helpdesk.Channel) *time.Time {
+			t.Helper()
+			at, err := s.LastInboundAt(ctx, ch.ID, cust)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return at
+		}
+		if at := last(ch1); at != nil {
+			t.Errorf("before any message: last inbound %v, want none", at)
+		}
+		t0 := helpdesk.Now().Add(-2 * time.Hour)
+		if _, err := s.NoteInboundMessage(ctx, conv.ID, "oi", t0, t0); err != nil {
+			t.Fatal(err)
+		}
+		// Closed, then the customer writes again: a new conversation holds
+		// the later message, and it is the one that counts.
+		closedAt := t0.Add(time.Minute)
+		if err := s.SetConversationState(ctx, conv.ID, helpdesk.ConversationState{Status: helpdesk.StatusClosed, ClosedAt: &closedAt}, closedAt); err != nil {
+			t.Fatal(err)
+		}
+		next := mustOpenConversation(t, s, ch1, "5511933333333")
+		t1 := t0.Add(time.Hour)
+		if _, err := s.NoteInboundMessage(ctx, next.ID, "de novo", t1, t1); err != nil {
+			t.Fatal(err)
+		}
+		if at := last(ch1); at == nil || !at.Equal(t1) {
+			t.Errorf("last inbound on the number written to = %v, want %v", at, t1)
+		}
+		// The same customer never wrote to the other number.
+		mustOpenConversation(t, s, ch2, "5511933333333")
+		if at := last(ch2); at != nil {
+			t.Errorf("last inbound on a number never written to = %v, want none", at)
 		}
 	})
 
@@ -95,7 +147,7 @@ func testIngest(t *testing.T, open Opener) {
 		s, ctx := open(t), t.Context()
 		ch := mustUpsertChannel(t, s, "111")
 		now := helpdesk.Now()
-		cust, err := s.UpsertCustomer(ctx, []string{"5511900000000"}, "X", now, now)
+		cust, err := s.UpsertCustomer(ctx, []string{"5511900000000"}, "X", now)
 		if err != nil {
 			t.Fatal(err)
 		}

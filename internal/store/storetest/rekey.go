@@ -25,7 +25,7 @@ func testRekeyCustomer(t *testing.T, open Opener) {
 		t.Fatalf("after the move the conversation's customer is %+v, %v", got.Customer, err)
 	}
 	// The old number is nobody's now: a message from it is a new customer.
-	if c, err := s.UpsertCustomer(ctx, []string{"5511912345678"}, "", now, now); err != nil || c.ID == conv.Customer.ID {
+	if c, err := s.UpsertCustomer(ctx, []string{"5511912345678"}, "", now); err != nil || c.ID == conv.Customer.ID {
 		t.Errorf("old number still maps to the moved customer: %+v, %v", c, err)
 	}
 	for _, tc := range []struct {
