@@ -324,25 +324,31 @@ func (d *DB) OpenConversations(ctx context.Context, cs []helpdesk.Conversation) 
 		return out, created, nil
 	}
 	pair := func(channelID, customerID string) string { return channelID + "\x00" + customerID }
+	// The customers come with cs, as this transaction left them: the
+	// conversations are read without joining them again.
 	live := func(idx []int) (map[string]helpdesk.Conversation, error) {
 		ids := make([]string, len(idx))
+		customers := make(map[string]helpdesk.Customer, len(idx))
 		for i, j := range idx {
 			ids[i] = cs[j].Customer.ID
+			customers[ids[i]] = cs[j].Customer
 		}
 		var p params
-		rows, err := d.q.QueryContext(ctx, "SELECT "+d.lists.conversation+conversationFrom+
-			" WHERE v.customer_id "+p.anyOf(d.dialect, ids)+" AND v.status <> 'closed'", p...)
+		rows, err := d.q.QueryContext(ctx, "SELECT "+d.lists.conversationReturning+", conversations.customer_id FROM conversations"+
+			" WHERE customer_id "+p.anyOf(d.dialect, ids)+" AND status <> 'closed'", p...)
 		if err != nil {
 			return nil, d.translate(err)
 		}
 		defer rows.Close()
 		found := map[string]helpdesk.Conversation{}
 		for rows.Next() {
-			c, err := scanConversation(rows)
-			if err != nil {
+			var c helpdesk.Conversation
+			var customerID string
+			if err := rows.Scan(append(conversationDest(&c), &customerID)...); err != nil {
 				return nil, err
 			}
-			found[pair(c.ChannelID, c.Customer.ID)] = c
+			c.Customer = customers[customerID]
+			found[pair(c.ChannelID, customerID)] = c
 		}
 		return found, d.translate(rows.Err())
 	}
