@@ -478,8 +478,14 @@ func routable(ch Channel) Channel {
 // customerChanged brings the customer of the conversations held in after
 // up to date: a later message of the batch may have renamed them.
 func (bc *batchCache) customerChanged(c Customer) {
+	bc.customersChanged(map[string]Customer{c.ID: c})
+}
+
+// customersChanged is customerChanged for several customers, keyed by id,
+// in one pass over after.
+func (bc *batchCache) customersChanged(cs map[string]Customer) {
 	for id, conv := range bc.after {
-		if conv.Customer.ID == c.ID {
+		if c, ok := cs[conv.Customer.ID]; ok {
 			conv.Customer = c
 			bc.after[id] = conv
 		}
@@ -724,9 +730,11 @@ func (w *batchWriter) flush(ctx context.Context) error {
 		c.Customer = customerOf[c.ID]
 		w.bc.after[c.ID] = c
 	}
+	latest := make(map[string]Customer, len(customers))
 	for _, c := range customers {
-		w.bc.customerChanged(c)
+		latest[c.ID] = c
 	}
+	w.bc.customersChanged(latest)
 	reported := make([]bool, len(wanted))
 	for i, msg := range msgs {
 		if !inserted[i] {
