@@ -143,11 +143,10 @@ func (d *DB) batchValue(v any) string {
 	case int:
 		return strconv.Itoa(v)
 	case time.Time:
-		t := dbTime(v)
 		if d.dialect == DialectPostgres {
-			return t.Format(time.RFC3339Nano)
+			return formatUTC(dbTime(v), 'T', "Z", time.RFC3339Nano)
 		}
-		return t.Format("2006-01-02 15:04:05.999999999-07:00")
+		return formatUTC(dbTime(v), ' ', "+00:00", "2006-01-02 15:04:05.999999999-07:00")
 	}
 	panic(fmt.Sprintf("rowSource: unsupported value %T", v))
 }

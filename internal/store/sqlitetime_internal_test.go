@@ -6,6 +6,37 @@ import (
 	"time"
 )
 
+// formatUTC must write exactly what time.Format writes with both layouts
+// batchValue uses: SQL compares the stored text.
+func TestFormatUTCMatchesFormat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	times := []time.Time{time.Unix(0, 0), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(812, 3, 4, 5, 6, 7, 100, time.UTC), time.Date(2026, 11, 29, 12, 0, 0, 0, time.FixedZone("BRT", -3*3600))}
+	for i := 0; i < 20000; i++ {
+		at := time.Unix(rng.Int64N(4102444800), rng.Int64N(1e9)).UTC()
+		switch i % 4 {
+		case 0:
+			at = at.Truncate(time.Millisecond)
+		case 1:
+			at = at.Truncate(time.Second)
+		case 2:
+			at = at.Truncate(10 * time.Millisecond)
+		}
+		times = append(times, at)
+	}
+	for _, at := range times {
+		for _, f := range []struct {
+			sep          byte
+			zone, layout string
+		}{{' ', "+00:00", "2006-01-02 15:04:05.999999999-07:00"}, {'T', "Z", time.RFC3339Nano}} {
+			if got, want := formatUTC(at, f.sep, f.zone, f.layout), at.Format(f.layout); got != want {
+				t.Fatalf("formatUTC(%v) = %q, want %q", at, got, want)
+			}
+		}
+	}
+}
+
 // The fast path must read exactly what the driver writes and what
 // time.Parse reads, and refuse (to the slow path) what it does not know.
 func TestParseSQLiteTimeMatchesTimeParse(t *testing.T) {
