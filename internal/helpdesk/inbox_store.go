@@ -163,7 +163,9 @@ type IngestStore interface {
 	// UpsertCustomers: UpsertCustomer for each, as if one after the other.
 	UpsertCustomers(ctx context.Context, us []CustomerUpsert, now time.Time) ([]Customer, error)
 	// OpenConversations: OpenConversation for each; cs names each channel
-	// and customer once.
+	// and customer once. A conversation it creates comes back whole; one
+	// that was live already carries only its ID, channel and customer
+	// (NoteInboundMessages returns the rest as it leaves it).
 	OpenConversations(ctx context.Context, cs []Conversation) (convs []Conversation, created []bool, err error)
 	// InsertInboundMessages: InsertMessage for each inbound customer
 	// message; the status, media and raw columns of ms are kept.

@@ -324,16 +324,21 @@ func (d *DB) OpenConversations(ctx context.Context, cs []helpdesk.Conversation) 
 	}
 	pair := func(channelID, customerID string) string { return channelID + "\x00" + customerID }
 	// The customers come with cs, as this transaction left them: the
-	// conversations are read without joining them again.
-	live := func(idx []int) (map[string]helpdesk.Conversation, error) {
+	// conversations are read without joining them again. A conversation
+	// that was live already is read as its id only (see the interface).
+	live := func(idx []int, full bool) (map[string]helpdesk.Conversation, error) {
 		ids := make([]string, len(idx))
 		customers := make(map[string]helpdesk.Customer, len(idx))
 		for i, j := range idx {
 			ids[i] = cs[j].Customer.ID
 			customers[ids[i]] = cs[j].Customer
 		}
+		cols := "conversations.id, conversations.channel_id"
+		if full {
+			cols = d.lists.conversationReturning
+		}
 		var p params
-		rows, err := d.q.QueryContext(ctx, "SELECT "+d.lists.conversationReturning+", conversations.customer_id FROM conversations"+
+		rows, err := d.q.QueryContext(ctx, "SELECT "+cols+", conversations.customer_id FROM conversations"+
 			" WHERE customer_id "+p.anyOf(d.dialect, ids)+" AND status <> 'closed'", p...)
 		if err != nil {
 			return nil, d.translate(err)
@@ -343,7 +348,11 @@ func (d *DB) OpenConversations(ctx context.Context, cs []helpdesk.Conversation) 
 		for rows.Next() {
 			var c helpdesk.Conversation
 			var customerID string
-			if err := rows.Scan(append(conversationDest(&c), &customerID)...); err != nil {
+			dest := []any{&c.ID, &c.ChannelID}
+			if full {
+				dest = conversationDest(&c)
+			}
+			if err := rows.Scan(append(dest, &customerID)...); err != nil {
 				return nil, err
 			}
 			c.Customer = customers[customerID]
@@ -355,7 +364,7 @@ func (d *DB) OpenConversations(ctx context.Context, cs []helpdesk.Conversation) 
 	for i := range cs {
 		all[i] = i
 	}
-	found, err := live(all)
+	found, err := live(all, false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open conversations: %w", err)
 	}
@@ -388,7 +397,7 @@ func (d *DB) OpenConversations(ctx context.Context, cs []helpdesk.Conversation) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("open conversations: %w", err)
 	}
-	if found, err = live(missing); err != nil {
+	if found, err = live(missing, true); err != nil {
 		return nil, nil, fmt.Errorf("open conversations: %w", err)
 	}
 	for _, i := range missing {
