@@ -135,7 +135,7 @@ func ingest(ctx context.Context, o Options) (Result, error) {
 	}
 	environ := map[string]string{
 		"APP_ENV": "test", "DATABASE_URL": dbURL, "WHATSAPP_APP_SECRET": appSecret, "BCRYPT_ROUNDS": "4",
-		"MEDIA_DIR": filepath.Join(dir, "media"), "LOG_LEVEL": "error",
+		"MEDIA_DIR": filepath.Join(dir, "media"),
 	}
 	if o.Lanes != 0 { // a negative count is the configuration's error to report
 		environ["INGEST_LANES"] = strconv.Itoa(o.Lanes)
@@ -144,7 +144,16 @@ func ingest(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Logs go where production's would, at the default level, so that
+	// whatever the ingest logs is part of what is measured.
+	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		return Result{}, err
+	}
+	defer logFile.Close()
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by config.Load
+	log := slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: level}))
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return Result{}, err

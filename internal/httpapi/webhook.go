@@ -61,6 +61,10 @@ func (a *API) verifyTokenMatches(r *http.Request, token string) bool {
 // content is committed, so Meta redelivers anything we could not store;
 // redeliveries are recognised and change nothing.
 func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
+	// Deliveries come as often as messages and the inbox keeps each body:
+	// an Info line apiece would bury every other line and cost the ingest
+	// a write each. Refusals are still logged at Info.
+	middleware.LogSuccessAtDebug(r.Context())
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		if middleware.IsTooLarge(err) {

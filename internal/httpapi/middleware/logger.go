@@ -10,7 +10,8 @@ import (
 )
 
 // Logger writes one structured line per request once it completes: at Error
-// for a 5xx status, at Info otherwise. Keys: request_id, method, path (the URL
+// for a 5xx status, at Debug for a success of a request marked with
+// LogSuccessAtDebug, at Info otherwise. Keys: request_id, method, path (the URL
 // path only; query strings may carry tokens, e.g. ?token= on /ws), route (the
 // chi route pattern, when one matched), status, bytes, duration_ms, ip
 // (ClientIP) and user_id (when SetUserID was called). Headers, bodies and
@@ -39,9 +40,21 @@ func Logger(log *slog.Logger) func(http.Handler) http.Handler {
 						status = http.StatusInternalServerError
 					}
 				}
+				holder.mu.Lock()
+				userID, quiet := holder.userID, holder.quiet
+				holder.mu.Unlock()
 				level := slog.LevelInfo
-				if status >= 500 && p != http.ErrAbortHandler {
+				switch {
+				case status >= 500 && p != http.ErrAbortHandler:
 					level = slog.LevelError
+				case quiet && status < 400 && p == nil:
+					level = slog.LevelDebug
+				}
+				if !log.Enabled(ctx, level) {
+					if p != nil {
+						panic(p)
+					}
+					return
 				}
 				attrs := make([]slog.Attr, 0, 11)
 				attrs = append(attrs,
@@ -58,9 +71,6 @@ func Logger(log *slog.Logger) func(http.Handler) http.Handler {
 					slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 					slog.String("ip", ClientIP(r)),
 				)
-				holder.mu.Lock()
-				userID := holder.userID
-				holder.mu.Unlock()
 				if userID != "" {
 					attrs = append(attrs, slog.String("user_id", userID))
 				}

@@ -3,6 +3,7 @@ package middleware
 import (
 	"bufio"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -229,4 +230,35 @@ func TestLogger_KeepsFlusherAndHijacker(t *testing.T) {
 			t.Fatalf("body = %q, want hijacked", b)
 		}
 	})
+}
+
+// A request marked with LogSuccessAtDebug is logged at Debug when it
+// succeeds, and as any other request when it fails.
+func TestLogger_SuccessAtDebug(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		status    int
+		minLevel  slog.Level
+		wantLevel string // "" = no line
+	}{
+		{200, slog.LevelInfo, ""},
+		{200, slog.LevelDebug, "DEBUG"},
+		{401, slog.LevelInfo, "INFO"},
+		{503, slog.LevelInfo, "ERROR"},
+	} {
+		b := &logBuffer{}
+		log := slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: tt.minLevel}))
+		h := RequestID(Logger(log)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			LogSuccessAtDebug(r.Context())
+			w.WriteHeader(tt.status)
+		})))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/api/v1/webhooks/whatsapp", nil))
+		lines := b.lines(t)
+		switch {
+		case tt.wantLevel == "" && len(lines) != 0:
+			t.Errorf("status %d at minimum level %v: logged %v, want nothing", tt.status, tt.minLevel, lines)
+		case tt.wantLevel != "" && (len(lines) != 1 || lines[0]["level"] != tt.wantLevel || lines[0]["status"] != float64(tt.status)):
+			t.Errorf("status %d at minimum level %v: logged %v, want one %s line", tt.status, tt.minLevel, lines, tt.wantLevel)
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 type userHolder struct {
 	mu     sync.Mutex
 	userID string
+	quiet  bool // LogSuccessAtDebug
 }
 
 type userHolderKey struct{}
@@ -49,4 +50,17 @@ func UserIDFrom(ctx context.Context) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.userID
+}
+
+// LogSuccessAtDebug has Logger write the request's line at Debug unless it
+// fails (a status of 400 or more, or a panic): for requests that come as
+// often as the traffic itself, such as Meta's webhook deliveries, whose
+// bodies the inbox keeps anyway. Like SetUserID it needs RequestID or
+// Logger mounted ahead.
+func LogSuccessAtDebug(ctx context.Context) {
+	if h, ok := ctx.Value(userHolderKey{}).(*userHolder); ok {
+		h.mu.Lock()
+		h.quiet = true
+		h.mu.Unlock()
+	}
 }
