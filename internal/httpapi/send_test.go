@@ -283,3 +283,33 @@ func TestChannels(t *testing.T) {
 		}
 	})
 }
+
+// A survey answer is a message from the customer to the number: it opens
+// the 24-hour window again, as any message does for Meta, even though it
+// lands in the closed conversation that asked for it. An agent who reopens
+// that conversation to follow a bad rating up may reply free-form.
+func TestSurveyAnswerOpensWindow(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		const waID = "5511977771111"
+		conv := e.customerWrites(admin.access, waID, "wamid.ajuda", "preciso de ajuda", time.Now().Add(-25*time.Hour))
+		asked := helpdesk.Now().Add(-time.Hour)
+		if err := e.srv.DB.SetConversationState(t.Context(), conv, helpdesk.ConversationState{Status: helpdesk.StatusClosed, ClosedAt: &asked}, asked); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.srv.DB.MarkCSATRequested(t.Context(), conv, asked); err != nil {
+			t.Fatal(err)
+		}
+		body := inboundText(waID, "Cliente 1111", "wamid.nota", "2 - demorou muito", time.Now())
+		e.mustStatus(e.postWebhook(body, sign(body)), 200)
+		got := e.mustStatus(e.call("GET", "/api/v1/conversations/"+conv, admin.access, nil), 200).json(t)
+		if got["csatScore"] != 2.0 || got["status"] != "closed" {
+			t.Fatalf("the answer did not land as the survey's: %v", got)
+		}
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+conv+"/reopen", admin.access, nil), 200)
+		r := e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "Sinto muito pela demora, posso ajudar?"})
+		if r.status != 202 {
+			t.Errorf("reply a minute after the customer's survey answer: %d %s", r.status, r.raw)
+		}
+	})
+}
