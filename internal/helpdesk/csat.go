@@ -82,6 +82,11 @@ func (in *Ingester) applyCSAT(ctx context.Context, tx Store, ch Channel, custome
 	if inserted, err := tx.InsertMessage(ctx, msg); err != nil || !inserted {
 		return inserted, err
 	}
+	// The answer is the customer's latest message to the number: the
+	// customer service window runs from it (WindowOpen).
+	if err := tx.NoteInboundTime(ctx, conv.ID, at); err != nil {
+		return false, err
+	}
 	recorded, err := tx.RecordCSAT(ctx, conv.ID, score, comment, now)
 	if err != nil {
 		return false, err

@@ -201,6 +201,11 @@ type IngestStore interface {
 	// inbound message created at: unread count +1, last inbound time and,
 	// when at is not older than the current last message, the preview.
 	NoteInboundMessage(ctx context.Context, conversationID, preview string, at, now time.Time) (Conversation, error)
+	// NoteInboundTime moves only the conversation's last inbound time
+	// forward to at: a message that is not shown as the conversation's
+	// activity (a survey answer on the closed conversation) still opens
+	// the number's customer service window.
+	NoteInboundTime(ctx context.Context, conversationID string, at time.Time) error
 	// SetMessageReaction records the customer's reaction to a message.
 	SetMessageReaction(ctx context.Context, messageID, emoji string) error
 	// ApplyMessageStatus moves the status of the message with this wamid

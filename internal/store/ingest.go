@@ -186,6 +186,15 @@ func (d *DB) NoteInboundMessage(ctx context.Context, conversationID, preview str
 	return c, nil
 }
 
+// NoteInboundTime implements helpdesk.IngestStore.
+func (d *DB) NoteInboundTime(ctx context.Context, conversationID string, at time.Time) error {
+	if _, err := d.q.ExecContext(ctx, `UPDATE conversations SET last_inbound_at = $2
+		WHERE id = $1 AND (last_inbound_at IS NULL OR last_inbound_at < $2)`, conversationID, dbTime(at)); err != nil {
+		return fmt.Errorf("note inbound time on %s: %w", conversationID, d.translate(err))
+	}
+	return nil
+}
+
 // SetMessageReaction records the customer's reaction ("" removes it).
 func (d *DB) SetMessageReaction(ctx context.Context, messageID, emoji string) error {
 	if _, err := d.q.ExecContext(ctx, "UPDATE messages SET reaction = $2 WHERE id = $1", messageID, emoji); err != nil {
