@@ -142,6 +142,32 @@ func testIngest(t *testing.T, open Opener) {
 		}
 	})
 
+	// Legacy data may hold both forms of a Brazilian mobile as two
+	// customers, each with a conversation on the number. They are one
+	// person to WhatsApp: a message under either form opens the number's
+	// window for both, as UpsertCustomer used to refresh both rows.
+	t.Run("LastInboundAcrossLegacyForms", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		ch := mustUpsertChannel(t, s, "111")
+		old := mustOpenConversation(t, s, ch, "551188887777")  // stored before the ninth digit
+		cur := mustOpenConversation(t, s, ch, "5511988887777") // the same mobile, stored again later
+		if old.Customer.ID == cur.Customer.ID {
+			t.Skip("the two forms are one customer")
+		}
+		now := helpdesk.Now()
+		if _, err := s.NoteInboundMessage(ctx, cur.ID, "oi", now, now); err != nil {
+			t.Fatal(err)
+		}
+		at, err := s.LastInboundAt(ctx, ch.ID, old.Customer.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at == nil || !at.Equal(now) {
+			t.Errorf("last inbound of the legacy form's customer = %v, want %v (the other form wrote then)", at, now)
+		}
+	})
+
 	t.Run("OneLiveConversationUnderRace", func(t *testing.T) {
 		t.Parallel()
 		s, ctx := open(t), t.Context()
