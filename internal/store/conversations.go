@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
+	"github.com/supportwhatsapp/supportwhatsapp/internal/whatsapp"
 )
 
 const conversationFrom = " FROM conversations v JOIN customers c ON c.id = v.customer_id"
@@ -49,12 +51,27 @@ func (d *DB) GetConversation(ctx context.Context, id string) (helpdesk.Conversat
 
 // LastInboundAt implements helpdesk.ConversationReadStore. A customer has a
 // handful of conversations per number, found through
-// conversations_customer_idx.
+// conversations_customer_idx. Should legacy data hold both forms of a
+// Brazilian mobile as two customers, both customers' conversations count:
+// WhatsApp knows one person, whichever form their message came under.
 func (d *DB) LastInboundAt(ctx context.Context, channelID, customerID string) (*time.Time, error) {
+	var waID string
+	if err := d.q.QueryRowContext(ctx, "SELECT wa_id FROM customers WHERE id = $1", customerID).Scan(&waID); err != nil {
+		if err = d.translate(err); errors.Is(err, helpdesk.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("last inbound of %s on %s: %w", customerID, channelID, err)
+	}
 	var last *time.Time
-	err := d.q.QueryRowContext(ctx, "SELECT MAX(last_inbound_at) FROM conversations WHERE customer_id = $1 AND channel_id = $2",
-		customerID, channelID).Scan(scanNullTime(&last))
-	if err != nil {
+	q, args := "SELECT MAX(last_inbound_at) FROM conversations WHERE customer_id = $1 AND channel_id = $2", []any{customerID, channelID}
+	if forms := whatsapp.BrazilianMobileVariants(waID); len(forms) > 1 {
+		var p params
+		pChannel := p.add(channelID)
+		q = "SELECT MAX(v.last_inbound_at) FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.channel_id = " +
+			pChannel + " AND c.wa_id " + p.anyOf(d.dialect, forms)
+		args = p
+	}
+	if err := d.q.QueryRowContext(ctx, q, args...).Scan(scanNullTime(&last)); err != nil {
 		return nil, fmt.Errorf("last inbound of %s on %s: %w", customerID, channelID, d.translate(err))
 	}
 	return last, nil
