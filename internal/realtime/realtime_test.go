@@ -125,7 +125,10 @@ func read(t testing.TB, c *websocket.Conn) frame {
 // kernel's socket buffers absorb and the queue together, so the queue, not
 // the write timeout, drops the client.)
 func TestSlowClientIsDropped(t *testing.T) {
-	f := newFixture(t, realtime.Options{SendQueue: 4, Ring: 4})
+	// No pings while the test floods: a client that reads nothing answers
+	// none, and a drop for a missing pong (of the slow client, or of the
+	// watcher, which reads nothing meanwhile either) is not the queue's.
+	f := newFixture(t, realtime.Options{SendQueue: 4, Ring: 4, PingInterval: time.Hour, PongTimeout: time.Hour})
 	slow, slowTok := f.user("Slow")
 	watcher, watcherTok := f.user("Watcher")
 	_ = watcher
@@ -144,9 +147,17 @@ func TestSlowClientIsDropped(t *testing.T) {
 	// Frames go on until the hub gives up on the client: how many the
 	// kernel's socket buffers absorb first depends on the machine (Linux
 	// grows a receive buffer up to tcp_rmem's maximum, 32 MB on some).
-	const most = 100_000 // 1.6 GB: far past any socket buffer
+	// The queue must drop it before a stuck write could (writeTimeout, 10 s,
+	// bounds one between 5 and 10 s): 4 s of flooding is far more than any
+	// socket buffer takes, and keeps a hub that queues without bound from
+	// taking gigabytes of memory before the test fails, as does the count.
+	const most = 20_000 // 320 MB: ten times the largest receive buffer (32 MB) and any send buffer
+	deadline := time.Now().Add(4 * time.Second)
 	sent := 0
 	for ; sent < most && f.hub.Online(slow.ID); sent++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("the client that reads nothing is still connected after %d frames of 16 KB in 4 s: its queue did not drop it", sent)
+		}
 		f.hub.MessageStored(context.Background(), conv, helpdesk.Message{ID: helpdesk.NewID(), ConversationID: conv.ID, Text: fmt.Sprint(sent, big)})
 	}
 	if sent == most {
