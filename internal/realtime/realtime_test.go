@@ -132,8 +132,11 @@ func TestSlowClientIsDropped(t *testing.T) {
 	slow, slowTok := f.user("Slow")
 	watcher, watcherTok := f.user("Watcher")
 	_ = watcher
-	c := f.dial(slowTok)
+	// The watcher connects first: presence is told to the sockets connected
+	// when its window closes (hello does not carry it), so a watcher that
+	// came later than one window after the slow one would never hear of it.
 	w := f.dial(watcherTok)
+	c := f.dial(slowTok)
 	// The watcher hears of the slow one first: a user who comes and goes
 	// within one presence window is never told at all.
 	for {
