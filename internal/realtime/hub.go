@@ -25,7 +25,7 @@
 // Presence: a user is online while they have at least one connection on
 // any replica. Each replica publishes the users connected to it on every
 // change and every HeartbeatInterval; a replica that stops publishing is
-// forgotten after PresenceTTL. The changes of one presenceWindow reach
+// forgotten after PresenceTTL. The changes of one PresenceWindow reach
 // each stream as one online_status event, however many users they concern.
 package realtime
 
@@ -83,6 +83,7 @@ type Options struct {
 	Retention         time.Duration // how long a user's stream outlives their last connection (default 2 min)
 	HeartbeatInterval time.Duration // presence publication (default 3 s)
 	PresenceTTL       time.Duration // a silent replica's users go offline after this (default 9 s)
+	PresenceWindow    time.Duration // presence changes told together (default 100 ms; see announcePresence)
 	PingInterval      time.Duration // WebSocket ping; a missing pong drops the connection (default 4 s)
 	PongTimeout       time.Duration // default 5 s
 	TypingTTL         time.Duration // typing expires without a refresh (default 5 s)
@@ -106,6 +107,7 @@ func (o *Options) defaults() {
 	set(&o.Retention, 2*time.Minute)
 	set(&o.HeartbeatInterval, 3*time.Second)
 	set(&o.PresenceTTL, 9*time.Second)
+	set(&o.PresenceWindow, 100*time.Millisecond)
 	set(&o.PingInterval, 4*time.Second)
 	set(&o.PongTimeout, 5*time.Second)
 	set(&o.TypingTTL, 5*time.Second)
@@ -152,7 +154,7 @@ type Hub struct {
 	stopped bool
 	// announce holds the users whose presence changed since local users
 	// were last told, each with the state they were last told (user id →
-	// online), until announcePresence runs presenceWindow after the first.
+	// online), until announcePresence runs PresenceWindow after the first.
 	announce      map[string]bool
 	announceTimer *time.Timer // nil when nothing waits
 }
@@ -742,7 +744,7 @@ func (h *Hub) deliverMsg(m *busMsg) {
 
 // recomputeOnlineLocked derives the global online set and queues for
 // every local user who came online or went offline (announcePresence
-// tells them within presenceWindow, in one online_status).
+// tells them within PresenceWindow, in one online_status).
 //
 // One frame, not one per user: a heartbeat can change hundreds of users
 // at once (another replica first heard of, or restarted, or silent past
@@ -796,20 +798,18 @@ func (h *Hub) recomputeOnlineLocked() {
 		}
 	}
 	if changed && h.announceTimer == nil {
-		h.announceTimer = time.AfterFunc(presenceWindow, h.announcePresence)
+		h.announceTimer = time.AfterFunc(h.opts.PresenceWindow, h.announcePresence)
 	}
 }
 
-// presenceWindow is how long presence changes wait to be told together.
-// Users reconnecting to this replica during a rolling restart arrive one
-// by one, each recomputing the online set; told at once, hundreds of them
-// would be as many frames in every stream, and a client away meanwhile
-// would fall past the 256 events it can resume. Colleagues see someone
-// come online or go offline this much later.
-var presenceWindow = 100 * time.Millisecond
-
 // announcePresence tells local users the presence changes of the last
-// window: {userId, online} for one, {users:[…]} for several. Each user is
+// window (Options.PresenceWindow): {userId, online} for one, {users:[…]}
+// for several. The changes wait to be told together because users
+// reconnecting to this replica during a rolling restart arrive one by one,
+// each recomputing the online set; told at once, hundreds of them would be
+// as many frames in every stream, and a client away meanwhile would fall
+// past the 256 events it can resume. Colleagues see someone come online or
+// go offline this much later. Each user is
 // told their state now, and only if it differs from what was last told: one
 // who came and went within the window is not told at all.
 func (h *Hub) announcePresence() {

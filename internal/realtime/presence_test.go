@@ -286,8 +286,7 @@ func TestLocalConnectsAreToldTogether(t *testing.T) {
 // A user who connects and leaves within one presence window is not told at
 // all: clients never saw them online, so "offline" would be news of nothing.
 func TestFlashVisitIsNotTold(t *testing.T) {
-	defer realtime.SetPresenceWindow(2 * time.Second)()
-	f := newFixture(t, realtime.Options{})
+	f := newFixture(t, realtime.Options{PresenceWindow: 2 * time.Second})
 	_, watcherTok := f.user("Watcher")
 	watcher := f.dial(watcherTok)
 	flash, flashTok := f.user("Flash")

@@ -124,11 +124,14 @@ func read(t testing.TB, c *websocket.Conn) frame {
 // (The queue is raised to its least size; the events outnumber what the
 // kernel's socket buffers absorb and the queue together, so the queue, not
 // the write timeout, drops the client.)
-func TestSlowClientIsDropped(t *testing.T) {
+func TestSlowClientIsDropped(t *testing.T) { testSlowClientIsDropped(t, 0) }
+
+func testSlowClientIsDropped(t *testing.T, presenceWindow time.Duration) {
 	// No pings while the test floods: a client that reads nothing answers
 	// none, and a drop for a missing pong (of the slow client, or of the
 	// watcher, which reads nothing meanwhile either) is not the queue's.
-	f := newFixture(t, realtime.Options{SendQueue: 4, Ring: 4, PingInterval: time.Hour, PongTimeout: time.Hour})
+	f := newFixture(t, realtime.Options{SendQueue: 4, Ring: 4, PingInterval: time.Hour, PongTimeout: time.Hour,
+		PresenceWindow: presenceWindow})
 	slow, slowTok := f.user("Slow")
 	watcher, watcherTok := f.user("Watcher")
 	_ = watcher
@@ -199,8 +202,7 @@ func TestSlowClientIsDropped(t *testing.T) {
 // carry it, so a watcher that arrives later never hears that the slow one
 // came online. A window of 1 ns makes that gap certain.
 func TestSlowClientIsDroppedWhenTheWatcherArrivesLate(t *testing.T) {
-	defer realtime.SetPresenceWindow(time.Nanosecond)()
-	TestSlowClientIsDropped(t)
+	testSlowClientIsDropped(t, time.Nanosecond)
 }
 
 // A replica that stops publishing its heartbeats (it crashed) takes its
