@@ -21,7 +21,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 	"time"
 
@@ -172,9 +171,7 @@ func runInboxReplay(ctx context.Context, cfg config.Config, log *slog.Logger, ar
 // newLogger logs JSON in production (for log collectors) and text
 // elsewhere (for people).
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
 	if cfg.Production() {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}

@@ -151,9 +151,7 @@ func ingest(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	defer logFile.Close()
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by config.Load
-	log := slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return Result{}, err

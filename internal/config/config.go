@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -93,6 +94,13 @@ type Config struct {
 	// IngestLanes is how many webhook group-commit lanes run on
 	// PostgreSQL (SQLite has one writer, so always one lane).
 	IngestLanes int `env:"INGEST_LANES" envDefault:"1"`
+}
+
+// SlogLevel is LOG_LEVEL as a slog level (Load has checked the name).
+func (c Config) SlogLevel() slog.Level {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel)) // case-insensitive, like validate
+	return level
 }
 
 // WebhookInboxRetention is WEBHOOK_INBOX_RETENTION_DAYS as a duration; 0

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -659,6 +660,19 @@ func TestLoad_UnparsableReportedOnce(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), name+"=0") {
 			t.Errorf("%s=abc is reported as 0:\n%v", name, err)
+		}
+	}
+}
+
+// LOG_LEVEL is read whatever its case, as validate accepts it.
+func TestSlogLevel(t *testing.T) {
+	for name, want := range map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "WARN": slog.LevelWarn, "Error": slog.LevelError} {
+		cfg, err := config.Load(map[string]string{"APP_ENV": "test", "LOG_LEVEL": name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.SlogLevel(); got != want {
+			t.Errorf("LOG_LEVEL=%s: level %v, want %v", name, got, want)
 		}
 	}
 }
