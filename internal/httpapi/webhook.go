@@ -63,7 +63,7 @@ func (a *API) verifyTokenMatches(r *http.Request, token string) bool {
 func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	// Deliveries come as often as messages and the inbox keeps each body:
 	// an Info line apiece would bury every other line and cost the ingest
-	// a write each. Refusals are still logged at Info.
+	// a write each. Failures are still logged: 4xx at Info, 5xx at Error.
 	middleware.LogSuccessAtDebug(r.Context())
 	body, err := io.ReadAll(r.Body)
 	if err != nil {

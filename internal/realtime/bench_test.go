@@ -2,7 +2,6 @@ package realtime_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,7 +31,7 @@ func BenchmarkIngestedNoRecipient(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU(b)
+	cpu0 := realtime.ProcessCPU(b)
 	for range b.N {
 		f.hub.ConversationChanged(ctx, helpdesk.ActionResult{Conversation: conv, Event: helpdesk.ConversationEvent{ConversationID: conv.ID}})
 		f.hub.MessageStored(ctx, conv, msg)
@@ -44,14 +43,5 @@ func BenchmarkIngestedNoRecipient(b *testing.B) {
 			break
 		}
 	}
-	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
-}
-
-// processCPU is the CPU time the process has used, user and system.
-func processCPU(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(realtime.ProcessCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
 }

@@ -809,9 +809,10 @@ func (h *Hub) recomputeOnlineLocked() {
 // each recomputing the online set; told at once, hundreds of them would be
 // as many frames in every stream, and a client away meanwhile would fall
 // past the 256 events it can resume. Colleagues see someone come online or
-// go offline this much later. Each user is
-// told their state now, and only if it differs from what was last told: one
-// who came and went within the window is not told at all.
+// go offline this much later.
+//
+// Each user is told their state now, and only if it differs from what was
+// last told: one who came and went within the window is not told at all.
 func (h *Hub) announcePresence() {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -27,15 +27,17 @@ func BenchmarkPresenceBurst(b *testing.B) {
 	beat := busMsg{Replica: "other", Beat: true, Presence: remote}
 	leave := busMsg{Replica: "other", Leaving: true}
 	b.ReportAllocs()
-	cpu0 := cpuTime(b)
+	cpu0 := ProcessCPU(b)
 	for b.Loop() {
 		h.deliverMsg(&beat)
 		h.deliverMsg(&leave)
 	}
-	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(ProcessCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
-func cpuTime(tb testing.TB) time.Duration {
+// ProcessCPU is the CPU time the process has used, user and system: the
+// cpu-ns/op of the benchmarks of both test packages.
+func ProcessCPU(tb testing.TB) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		tb.Fatal(err)
