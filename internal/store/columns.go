@@ -14,8 +14,9 @@ type columnLists struct {
 	// table's name (PostgreSQL's UPDATE … FROM has an id of its own); see
 	// scanConversationRow.
 	conversationReturning string
-	// customerReturning is the RETURNING clause customerScanDest reads.
-	customerReturning string
+	// customer is a customer's own columns, in the order customerScanDest
+	// reads; customerReturning is the same as a RETURNING clause.
+	customer, customerReturning string
 	// message is what scanMessage reads.
 	message string
 }
@@ -48,6 +49,7 @@ func newColumnLists(dialect string) *columnLists {
 	return &columnLists{
 		conversation:          selectList(dialect, append(own("v."), customer("c.")...)...),
 		conversationReturning: selectList(dialect, own("conversations.")...),
+		customer:              selectList(dialect, customer("")...),
 		customerReturning:     "RETURNING " + selectList(dialect, customer("")...),
 		message: selectList(dialect, "id", "conversation_id", "direction", "sender_type", "COALESCE(sender_id, '')", "type", "text",
 			"COALESCE(media_id, '')", "COALESCE(media_mime_type, '')", "COALESCE(media_file_name, '')", "COALESCE(media_size, 0)",

@@ -62,16 +62,14 @@ func (d *DB) LastInboundAt(ctx context.Context, channelID, customerID string) (*
 		}
 		return nil, fmt.Errorf("last inbound of %s on %s: %w", customerID, channelID, err)
 	}
+	// The forms of the number include waID itself, so one statement serves
+	// every customer.
+	var p params
+	pChannel := p.add(channelID)
 	var last *time.Time
-	q, args := "SELECT MAX(last_inbound_at) FROM conversations WHERE customer_id = $1 AND channel_id = $2", []any{customerID, channelID}
-	if forms := whatsapp.BrazilianMobileVariants(waID); len(forms) > 1 {
-		var p params
-		pChannel := p.add(channelID)
-		q = "SELECT MAX(v.last_inbound_at) FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.channel_id = " +
-			pChannel + " AND c.wa_id " + p.anyOf(d.dialect, forms)
-		args = p
-	}
-	if err := d.q.QueryRowContext(ctx, q, args...).Scan(scanNullTime(&last)); err != nil {
+	err := d.q.QueryRowContext(ctx, "SELECT MAX(v.last_inbound_at) FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.channel_id = "+
+		pChannel+" AND c.wa_id "+p.anyOf(d.dialect, whatsapp.BrazilianMobileVariants(waID)), p...).Scan(scanNullTime(&last))
+	if err != nil {
 		return nil, fmt.Errorf("last inbound of %s on %s: %w", customerID, channelID, d.translate(err))
 	}
 	return last, nil

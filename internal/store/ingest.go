@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/supportwhatsapp/supportwhatsapp/internal/helpdesk"
@@ -33,8 +32,7 @@ func customerScanDest(c *helpdesk.Customer) []any {
 // customersByWAID reads the customers stored under any of waIDs.
 func (d *DB) customersByWAID(ctx context.Context, waIDs []string) (map[string]helpdesk.Customer, error) {
 	var p params
-	rows, err := d.q.QueryContext(ctx, "SELECT "+strings.TrimPrefix(d.lists.customerReturning, "RETURNING ")+
-		" FROM customers WHERE wa_id "+p.anyOf(d.dialect, waIDs), p...)
+	rows, err := d.q.QueryContext(ctx, "SELECT "+d.lists.customer+" FROM customers WHERE wa_id "+p.anyOf(d.dialect, waIDs), p...)
 	if err != nil {
 		return nil, d.translate(err)
 	}
