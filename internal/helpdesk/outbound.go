@@ -40,6 +40,12 @@ const CodeConversationClosed = "conversation_closed"
 // CodeChannelDisabled refuses messages through a number an admin disabled.
 const CodeChannelDisabled = "channel_disabled"
 
+// CodeMediaUnavailable is the error of an inbound message whose file could
+// not be downloaded from Meta for good (too large, bad checksum, refused,
+// or still failing after the last retry): the message stays, its file
+// never comes.
+const CodeMediaUnavailable = "media_unavailable"
+
 // Enqueuer puts the durable follow-up work of a change in the change's own
 // transaction; package jobs implements it.
 type Enqueuer interface {
@@ -131,6 +137,10 @@ type OutboundStore interface {
 	SetMessageMedia(ctx context.Context, id, path, mimeType string, size int64) error
 	// SetMessageMediaID records the id Meta gave an uploaded file.
 	SetMessageMediaID(ctx context.Context, id, mediaID string) error
+	// SetMessageMediaError records why a message's file will never be
+	// downloaded, as its error with CodeMediaUnavailable; a message whose
+	// file is stored already is left as it is.
+	SetMessageMediaError(ctx context.Context, id, reason string) error
 	// SetChannelStatus records a channel's health.
 	SetChannelStatus(ctx context.Context, id string, status ChannelStatus, reason string, now time.Time) error
 }

@@ -334,6 +334,9 @@ func (a *API) handleMedia(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.visibleConversation(r, m.ConversationID); err != nil || m.Media == nil {
 		return notFound
 	}
+	if m.Media.Path == "" && m.ErrorCode == helpdesk.CodeMediaUnavailable {
+		return &helpdesk.Error{Code: helpdesk.CodeMediaUnavailable, Message: "the file could not be downloaded from WhatsApp: " + m.ErrorMessage}
+	}
 	if m.Media.Path == "" {
 		w.Header().Set("Retry-After", "5")
 		return &helpdesk.Error{Code: helpdesk.CodeConflict, Message: "the file is still being downloaded from WhatsApp"}

@@ -372,6 +372,43 @@ func TestInboundMediaIsDownloaded(t *testing.T) {
 	}
 }
 
+// TestInboundMediaUnavailable: a file Meta no longer has is given up on
+// visibly: the message carries the media_unavailable error and the media
+// route answers 410 with it, instead of "still downloading" forever.
+func TestInboundMediaUnavailable(t *testing.T) {
+	g := newGraphFake(t)
+	env := newDeliveryEnv(t, g, nil)
+	e := newTestEnv(t, storetestOpenSQLite(t), env)
+	if err := e.srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.admin()
+	body := envelope("100000000000001", map[string]any{
+		"contacts": []any{map[string]any{"profile": map[string]any{"name": "Maria"}, "wa_id": "5511944440006"}},
+		"messages": []any{map[string]any{"from": "5511944440006", "id": "wamid.lost", "timestamp": fmt.Sprint(time.Now().Unix()), "type": "document",
+			"document": map[string]any{"id": "4040", "mime_type": "application/pdf", "filename": "boleto.pdf"}}},
+	})
+	e.mustStatus(e.postWebhook(body, sign(body)), 200)
+	conv := e.mustStatus(e.call("GET", "/api/v1/conversations", admin.access, nil), 200).json(t)["data"].([]any)[0].(map[string]any)["id"].(string)
+	msgs := "/api/v1/messages?conversationId=" + conv
+	url := e.mustStatus(e.call("GET", msgs, admin.access, nil), 200).json(t)["data"].([]any)[0].(map[string]any)["media"].(map[string]any)["url"].(string)
+
+	var r resp
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if r = e.call("GET", url, admin.access, nil); r.status != 409 {
+			break
+		}
+	}
+	if r.status != 410 || r.json(t)["error"].(map[string]any)["code"] != helpdesk.CodeMediaUnavailable {
+		t.Fatalf("media of a file Meta does not have = %d %s, want 410 %s", r.status, r.raw, helpdesk.CodeMediaUnavailable)
+	}
+	msg := e.mustStatus(e.call("GET", msgs, admin.access, nil), 200).json(t)["data"].([]any)[0].(map[string]any)
+	if msgErr, _ := msg["error"].(map[string]any); msgErr["code"] != helpdesk.CodeMediaUnavailable || msgErr["message"] == "" ||
+		msg["status"] != "received" || msg["media"].(map[string]any)["fileName"] != "boleto.pdf" {
+		t.Errorf("message = %v, want it received with its media and the media_unavailable error", msg)
+	}
+}
+
 func TestTemplatesAreSyncedAndCached(t *testing.T) {
 	g := newGraphFake(t)
 	e := newTestEnv(t, storetestOpenSQLite(t), newDeliveryEnv(t, g, nil))

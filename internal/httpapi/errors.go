@@ -29,6 +29,7 @@ var statusByCode = map[string]int{
 	helpdesk.CodeOutsideWindow:          http.StatusUnprocessableEntity,
 	helpdesk.CodeConversationClosed:     http.StatusUnprocessableEntity,
 	helpdesk.CodeChannelDisabled:        http.StatusUnprocessableEntity,
+	helpdesk.CodeMediaUnavailable:       http.StatusGone,
 	helpdesk.CodeRateLimited:            http.StatusTooManyRequests,
 	"upstream_unavailable":              http.StatusBadGateway,
 	helpdesk.CodeUnavailable:            http.StatusServiceUnavailable,

@@ -27,7 +27,8 @@ type MediaDownloadArgs struct {
 // Kind implements river.JobArgs.
 func (MediaDownloadArgs) Kind() string { return "whatsapp_media_download" }
 
-// InsertOpts: River's default backoff over 12 attempts spans about a day.
+// InsertOpts: River's default backoff (n⁴ seconds after the n-th failure)
+// over 12 attempts spans about 11 hours.
 func (MediaDownloadArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
 
 // mediaLimits are WhatsApp's size limits per message type (contract §7).
@@ -56,8 +57,8 @@ func (w *MediaWorker) Work(ctx context.Context, job *river.Job[MediaDownloadArgs
 		return err
 	}
 	m, ch := t.msg, t.ch
-	if m.Media == nil || m.Media.ID == "" || m.Media.Path != "" {
-		return nil // nothing to fetch, or fetched already
+	if m.Media == nil || m.Media.ID == "" || m.Media.Path != "" || m.ErrorCode == helpdesk.CodeMediaUnavailable {
+		return nil // nothing to fetch, fetched already, or given up
 	}
 	limit, ok := mediaLimits[m.Type]
 	if !ok {
@@ -66,7 +67,7 @@ func (w *MediaWorker) Work(ctx context.Context, job *river.Job[MediaDownloadArgs
 	// The URL expires after five minutes, so it is asked for on every try.
 	info, err := w.Client.GetMedia(ctx, ch.AccessToken, m.Media.ID)
 	if err != nil {
-		return w.retryOrDrop(ctx, m, err)
+		return w.retryOrDrop(ctx, job, m, err)
 	}
 	if info.FileSize > limit {
 		return w.drop(ctx, m, fmt.Errorf("file of %d bytes is over the %d-byte limit for %s", info.FileSize, limit, m.Type))
@@ -80,7 +81,7 @@ func (w *MediaWorker) Work(ctx context.Context, job *river.Job[MediaDownloadArgs
 		return w.Client.DownloadMediaTo(ctx, ch.AccessToken, info.URL, limit, want, dst)
 	})
 	if err != nil {
-		return w.retryOrDrop(ctx, m, err)
+		return w.retryOrDrop(ctx, job, m, err)
 	}
 	if err := w.Store.SetMessageMedia(ctx, m.ID, rel, mimeType, size); err != nil {
 		_ = os.Remove(filepath.Join(w.Dir, rel))
@@ -89,7 +90,7 @@ func (w *MediaWorker) Work(ctx context.Context, job *river.Job[MediaDownloadArgs
 	return nil
 }
 
-func (w *MediaWorker) retryOrDrop(ctx context.Context, m helpdesk.Message, err error) error {
+func (w *MediaWorker) retryOrDrop(ctx context.Context, job *river.Job[MediaDownloadArgs], m helpdesk.Message, err error) error {
 	switch whatsapp.Classify(err) {
 	case whatsapp.Permanent, whatsapp.Unauthorized:
 		return w.drop(ctx, m, err)
@@ -97,11 +98,19 @@ func (w *MediaWorker) retryOrDrop(ctx context.Context, m helpdesk.Message, err e
 	if errors.Is(err, whatsapp.ErrMediaTooLarge) || errors.Is(err, whatsapp.ErrChecksumMismatch) {
 		return w.drop(ctx, m, err)
 	}
+	if job.Attempt >= job.MaxAttempts {
+		return w.drop(ctx, m, fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err))
+	}
 	return err
 }
 
+// drop gives the file up and says so on the message, so that the dashboard
+// shows why instead of waiting for a download that will not come.
 func (w *MediaWorker) drop(ctx context.Context, m helpdesk.Message, err error) error {
 	w.Log.WarnContext(ctx, "inbound media not downloaded", "message_id", m.ID, "media_id", m.Media.ID, "err", err)
+	if serr := w.Store.SetMessageMediaError(ctx, m.ID, err.Error()); serr != nil {
+		return serr // retried: the reason must be recorded before the job ends
+	}
 	return river.JobCancel(err)
 }
 

@@ -381,6 +381,15 @@ func (d *DB) SetMessageMedia(ctx context.Context, id, path, mimeType string, siz
 	return nil
 }
 
+// SetMessageMediaError implements helpdesk.Store.
+func (d *DB) SetMessageMediaError(ctx context.Context, id, reason string) error {
+	if _, err := d.q.ExecContext(ctx, `UPDATE messages SET error_code = $2, error_message = $3
+		WHERE id = $1 AND COALESCE(media_path, '') = ''`, id, helpdesk.CodeMediaUnavailable, reason); err != nil {
+		return fmt.Errorf("set media error of %s: %w", id, d.translate(err))
+	}
+	return nil
+}
+
 // SetMessageMediaID records the id Meta gave a file we uploaded.
 func (d *DB) SetMessageMediaID(ctx context.Context, id, mediaID string) error {
 	if _, err := d.q.ExecContext(ctx, "UPDATE messages SET media_id = $2 WHERE id = $1", id, mediaID); err != nil {
