@@ -447,9 +447,38 @@ func (a *API) handleSendMedia(w http.ResponseWriter, r *http.Request) (err error
 	return writeJSON(w, http.StatusAccepted, toMessageDTO(m))
 }
 
+// uploadTypes are the file extensions of the types WhatsApp accepts
+// (contract §7). A browser or curl without a mapping for them sends
+// application/octet-stream, and sniffing the content cannot tell them
+// apart: an Office file sniffs as application/zip, a voice note as
+// application/ogg.
+var uploadTypes = map[string]string{
+	".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+	".aac": "audio/aac", ".amr": "audio/amr", ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".ogg": "audio/ogg", ".opus": "audio/ogg",
+	".mp4": "video/mp4", ".3gp": "video/3gpp",
+	".txt": "text/plain", ".pdf": "application/pdf",
+	".doc": "application/msword", ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	".xls": "application/vnd.ms-excel", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	".ppt": "application/vnd.ms-powerpoint", ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+
+// uploadType is the type of a file the client sent without one (or as
+// application/octet-stream): by its extension when WhatsApp knows it,
+// else by its first bytes.
+func uploadType(name string, head []byte) string {
+	if t, ok := uploadTypes[strings.ToLower(filepath.Ext(name))]; ok {
+		return t
+	}
+	t := strings.TrimSpace(strings.Split(http.DetectContentType(head), ";")[0])
+	if t == "application/ogg" {
+		return "audio/ogg" // the Ogg container of WhatsApp's voice notes
+	}
+	return t
+}
+
 // saveUpload writes an uploaded file under MEDIA_DIR/outbound and describes
-// it. The MIME type is sniffed from the content when the client sent none
-// or a generic one.
+// it. When the client sent no MIME type or a generic one, the type comes
+// from the file's extension or content (uploadType).
 func (a *API) saveUpload(part *multipart.Part) (*helpdesk.Media, error) {
 	name := filepath.Base(part.FileName())
 	if name == "." || name == "/" || name == "" {
@@ -464,11 +493,10 @@ func (a *API) saveUpload(part *multipart.Part) (*helpdesk.Media, error) {
 		return nil, errBadRequest("the file could not be read")
 	}
 	head = head[:n]
-	mimeType := part.Header.Get("Content-Type")
+	mimeType := strings.TrimSpace(strings.Split(part.Header.Get("Content-Type"), ";")[0])
 	if mimeType == "" || mimeType == "application/octet-stream" {
-		mimeType = http.DetectContentType(head)
+		mimeType = uploadType(name, head)
 	}
-	mimeType = strings.TrimSpace(strings.Split(mimeType, ";")[0])
 	rel := filepath.Join("outbound", time.Now().UTC().Format("2006/01"), helpdesk.NewID()+filepath.Ext(name))
 	full := filepath.Join(a.opts.MediaDir, rel)
 	if err := os.MkdirAll(filepath.Dir(full), 0o750); err != nil {

@@ -482,6 +482,41 @@ func TestSendMediaUploadsThenSends(t *testing.T) {
 	}
 }
 
+// TestUploadTypeWithoutClientType: a file sent as application/octet-stream
+// (curl's default, and a browser's for types it has no mapping for) gets
+// the type WhatsApp knows for its extension; sniffing alone would call an
+// Office file application/zip and a voice note application/ogg, which
+// WhatsApp refuses.
+func TestUploadTypeWithoutClientType(t *testing.T) {
+	e := newTestEnv(t, storetestOpenSQLite(t), newDeliveryEnv(t, newGraphFake(t), nil))
+	admin := e.admin()
+	conv := e.customerWrites(admin.access, "5511955550003", "wamid.m3", "manda a planilha", time.Now())
+	zip := []byte("PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00 word/document.xml")
+	for _, c := range []struct {
+		file, clientType string
+		data             []byte
+		kind, mime       string
+	}{
+		{"contrato.docx", "application/octet-stream", zip, "document", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+		{"PLANILHA.XLSX", "", zip, "document", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+		{"recado.ogg", "application/octet-stream", []byte("OggS\x00\x02 opus voice note"), "audio", "audio/ogg"},
+		{"sem-extensao", "application/octet-stream", []byte("OggS\x00\x02 opus voice note"), "audio", "audio/ogg"},
+		{"boleto", "application/octet-stream", []byte("%PDF-1.4 boleto"), "document", "application/pdf"},
+		{"foto.jpg", "image/jpeg; charset=binary", []byte("\xff\xd8\xff\xe0 jpeg"), "image", "image/jpeg"},
+	} {
+		ct, body := multipartBody(t, map[string]string{"conversationId": conv}, c.file, c.clientType, c.data)
+		m := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, body, withHeader("Content-Type", ct)), 202).json(t)
+		if m["type"] != c.kind || m["media"].(map[string]any)["mimeType"] != c.mime {
+			t.Errorf("%s sent as %q: type %v, mimeType %v; want %s, %s", c.file, c.clientType, m["type"], m["media"].(map[string]any)["mimeType"], c.kind, c.mime)
+		}
+	}
+	// A type WhatsApp refuses stays refused, whatever the client said.
+	ct, body := multipartBody(t, map[string]string{"conversationId": conv}, "fotos.zip", "application/octet-stream", zip)
+	if r := e.call("POST", "/api/v1/messages", admin.access, body, withHeader("Content-Type", ct)); r.status != 400 {
+		t.Errorf("a zip sent as octet-stream: %d %s, want 400", r.status, r.raw)
+	}
+}
+
 func TestSendMediaValidation(t *testing.T) {
 	g := newGraphFake(t)
 	env := newDeliveryEnv(t, g, nil)
