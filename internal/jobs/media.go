@@ -95,7 +95,9 @@ func (w *MediaWorker) retryOrDrop(ctx context.Context, job *river.Job[MediaDownl
 	case whatsapp.Permanent, whatsapp.Unauthorized:
 		return w.drop(ctx, m, err)
 	}
-	if errors.Is(err, whatsapp.ErrMediaTooLarge) || errors.Is(err, whatsapp.ErrChecksumMismatch) {
+	// A checksum mismatch is retried (whatsapp.Classify: a fresh download
+	// may succeed); the last attempt gives up below.
+	if errors.Is(err, whatsapp.ErrMediaTooLarge) {
 		return w.drop(ctx, m, err)
 	}
 	if job.Attempt >= job.MaxAttempts {

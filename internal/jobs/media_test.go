@@ -23,8 +23,8 @@ import (
 // TestMediaDownloadGivesUpVisibly: a file Meta refuses for good, and one
 // that still fails on the job's last attempt, leave their message with the
 // media_unavailable error (the media route then answers 410 instead of
-// "still downloading" forever); a failure with attempts left is retried
-// and leaves the message as it was.
+// "still downloading" forever); a failure with attempts left (a 500, a
+// checksum mismatch) is retried and leaves the message as it was.
 func TestMediaDownloadGivesUpVisibly(t *testing.T) {
 	for name, open := range map[string]func(testing.TB) *store.DB{"sqlite": storetest.OpenSQLite, "postgres": storetest.OpenPostgres} {
 		t.Run(name, func(t *testing.T) {
@@ -32,6 +32,11 @@ func TestMediaDownloadGivesUpVisibly(t *testing.T) {
 			db, ctx := open(t), t.Context()
 			graph := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				switch r.URL.Path {
+				case "/v26.0/badsum": // the bytes served do not hash to the sha256 Meta gives
+					fmt.Fprintf(w, `{"messaging_product":"whatsapp","url":%q,"mime_type":"image/jpeg","sha256":"%064d","file_size":5,"id":"badsum"}`,
+						"http://"+r.Host+"/files/badsum", 0)
+				case "/files/badsum":
+					fmt.Fprint(w, "bytes")
 				case "/v26.0/gone":
 					w.WriteHeader(http.StatusBadRequest)
 					fmt.Fprint(w, `{"error":{"message":"Unsupported get request","type":"GraphMethodException","code":100,"fbtrace_id":"A"}}`)
@@ -80,6 +85,15 @@ func TestMediaDownloadGivesUpVisibly(t *testing.T) {
 			}
 			if code, msg := errorOf(gone); code != helpdesk.CodeMediaUnavailable || msg == "" {
 				t.Errorf("a file Meta refuses: message error = %q %q, want %s with a reason", code, msg, helpdesk.CodeMediaUnavailable)
+			}
+
+			// A download whose bytes do not match may succeed next time.
+			badsum := image("wamid.badsum", "badsum")
+			if err := w.Work(ctx, job(badsum, 1)); err == nil || errors.As(err, &cancel) {
+				t.Errorf("a checksum mismatch with attempts left: Work = %v, want an error River retries", err)
+			}
+			if code, _ := errorOf(badsum); code != "" {
+				t.Errorf("a checksum mismatch with attempts left: message error = %q, want none yet", code)
 			}
 
 			flaky := image("wamid.flaky", "flaky")
