@@ -215,8 +215,8 @@ func (d *DB) ApplyMessageStatus(ctx context.Context, ev helpdesk.StatusEvent) (b
 	rankOld := fmt.Sprintf(statusRank, "status")
 	res, err := d.q.ExecContext(ctx, `UPDATE messages SET
 		status = CASE WHEN `+rankNew+` > `+rankOld+` THEN $2 ELSE status END,
-		error_code = CASE WHEN $2 = 'failed' AND `+rankNew+` > `+rankOld+` THEN $4 ELSE error_code END,
-		error_message = CASE WHEN $2 = 'failed' AND `+rankNew+` > `+rankOld+` THEN $5 ELSE error_message END,
+		error_code = CASE WHEN `+rankNew+` > `+rankOld+` THEN (CASE WHEN $2 = 'failed' THEN $4 END) ELSE error_code END,
+		error_message = CASE WHEN `+rankNew+` > `+rankOld+` THEN (CASE WHEN $2 = 'failed' THEN $5 END) ELSE error_message END,
 		sent_at = CASE WHEN sent_at IS NULL AND $2 IN ('sent', 'delivered', 'read') THEN $3 ELSE sent_at END,
 		delivered_at = CASE WHEN delivered_at IS NULL AND $2 IN ('delivered', 'read') THEN $3 ELSE delivered_at END,
 		read_at = CASE WHEN read_at IS NULL AND $2 = 'read' THEN $3 ELSE read_at END

@@ -308,6 +308,40 @@ func testIngest(t *testing.T, open Opener) {
 		}
 	})
 
+	// Meta reports failed and then, for the same message, delivered (a
+	// failure it recovered from): the message is delivered, and the
+	// failure's error goes with the failed status it belonged to.
+	t.Run("DeliveredAfterFailedClearsTheError", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := open(t), t.Context()
+		ch := mustUpsertChannel(t, s, "111")
+		conv := mustOpenConversation(t, s, ch, "5511922222223")
+		out := newInbound(conv.ID, "wamid.recovered", "hello", helpdesk.Now())
+		out.Direction, out.SenderType, out.Status = helpdesk.DirectionOutbound, helpdesk.SenderAgent, helpdesk.MessageQueued
+		if _, err := s.InsertMessage(ctx, out); err != nil {
+			t.Fatal(err)
+		}
+		at := helpdesk.Now()
+		for _, st := range []struct{ status, code, wantStatus, wantCode string }{
+			{"failed", "131026", "failed", "131026"},
+			{"sent", "", "failed", "131026"}, // behind failed: changes nothing
+			{"failed", "131000", "failed", "131026"},
+			{"delivered", "", "delivered", ""},
+		} {
+			ev := helpdesk.StatusEvent{WAMessageID: "wamid.recovered", Status: st.status, OccurredAt: at, ErrorCode: st.code}
+			if st.code != "" {
+				ev.ErrorMessage = "Message undeliverable"
+			}
+			if _, err := s.ApplyMessageStatus(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+			m, _ := s.GetMessage(ctx, out.ID)
+			if m.Status != st.wantStatus || m.ErrorCode != st.wantCode || (st.wantCode == "") != (m.ErrorMessage == "") {
+				t.Errorf("after %s: status %s, error %q %q; want %s, %q", st.status, m.Status, m.ErrorCode, m.ErrorMessage, st.wantStatus, st.wantCode)
+			}
+		}
+	})
+
 	t.Run("Outbound", func(t *testing.T) {
 		t.Parallel()
 		s, ctx := open(t), t.Context()
