@@ -1,6 +1,7 @@
 package helpdesk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -192,15 +193,27 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 		if strings.TrimSpace(p.Template.Language) == "" {
 			fields["template.language"] = "is required"
 		}
-		if len(p.Template.Components) > 0 && !json.Valid(p.Template.Components) {
-			fields["template.components"] = "must be JSON"
+		// Absent or null: a template without parameters, sent without the
+		// field. Anything else must be Meta's array, or the send would fail
+		// later, where the agent no longer sees why.
+		components := bytes.TrimSpace(p.Template.Components)
+		if string(components) == "null" {
+			components = nil
+		}
+		var list []json.RawMessage
+		if components != nil && json.Unmarshal(components, &list) != nil {
+			fields["template.components"] = "must be a JSON array"
 		}
 		if p.Text != "" {
 			fields["text"] = "send either text or a template"
 		}
 		msg.Type = "template"
 		msg.Text = p.Template.Name
-		raw, _ := json.Marshal(map[string]any{"name": p.Template.Name, "language": p.Template.Language, "components": p.Template.Components})
+		tpl := map[string]any{"name": p.Template.Name, "language": p.Template.Language}
+		if components != nil {
+			tpl["components"] = json.RawMessage(components)
+		}
+		raw, _ := json.Marshal(tpl)
 		msg.Raw = raw
 	default:
 		text := strings.TrimSpace(p.Text)

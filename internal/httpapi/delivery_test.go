@@ -409,6 +409,37 @@ func TestInboundMediaUnavailable(t *testing.T) {
 	}
 }
 
+// TestTemplateWithoutComponentsIsSent: a template without parameters may
+// leave components out (or null); it is sent without the field, as Meta's
+// hello_world is, instead of failing later in the job.
+func TestTemplateWithoutComponentsIsSent(t *testing.T) {
+	g := newGraphFake(t)
+	e := newTestEnv(t, storetestOpenSQLite(t), newDeliveryEnv(t, g, nil))
+	if err := e.srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.admin()
+	conv := e.customerWrites(admin.access, "5511955550004", "wamid.t1", "oi", time.Now())
+	for _, tpl := range []map[string]any{
+		{"name": "hello_world", "language": "en_US"},
+		{"name": "hello_world", "language": "en_US", "components": nil},
+	} {
+		m := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "template": tpl}), 202).json(t)
+		waitStatus(t, e, admin.access, conv, m["id"].(string), "sent")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.sends) != 2 {
+		t.Fatalf("sends = %v", g.sends)
+	}
+	for _, send := range g.sends {
+		tpl, _ := send["template"].(map[string]any)
+		if _, has := tpl["components"]; has || tpl["name"] != "hello_world" || send["type"] != "template" {
+			t.Errorf("template send = %v, want hello_world without components", send)
+		}
+	}
+}
+
 func TestTemplatesAreSyncedAndCached(t *testing.T) {
 	g := newGraphFake(t)
 	e := newTestEnv(t, storetestOpenSQLite(t), newDeliveryEnv(t, g, nil))

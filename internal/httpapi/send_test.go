@@ -62,6 +62,8 @@ func TestSendMessageValidation(t *testing.T) {
 			{"reply to another conversation's message", map[string]any{"conversationId": fresh, "text": "oi", "replyToId": otherMsg}, 400, helpdesk.CodeValidation},
 			{"text and template", map[string]any{"conversationId": fresh, "text": "oi", "template": map[string]any{"name": "x", "language": "pt_BR"}}, 400, helpdesk.CodeValidation},
 			{"template without language", map[string]any{"conversationId": fresh, "template": map[string]any{"name": "x"}}, 400, helpdesk.CodeValidation},
+			{"template components not an array", map[string]any{"conversationId": fresh, "template": map[string]any{"name": "x", "language": "pt_BR", "components": map[string]any{}}}, 400, helpdesk.CodeValidation},
+			{"template components a string", map[string]any{"conversationId": fresh, "template": map[string]any{"name": "x", "language": "pt_BR", "components": "header"}}, 400, helpdesk.CodeValidation},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

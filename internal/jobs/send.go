@@ -288,6 +288,9 @@ func (w *SendWorker) outbound(ctx context.Context, m helpdesk.Message, conv help
 		if err := json.Unmarshal(m.Raw, &t); err != nil {
 			return out, fmt.Errorf("stored template is unreadable: %w", err)
 		}
+		if string(t.Components) == "null" {
+			t.Components = nil // stored by earlier versions for a template without parameters
+		}
 		out.Template = &whatsapp.Template{Name: t.Name, Language: t.Language, Components: t.Components}
 	default:
 		return out, fmt.Errorf("messages of type %q cannot be sent yet", m.Type)
