@@ -226,6 +226,10 @@ type ConversationReadStore interface {
 	LastInboundAt(ctx context.Context, channelID, customerID string) (*time.Time, error)
 	ListConversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
 	GetMessage(ctx context.Context, id string) (Message, error)
+	// NewestInboundMessageID is the id of the conversation's latest message
+	// from the customer that WhatsApp knows (a wamid), created up to upTo;
+	// "" when there is none.
+	NewestInboundMessageID(ctx context.Context, conversationID string, upTo time.Time) (string, error)
 	// ListMessages returns up to f.Limit messages before f.Before, newest
 	// first.
 	ListMessages(ctx context.Context, f MessageFilter) ([]Message, error)

@@ -252,9 +252,20 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 		if err := tx.NoteOutboundMessage(ctx, conv.ID, Preview(msg), now, now); err != nil {
 			return err
 		}
-		// Whoever replies has read what came before.
-		if _, err := tx.MarkInboundRead(ctx, conv.ID, now, now); err != nil {
+		// Whoever replies has read what came before, and the customer sees
+		// so: the receipt of the newest message covers the earlier ones.
+		if n, err := tx.MarkInboundRead(ctx, conv.ID, now, now); err != nil {
 			return err
+		} else if n > 0 {
+			newest, err := tx.NewestInboundMessageID(ctx, conv.ID, now)
+			if err != nil {
+				return err
+			}
+			if newest != "" {
+				if err := s.jobs.EnqueueReadReceipt(ctx, tx, newest); err != nil {
+					return err
+				}
+			}
 		}
 		return s.jobs.EnqueueSend(ctx, tx, msg.ID)
 	})

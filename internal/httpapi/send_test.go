@@ -223,6 +223,36 @@ func TestMarkRead(t *testing.T) {
 		e.mustStatus(e.call("PATCH", "/api/v1/messages/"+helpdesk.NewID()+"/read", admin.access, nil), 404)
 		reply := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "oi"}), 202).json(t)
 		e.mustStatus(e.call("PATCH", "/api/v1/messages/"+reply["id"].(string)+"/read", admin.access, nil), 422)
+
+		// The reply marked the third message read, so it sent the customer
+		// the receipt for it too: a PATCH now has nothing left to mark.
+		var third string
+		for _, m := range msgs {
+			if m := m.(map[string]any); m["text"] == "três" {
+				third = m["id"].(string)
+			}
+		}
+		var args []string
+		rows, err := e.srv.DB.SQL().Query("SELECT args FROM river_job WHERE kind = 'whatsapp_read_receipt' ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a string
+			if err := rows.Scan(&a); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, a)
+		}
+		if len(args) != 2 || !strings.Contains(args[1], third) {
+			t.Errorf("read receipt jobs after the reply = %v, want a second one for the third message %s", args, third)
+		}
+		// A second reply marks nothing new: no further receipt.
+		e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "mais uma"}), 202)
+		if err := e.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM river_job WHERE kind = 'whatsapp_read_receipt'").Scan(&receipts); err != nil || receipts != 2 {
+			t.Errorf("read receipt jobs after a second reply = %d (%v), want 2", receipts, err)
+		}
 	})
 }
 

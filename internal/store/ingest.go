@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -366,6 +367,21 @@ func (d *DB) MarkInboundRead(ctx context.Context, conversationID string, upTo, n
 		return 0, fmt.Errorf("mark read in %s: %w", conversationID, d.translate(err))
 	}
 	return int(marked), nil
+}
+
+// NewestInboundMessageID implements helpdesk.ConversationReadStore.
+func (d *DB) NewestInboundMessageID(ctx context.Context, conversationID string, upTo time.Time) (string, error) {
+	var id string
+	err := d.q.QueryRowContext(ctx, `SELECT id FROM messages WHERE conversation_id = $1 AND direction = 'inbound'
+		AND wa_message_id IS NOT NULL AND created_at <= $2 ORDER BY created_at DESC, id DESC LIMIT 1`,
+		conversationID, dbTime(upTo)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("newest inbound message of %s: %w", conversationID, d.translate(err))
+	}
+	return id, nil
 }
 
 // SetMessageMedia records where a message's downloaded file is.
