@@ -245,7 +245,32 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 				Message: "the customer's last message is older than 24 hours; WhatsApp only accepts an approved template now"}
 		}
 	}
+	var took ActionResult
 	err = s.store.InTx(ctx, func(tx Store) error {
+		// A person answering a conversation the bot or a queue holds takes
+		// it over, as POST …/takeover would: otherwise the bot goes on
+		// answering the customer's reply to the agent, and the queue may
+		// hand the conversation to someone else.
+		if conv.Status == StatusBot || conv.Status == StatusWaiting {
+			c, err := tx.LockConversation(ctx, conv.ID)
+			if err != nil {
+				return err
+			}
+			st, ev, err := takeover(actor, c)
+			switch {
+			case errors.Is(err, errNoChange):
+			case err != nil:
+				return err
+			case c.Status == StatusOpen:
+				// Taken meanwhile by a colleague; a supervisor may answer
+				// without taking it from them, as on an open conversation.
+			default:
+				ev.Data["onReply"] = true
+				if took, err = applyAction(ctx, tx, actor, c, st, ev, now); err != nil {
+					return err
+				}
+			}
+		}
 		if _, err := tx.InsertMessage(ctx, msg); err != nil {
 			return err
 		}
@@ -271,6 +296,9 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 	})
 	if err != nil {
 		return Message{}, fmt.Errorf("send message: %w", err)
+	}
+	if took.Event.ID != "" {
+		s.notifier().ConversationChanged(ctx, took)
 	}
 	if c, err := s.store.GetConversation(ctx, conv.ID); err == nil {
 		conv = c // with this message as its last

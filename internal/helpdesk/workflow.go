@@ -85,18 +85,23 @@ type ActionResult struct {
 // conversation again is a no-op.
 func (s *Service) Takeover(ctx context.Context, actor Actor, id string) (ActionResult, error) {
 	return s.act(ctx, actor, id, true, func(tx Store, c Conversation, now time.Time) (ConversationState, ConversationEvent, error) {
-		switch {
-		case c.Status == StatusClosed:
-			return ConversationState{}, ConversationEvent{}, errClosed()
-		case c.AssigneeID == actor.User.ID:
-			return ConversationState{}, ConversationEvent{}, errNoChange
-		case c.AssigneeID != "" && !actor.User.Role.AtLeast(RoleSupervisor):
-			return ConversationState{}, ConversationEvent{}, &Error{Code: CodeAlreadyAssigned, Message: "another agent has taken this conversation"}
-		}
-		st := stateOf(c)
-		st.Status, st.AssigneeID, st.WaitingSince = StatusOpen, actor.User.ID, nil
-		return st, ConversationEvent{Type: EventTakeover, Data: map[string]any{"from": c.AssigneeID, "fromStatus": string(c.Status)}}, nil
+		return takeover(actor, c)
 	})
+}
+
+// takeover decides a takeover of c by actor.
+func takeover(actor Actor, c Conversation) (ConversationState, ConversationEvent, error) {
+	switch {
+	case c.Status == StatusClosed:
+		return ConversationState{}, ConversationEvent{}, errClosed()
+	case c.AssigneeID == actor.User.ID:
+		return ConversationState{}, ConversationEvent{}, errNoChange
+	case c.AssigneeID != "" && !actor.User.Role.AtLeast(RoleSupervisor):
+		return ConversationState{}, ConversationEvent{}, &Error{Code: CodeAlreadyAssigned, Message: "another agent has taken this conversation"}
+	}
+	st := stateOf(c)
+	st.Status, st.AssigneeID, st.WaitingSince = StatusOpen, actor.User.ID, nil
+	return st, ConversationEvent{Type: EventTakeover, Data: map[string]any{"from": c.AssigneeID, "fromStatus": string(c.Status)}}, nil
 }
 
 // TransferParams says where a conversation goes: to an agent (it is then
@@ -296,19 +301,8 @@ func (s *Service) act(ctx context.Context, actor Actor, id string, fromQueue boo
 		if err != nil {
 			return err
 		}
-		if err := tx.SetConversationState(ctx, c.ID, st, now); err != nil {
-			return err
-		}
-		ev.ID, ev.ConversationID, ev.ActorID, ev.CreatedAt = NewID(), c.ID, actor.User.ID, now
-		if err := tx.InsertConversationEvent(ctx, ev); err != nil {
-			return err
-		}
-		updated, err := tx.GetConversation(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		res = ActionResult{Conversation: updated, Event: ev, PreviousAssignee: c.AssigneeID}
-		return nil
+		res, err = applyAction(ctx, tx, actor, c, st, ev, now)
+		return err
 	})
 	var apiErr *Error
 	switch {
@@ -323,6 +317,23 @@ func (s *Service) act(ctx context.Context, actor Actor, id string, fromQueue boo
 		s.notifier().ConversationChanged(ctx, res)
 	}
 	return res, nil
+}
+
+// applyAction writes a decided action on c inside tx: its new state and
+// its timeline event.
+func applyAction(ctx context.Context, tx Store, actor Actor, c Conversation, st ConversationState, ev ConversationEvent, now time.Time) (ActionResult, error) {
+	if err := tx.SetConversationState(ctx, c.ID, st, now); err != nil {
+		return ActionResult{}, err
+	}
+	ev.ID, ev.ConversationID, ev.ActorID, ev.CreatedAt = NewID(), c.ID, actor.User.ID, now
+	if err := tx.InsertConversationEvent(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	updated, err := tx.GetConversation(ctx, c.ID)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	return ActionResult{Conversation: updated, Event: ev, PreviousAssignee: c.AssigneeID}, nil
 }
 
 // ConversationCounts is one group of live conversations for the stats.

@@ -341,3 +341,46 @@ func TestAutoAssign(t *testing.T) {
 		}
 	})
 }
+
+// An agent who answers a conversation the bot or a queue holds takes it
+// over with that reply: the bot stops answering the customer, the queue
+// no longer offers it, and its history shows the takeover. A colleague
+// answering after that is refused, as on any conversation of someone else.
+func TestReplyTakesTheConversationOver(t *testing.T) {
+	forEachEngine(t, webhookEnv, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		suporte := e.depts["Suporte"]
+		for _, status := range []string{"bot", "waiting"} {
+			t.Run(status, func(t *testing.T) {
+				waID := "55119666" + map[string]string{"bot": "10001", "waiting": "10002"}[status]
+				conv := e.customerWrites(admin.access, waID, "wamid.take."+status, "preciso de ajuda", time.Now())
+				if _, err := e.srv.DB.SQL().Exec("UPDATE conversations SET status = $1, department_id = $2, assignee_id = NULL WHERE id = $3",
+					status, suporte, conv); err != nil {
+					t.Fatal(err)
+				}
+				agent, tok := agentIn(t, e, suporte)
+				_, other := agentIn(t, e, suporte)
+				e.mustStatus(e.call("POST", "/api/v1/messages", tok, map[string]any{"conversationId": conv, "text": "Oi, sou a Ana"}), 202)
+
+				got := e.mustStatus(e.call("GET", "/api/v1/conversations/"+conv, tok, nil), 200).json(t)
+				if got["status"] != "open" || got["assigneeId"] != agent || got["waitingSince"] != nil {
+					t.Errorf("after the reply: %v, want open and the agent's", got)
+				}
+				events, err := e.srv.DB.ListConversationEvents(t.Context(), conv)
+				if err != nil || len(events) != 1 || events[0].Type != helpdesk.EventTakeover || events[0].ActorID != agent ||
+					events[0].Data["fromStatus"] != status || events[0].Data["onReply"] != true {
+					t.Errorf("events = %+v, %v; want one takeover on reply by the agent", events, err)
+				}
+				r := e.call("POST", "/api/v1/messages", other, map[string]any{"conversationId": conv, "text": "eu também"})
+				if r.status != 404 && r.status != 403 {
+					t.Errorf("a colleague's reply after the takeover: %d %s, want it refused", r.status, r.raw)
+				}
+				// The agent's next reply takes nothing over again.
+				e.mustStatus(e.call("POST", "/api/v1/messages", tok, map[string]any{"conversationId": conv, "text": "Pode me dizer o pedido?"}), 202)
+				if events, _ := e.srv.DB.ListConversationEvents(t.Context(), conv); len(events) != 1 {
+					t.Errorf("events after a second reply = %+v, want still one", events)
+				}
+			})
+		}
+	})
+}
