@@ -277,9 +277,20 @@ func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx 
 		sess.LastActivityAt, sess.EndedAt, sess.EndedReason = now, nil, ""
 		if out.Action.Kind == ActQueue {
 			sess.EndedAt, sess.EndedReason = &now, out.Action.Reason
-			dept := findDepartment(depts, out.Action.Department)
-			if dept.ID == "" {
-				dept = findDepartment(depts, conv.DepartmentID)
+			asked := findDepartment(depts, out.Action.Department)
+			dept := asked
+			if !dept.Active {
+				// A department switched off after the flow was written takes
+				// no one; its customers go to the conversation's own
+				// department, if active, or to the general human queue.
+				if dept = findDepartment(depts, conv.DepartmentID); !dept.Active {
+					dept = helpdesk.Department{}
+				}
+				if n := len(replies); n > 0 && asked.ID != "" && asked.ID != dept.ID && replies[n-1].Text == fmt.Sprintf(TextToDepartment, asked.Name) {
+					replies[n-1].Text = TextToHuman
+					e.log().InfoContext(ctx, "bot flow routes to a switched-off department; sent to the human queue instead",
+						"department", asked.Name, "conversation_id", conv.ID)
+				}
 			}
 			c, moved, err := e.Desk.QueueFromBot(ctx, tx, conv.ID, dept.ID, map[string]any{
 				"reason": out.Action.Reason, "path": sess.Path, "variables": sess.Variables, "flowVersion": sess.FlowVersion,

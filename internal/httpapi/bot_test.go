@@ -238,6 +238,32 @@ func TestBotMenuRoutesToDepartments(t *testing.T) {
 	})
 }
 
+// TestBotSkipsSwitchedOffDepartment: a department an admin switched off
+// after the flow was written takes no one. A customer who picks it is told
+// they go to an attendant and waits in the general human queue, not in
+// the switched-off department's queue, where no one would look.
+func TestBotSkipsSwitchedOffDepartment(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		b := startBot(t, e, nil)
+		b.mustStatus(b.call("PATCH", "/api/v1/departments/"+b.depts["Financeiro"], b.admin.access, map[string]any{"active": false}), 200)
+		p := b.customer(1)
+		p.greet()
+		p.say("3")
+		got := p.await(strings.SplitN(bot.TextToHuman, ".", 2)[0])
+		if strings.Contains(got, "Financeiro") {
+			t.Errorf("the customer was told %q, naming the switched-off department", got)
+		}
+		if c := p.waitStatus("waiting"); c["departmentId"] != nil {
+			t.Errorf("department = %v, want the general queue", c["departmentId"])
+		}
+		// Its sibling, still on, routes as before.
+		q := b.customer(2)
+		q.greet()
+		q.say("2")
+		q.await(queued("Vendas"))
+	})
+}
+
 func TestBotHandsOverWhenStuck(t *testing.T) {
 	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
 		b := startBot(t, e, nil)
