@@ -304,7 +304,9 @@ func (s *Service) DeactivateUser(ctx context.Context, actor Actor, id string) er
 	}
 	now := s.now()
 	inactive := false
-	return s.store.InTx(ctx, func(tx Store) error {
+	var requeued []ActionResult
+	err = s.store.InTx(ctx, func(tx Store) error {
+		requeued = nil
 		if target.Role == RoleAdmin {
 			if err := ensureAnotherAdmin(ctx, tx, target.ID); err != nil {
 				return err
@@ -316,8 +318,62 @@ func (s *Service) DeactivateUser(ctx context.Context, actor Actor, id string) er
 		if err := tx.RevokeUserRefreshTokens(ctx, id, now); err != nil {
 			return err
 		}
-		return tx.InsertAuditLog(ctx, s.audit(actor, AuditUserDeactivate, "user", id, nil))
+		if requeued, err = requeueConversationsOf(ctx, tx, actor, id, now); err != nil {
+			return err
+		}
+		return tx.InsertAuditLog(ctx, s.audit(actor, AuditUserDeactivate, "user", id, map[string]any{"requeuedConversations": len(requeued)}))
 	})
+	if err != nil {
+		return err
+	}
+	for _, res := range requeued {
+		s.notifier().ConversationChanged(ctx, res)
+		s.afterQueued(ctx, res.Conversation)
+	}
+	return nil
+}
+
+// requeueConversationsOf puts the open conversations of a user who is
+// being deactivated back in their department's queue, inside tx, each as a
+// transfer with a reason: nobody could answer them, and an agent of the
+// queue (or automatic assignment) takes them on.
+func requeueConversationsOf(ctx context.Context, tx Store, actor Actor, userID string, now time.Time) ([]ActionResult, error) {
+	var out []ActionResult
+	f := ConversationFilter{AssigneeID: userID, Statuses: []ConversationStatus{StatusOpen}, Limit: 100}
+	for {
+		page, err := tx.ListConversations(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, listed := range page {
+			c, err := tx.LockConversation(ctx, listed.ID)
+			if err != nil {
+				return nil, err
+			}
+			if c.Status != StatusOpen || c.AssigneeID != userID {
+				continue
+			}
+			st := stateOf(c)
+			st.Status, st.AssigneeID, st.WaitingSince = StatusWaiting, "", &now
+			const reason = "the agent's account was deactivated"
+			if err := tx.InsertTransfer(ctx, Transfer{ID: NewID(), ConversationID: c.ID, FromUserID: userID,
+				FromDepartmentID: c.DepartmentID, ToDepartmentID: c.DepartmentID, Reason: reason, TransferredBy: actor.User.ID, CreatedAt: now}); err != nil {
+				return nil, err
+			}
+			res, err := applyAction(ctx, tx, actor, c, st, ConversationEvent{Type: EventTransfer, Data: map[string]any{
+				"fromUserId": userID, "toUserId": "", "fromDepartmentId": c.DepartmentID, "toDepartmentId": c.DepartmentID, "reason": reason,
+			}}, now)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, res)
+		}
+		// Each page is listed after the previous one was requeued, so the
+		// same filter moves on; a short page is the last.
+		if len(page) < f.Limit {
+			return out, nil
+		}
+	}
 }
 
 func errSelfDeactivation() *Error {

@@ -384,3 +384,37 @@ func TestReplyTakesTheConversationOver(t *testing.T) {
 		}
 	})
 }
+
+// Deactivating an agent puts their open conversations back in their
+// department's queue, each as a transfer with the reason, so no customer
+// is left with an agent who can no longer log in; closed ones stay theirs.
+func TestDeactivatedAgentsConversationsAreRequeued(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		suporte := e.depts["Suporte"]
+		agent, tok := agentIn(t, e, suporte)
+		open1, open2, closed := mustInsertConversation(t, e, suporte), mustInsertConversation(t, e, suporte), mustInsertConversation(t, e, suporte)
+		for _, c := range []string{open1, open2, closed} {
+			e.mustStatus(e.call("POST", "/api/v1/conversations/"+c+"/takeover", tok, nil), 200)
+		}
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+closed+"/close", tok, map[string]any{}), 200)
+
+		e.mustStatus(e.call("DELETE", "/api/v1/users/"+agent, admin.access, nil), 204)
+		for _, c := range []string{open1, open2} {
+			got := e.mustStatus(e.call("GET", "/api/v1/conversations/"+c, admin.access, nil), 200).json(t)
+			if got["status"] != "waiting" || got["assigneeId"] != nil || got["departmentId"] != suporte || got["waitingSince"] == nil {
+				t.Errorf("open conversation after its agent was deactivated: %v, want waiting in Suporte, unassigned", got)
+			}
+			events, err := e.srv.DB.ListConversationEvents(t.Context(), c)
+			if err != nil || len(events) != 2 || events[1].Type != helpdesk.EventTransfer || events[1].Data["fromUserId"] != agent ||
+				!strings.Contains(fmt.Sprint(events[1].Data["reason"]), "deactivated") {
+				t.Errorf("events = %+v, %v; want the takeover, then a transfer saying why", events, err)
+			}
+		}
+		if got := e.mustStatus(e.call("GET", "/api/v1/conversations/"+closed, admin.access, nil), 200).json(t); got["status"] != "closed" || got["assigneeId"] != agent {
+			t.Errorf("closed conversation = %v, want it left closed and the agent's", got)
+		}
+		// Deactivating again changes nothing.
+		e.mustStatus(e.call("DELETE", "/api/v1/users/"+agent, admin.access, nil), 204)
+	})
+}
