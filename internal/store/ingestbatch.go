@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -171,6 +172,36 @@ func (d *DB) cols(cs []batchCol) string {
 	return strings.Join(out, ", ")
 }
 
+// lockOrder sorts rows by the text columns at keys, in turn, on
+// PostgreSQL. A multi-row INSERT … ON CONFLICT or UPDATE locks its rows
+// (and waits for other transactions' uncommitted ones) one after another,
+// in the order its plan produces them: for the statements here, the
+// order of the unnested arrays (an INSERT's SELECT is a lone function
+// scan; the UPDATE joins the conversations to it in a nested loop, the
+// unnest outside, as it is planned for the ~10 rows PostgreSQL assumes of
+// an unnested parameter with sequential scans off, see StartGroupCommit).
+// Two replicas' group commits listing the same customers in different
+// orders each locked a row the other then waited for, and PostgreSQL
+// aborted one of them (SQLSTATE 40P01): the whole batch was retried one
+// delivery at a time, and a lone delivery answered 500. Rows sorted by the
+// key the statement locks them by are taken in one order by every
+// transaction, which waits instead. Within a replica the lanes never
+// share a customer, so this only matters across replicas. SQLite has one
+// writer and cannot deadlock this way; its rows stay as they are.
+func (d *DB) lockOrder(rows [][]any, keys ...int) {
+	if d.dialect != DialectPostgres {
+		return
+	}
+	slices.SortFunc(rows, func(a, b []any) int {
+		for _, k := range keys {
+			if c := strings.Compare(a[k].(string), b[k].(string)); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+}
+
 // insertSelect is the SELECT feeding an INSERT … ON CONFLICT: SQLite needs
 // a WHERE there, or it reads ON as a join's.
 func (d *DB) insertSelect(p *params, cols []batchCol, rows [][]any) string {
@@ -285,6 +316,10 @@ func (d *DB) UpsertCustomers(ctx context.Context, us []helpdesk.CustomerUpsert, 
 		}
 		rows = append(rows, []any{helpdesk.NewID(), key, a.first, a.last, now, now})
 	}
+	// By wa_id, the key ON CONFLICT finds (and locks) a stored customer by,
+	// and a concurrent insert of a new one waits on. The rows come back
+	// by wa_id, whatever their order.
+	d.lockOrder(rows, 1)
 	if len(rows) > 0 {
 		var p params
 		q := `INSERT INTO customers (id, wa_id, name, profile_name, created_at, updated_at) ` + d.insertSelect(&p, cols, rows) +
@@ -387,6 +422,10 @@ func (d *DB) OpenConversations(ctx context.Context, cs []helpdesk.Conversation) 
 	}
 	cols := []batchCol{{"id", "text"}, {"channel_id", "text"}, {"customer_id", "text"}, {"department_id", "text"},
 		{"status", "text"}, {"waiting_since", "timestamp"}, {"created_at", "timestamp"}}
+	// By channel and customer, the live conversations' unique key, which a
+	// concurrent insert of the same conversation waits on. missing keeps
+	// cs's order: the rows are matched back by that key below.
+	d.lockOrder(rows, 1, 2)
 	var p params
 	src := d.rowSource(&p, cols, rows)
 	q := `INSERT INTO conversations (id, channel_id, customer_id, department_id, status, waiting_since, created_at, updated_at)
@@ -470,6 +509,9 @@ func (d *DB) NoteInboundMessages(ctx context.Context, notes []helpdesk.InboundNo
 	for i, n := range notes {
 		rows[i] = []any{n.ConversationID, n.Count, n.At, n.Preview, now}
 	}
+	// By conversation id: the plan locks the conversations in the order of
+	// the rows (see lockOrder). The caller takes the returned rows by id.
+	d.lockOrder(rows, 0)
 	var p params
 	src := d.rowSource(&p, cols, rows)
 	n, at, nowCol := d.col(cols[1]), d.col(cols[2]), d.col(cols[4])
