@@ -510,7 +510,7 @@ func (d *DB) NoteInboundMessages(ctx context.Context, notes []helpdesk.InboundNo
 		rows[i] = []any{n.ConversationID, n.Count, n.At, n.Preview, now}
 	}
 	// By conversation id: the plan locks the conversations in the order of
-	// the rows (see lockOrder). The caller takes the returned rows by id.
+	// the rows (see lockOrder).
 	d.lockOrder(rows, 0)
 	var p params
 	src := d.rowSource(&p, cols, rows)
@@ -538,5 +538,12 @@ func (d *DB) NoteInboundMessages(ctx context.Context, notes []helpdesk.InboundNo
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("note inbound messages: %w", d.translate(err))
 	}
+	// The update returns its rows in the order it wrote them: on
+	// PostgreSQL lockOrder's, on SQLite the table's.
+	place := make(map[string]int, len(notes))
+	for i, n := range notes {
+		place[n.ConversationID] = i
+	}
+	slices.SortFunc(out, func(a, b helpdesk.Conversation) int { return place[a.ID] - place[b.ID] })
 	return out, nil
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -176,6 +177,67 @@ func testNoteSeesConcurrentCommit(t *testing.T, open Opener) {
 		}
 		if len(noted) != 1 || noted[0].DepartmentID != dept.ID || noted[0].UnreadCount != 1 {
 			t.Errorf("noted %+v, want the transfer to %s and one unread", noted, dept.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testBatchResultOrder: the batch methods answer in the order of their
+// input, also where PostgreSQL writes the rows in another order (sorted by
+// key, so that concurrent group commits lock them in one order).
+func testBatchResultOrder(t *testing.T, open Opener) {
+	s, ctx, now := open(t), t.Context(), helpdesk.Now()
+	ch := mustUpsertChannel(t, s, "pn-order")
+	var notes []helpdesk.InboundNote
+	var ups []helpdesk.CustomerUpsert
+	var convs []helpdesk.Conversation
+	for i := range 6 {
+		conv := mustOpenConversation(t, s, ch, fmt.Sprintf("551190000%04d", 5-i)) // numbers and ids in opposite orders
+		notes = append(notes, helpdesk.InboundNote{ConversationID: conv.ID, Count: 1, At: now, Preview: "oi"})
+		ups = append(ups, helpdesk.CustomerUpsert{WAIDs: []string{conv.Customer.WAID}, ProfileName: fmt.Sprintf("Novo %d", i)},
+			helpdesk.CustomerUpsert{WAIDs: []string{fmt.Sprintf("551180000%04d", 5-i)}, ProfileName: "Novo"})
+		convs = append(convs, conv)
+	}
+	slices.Reverse(notes) // newest conversation (largest id) first
+	err := s.InTx(ctx, func(tx helpdesk.Store) error {
+		customers, err := tx.UpsertCustomers(ctx, ups, now)
+		if err != nil {
+			return err
+		}
+		var wanted []helpdesk.Conversation
+		for i, c := range customers {
+			if c.WAID != ups[i].WAIDs[0] || c.ProfileName != ups[i].ProfileName {
+				t.Errorf("customer %d is %s %q, want %s %q", i, c.WAID, c.ProfileName, ups[i].WAIDs[0], ups[i].ProfileName)
+			}
+			wanted = append(wanted, helpdesk.Conversation{ID: helpdesk.NewID(), ChannelID: ch.ID, Customer: c,
+				Status: helpdesk.StatusWaiting, WaitingSince: &now, CreatedAt: now, UpdatedAt: now})
+		}
+		opened, created, err := tx.OpenConversations(ctx, wanted)
+		if err != nil {
+			return err
+		}
+		for i, c := range opened {
+			if c.Customer.ID != wanted[i].Customer.ID || created[i] != (i%2 == 1) {
+				t.Errorf("conversation %d is %s's (created %v), want %s's (created %v)", i, c.Customer.ID, created[i], wanted[i].Customer.ID, i%2 == 1)
+			}
+			if i%2 == 0 && c.ID != convs[i/2].ID {
+				t.Errorf("conversation %d is %s, want the live %s", i, c.ID, convs[i/2].ID)
+			}
+		}
+		noted, err := tx.NoteInboundMessages(ctx, notes, now)
+		if err != nil {
+			return err
+		}
+		if len(noted) != len(notes) {
+			t.Fatalf("%d conversations noted, want %d", len(noted), len(notes))
+		}
+		for i, c := range noted {
+			if c.ID != notes[i].ConversationID {
+				t.Errorf("noted conversation %d is %s, want %s", i, c.ID, notes[i].ConversationID)
+			}
 		}
 		return nil
 	})

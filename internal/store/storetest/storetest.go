@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("StartGroupCommit", func(t *testing.T) { t.Parallel(); testStartGroupCommit(t, open) })
 	t.Run("IngestBatch", func(t *testing.T) { t.Parallel(); testIngestBatch(t, open) })
 	t.Run("NoteSeesConcurrentCommit", func(t *testing.T) { t.Parallel(); testNoteSeesConcurrentCommit(t, open) })
+	t.Run("BatchResultOrder", func(t *testing.T) { t.Parallel(); testBatchResultOrder(t, open) })
 	t.Run("Bot", func(t *testing.T) { t.Parallel(); testBot(t, open) })
 	t.Run("Inbox", func(t *testing.T) { t.Parallel(); testInbox(t, open) })
 }
