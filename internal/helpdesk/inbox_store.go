@@ -180,12 +180,17 @@ type IngestStore interface {
 	// StartGroupCommit, first in a group commit's transaction, makes the
 	// engine plan the transaction's lookups by key on their indexes however
 	// small the tables were when it first planned them, takes LockWAMIDs'
-	// locks on wamids, and reads the bot's on/off switch
-	// (BotConfigValue(BotConfigEnabled)) and the channels of
-	// phoneNumberIDs (GetChannelByPhoneNumberID; a number without one is
-	// left out); one statement on PostgreSQL, where every round trip costs
-	// both processes CPU.
-	StartGroupCommit(ctx context.Context, wamids, phoneNumberIDs []string) (GroupCommitStart, error)
+	// locks on wamids and a lock of the same kind on each of customers (the
+	// customer keys of the batch's messages, see customerKeys), and reads
+	// the bot's on/off switch (BotConfigValue(BotConfigEnabled)) and the
+	// channels of phoneNumberIDs (GetChannelByPhoneNumberID; a number
+	// without one is left out); one statement on PostgreSQL, where every
+	// round trip costs both processes CPU. The customer locks make two
+	// group commits (of two replicas) that share a customer take turns:
+	// otherwise each locks the customers' and conversations' rows in the
+	// order of its own messages, and two batches listing them in different
+	// orders deadlock.
+	StartGroupCommit(ctx context.Context, wamids, customers, phoneNumberIDs []string) (GroupCommitStart, error)
 	// LockWAMIDs, inside a transaction, serialises it with every other
 	// transaction that locks one of wamids, until it ends: the ingest of
 	// statuses and messages and MarkMessageSent's replay of the statuses

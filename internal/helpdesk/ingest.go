@@ -422,13 +422,14 @@ type batchCache struct {
 }
 
 // newBatchCache starts a group transaction: it locks the wamids the
-// batch's statuses and messages name (see LockWAMIDs: a status racing the
+// batch's statuses and messages name and the customers of its messages (see LockWAMIDs: a status racing the
 // send that stores its wamid must not be lost, nor a message be taken for
 // new by two replicas at once) and reads, in one statement, which of the
 // batch's messages are stored already.
 func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*batchCache, error) {
-	var ids, statusIDs, numbers []string
+	var ids, statusIDs, numbers, customers []string
 	for _, d := range batch {
+		customers = append(customers, customerKeys(d)...)
 		for _, b := range d.Batches {
 			if !slices.Contains(numbers, b.PhoneNumberID) {
 				numbers = append(numbers, b.PhoneNumberID)
@@ -451,7 +452,11 @@ func newBatchCache(ctx context.Context, tx Store, batch []WebhookDelivery) (*bat
 	// take the message for new, and what happens before its insert is
 	// found a duplicate (a survey answer's conversation look-ups) is done
 	// twice.
-	start, err := tx.StartGroupCommit(ctx, append(statusIDs, ids...), numbers)
+	// The customers are locked too: with the bot on, or around a reply,
+	// the batch writes its customers and conversations one message at a
+	// time, in the order of its messages, and another replica's batch
+	// with the same customers in another order would deadlock with it.
+	start, err := tx.StartGroupCommit(ctx, append(statusIDs, ids...), customers, numbers)
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,8 @@ import (
 // one of them (SQLSTATE 40P01), the webhook's 500. Each case makes one
 // statement of the group commit contend (the statements before it leave
 // the rows alone, or the first one would serialise the replicas), and the
-// replicas start that statement together.
+// replicas start that statement together; with the bot on, every message
+// is written alone, in the order of the batch.
 func TestPostgresReplicasIngestWithoutDeadlock(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -39,6 +40,9 @@ func TestPostgresReplicasIngestWithoutDeadlock(t *testing.T) {
 		profile func(round int) string
 		before  func(t *testing.T, s *store.DB)
 		at      string // the statement the replicas start together
+		// customers is how many write in a round: enough for the
+		// statements of the two replicas to overlap.
+		customers int
 	}{{
 		name:    "renamed customers", // UpsertCustomers updates them
 		at:      "UpsertCustomers",
@@ -64,15 +68,31 @@ func TestPostgresReplicasIngestWithoutDeadlock(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+	}, {
+		// Every message alone: UpsertCustomer, OpenConversation,
+		// NoteInboundMessage, in the order of the messages.
+		name:      "bot on",
+		waID:      func(_, i int) string { return fmt.Sprintf("55119%08d", i) },
+		profile:   func(round int) string { return fmt.Sprintf("Cliente %d", round) },
+		customers: 50,
+		before: func(t *testing.T, s *store.DB) {
+			if err := s.PutBotConfigValue(t.Context(), helpdesk.BotConfigEnabled, "true", "", helpdesk.Now()); err != nil {
+				t.Fatal(err)
+			}
+		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			testReplicasIngest(t, tc.waID, tc.profile, tc.before, tc.at)
+			customers := tc.customers
+			if customers == 0 {
+				customers = 200
+			}
+			testReplicasIngest(t, customers, tc.waID, tc.profile, tc.before, tc.at)
 		})
 	}
 }
 
-func testReplicasIngest(t *testing.T, waID func(round, i int) string, profile func(round int) string, before func(*testing.T, *store.DB), at string) {
+func testReplicasIngest(t *testing.T, customers int, waID func(round, i int) string, profile func(round int) string, before func(*testing.T, *store.DB), at string) {
 	a := storetest.OpenPostgres(t)
 	b, err := store.Open(t.Context(), a.PostgresURL(), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -93,7 +113,7 @@ func testReplicasIngest(t *testing.T, waID func(round, i int) string, profile fu
 		defer in.Close()
 	}
 
-	const customers, rounds = 200, 6
+	const rounds = 6
 	delivery := func(replica, round int) helpdesk.WebhookDelivery {
 		d := helpdesk.WebhookDelivery{Body: fmt.Appendf(nil, "deadlock %d/%d", replica, round), ReceivedAt: helpdesk.Now(),
 			Batches: []helpdesk.ChannelBatch{{PhoneNumberID: "pn-deadlock"}}}
@@ -213,7 +233,7 @@ func (t meetingTx) NoteInboundMessages(ctx context.Context, notes []helpdesk.Inb
 }
 
 // rendezvous lets n goroutines go on once all have called wait, or after a
-// second (one of them may be held up by a lock the others hold: then the
+// moment (one of them may be held up by a lock the others hold: then the
 // locks order them anyway).
 type rendezvous struct {
 	mu      sync.Mutex
@@ -237,6 +257,6 @@ func (r *rendezvous) wait() {
 	r.mu.Unlock()
 	select {
 	case <-all:
-	case <-time.After(time.Second):
+	case <-time.After(100 * time.Millisecond):
 	}
 }

@@ -29,7 +29,7 @@ func (d *DB) Plan(ctx context.Context, prefer bool, query string) (string, error
 	var plan strings.Builder
 	err := d.inTx(ctx, func(tx *DB) error {
 		if prefer {
-			if _, err := tx.StartGroupCommit(ctx, nil, nil); err != nil {
+			if _, err := tx.StartGroupCommit(ctx, nil, nil, nil); err != nil {
 				return err
 			}
 		}

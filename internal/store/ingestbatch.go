@@ -185,9 +185,12 @@ func (d *DB) cols(cs []batchCol) string {
 // aborted one of them (SQLSTATE 40P01): the whole batch was retried one
 // delivery at a time, and a lone delivery answered 500. Rows sorted by the
 // key the statement locks them by are taken in one order by every
-// transaction, which waits instead. Within a replica the lanes never
-// share a customer, so this only matters across replicas. SQLite has one
-// writer and cannot deadlock this way; its rows stay as they are.
+// transaction, which waits instead. The ingest's group commits also lock
+// their customers first (StartGroupCommit), which covers the messages they
+// write one at a time too; the sort keeps these statements free of such
+// deadlocks on their own, for nothing (a sort of at most a batch's rows,
+// the statement unchanged). SQLite has one writer and cannot deadlock this
+// way; its rows stay as they are.
 func (d *DB) lockOrder(rows [][]any, keys ...int) {
 	if d.dialect != DialectPostgres {
 		return

@@ -67,15 +67,19 @@ func wamidLockKeys(wamids []string) []int64 {
 //     with every key of the batch. Every lookup of the ingest is by an
 //     indexed key, so plans made in its transaction use the indexes at any
 //     table size.
-//   - It takes LockWAMIDs' locks, in key order. The aggregate returns its
-//     one row after the last one, and also when there is none; the
-//     channels are joined to that row (no join clause refers to it, so it
-//     is the outer side and runs once).
+//   - It takes LockWAMIDs' locks, and one per customer key (the batch's
+//     customers: two replicas' group commits sharing a customer take
+//     turns instead of each locking the customers' and conversations' rows
+//     in its own messages' order, and deadlocking), all in key order in one
+//     sequence, so that two group commits cannot deadlock on them either.
+//     The aggregate returns its one row after the last one, and also when
+//     there is none; the channels are joined to that row (no join clause
+//     refers to it, so it is the outer side and runs once).
 //   - It reads the bot switch and the channels.
 //
 // SQLite plans without such a cache and serialises writers anyway: there it
 // reads the switch and the channels alone.
-func (d *DB) StartGroupCommit(ctx context.Context, wamids, phoneNumberIDs []string) (helpdesk.GroupCommitStart, error) {
+func (d *DB) StartGroupCommit(ctx context.Context, wamids, customers, phoneNumberIDs []string) (helpdesk.GroupCommitStart, error) {
 	start := helpdesk.GroupCommitStart{Channels: map[string]helpdesk.Channel{}}
 	if d.dialect != DialectPostgres || d.tx == nil {
 		var err error
@@ -104,7 +108,7 @@ func (d *DB) StartGroupCommit(ctx context.Context, wamids, phoneNumberIDs []stri
 			(SELECT value FROM bot_configurations WHERE key = $2) AS bot
 			FROM unnest($1::bigint[]) AS k) AS s
 		LEFT JOIN channels ch ON ch.phone_number_id = ANY($3)`,
-		wamidLockKeys(wamids), helpdesk.BotConfigEnabled, phoneNumberIDs)
+		groupCommitLockKeys(wamids, customers), helpdesk.BotConfigEnabled, phoneNumberIDs)
 	if err != nil {
 		return start, fmt.Errorf("start group commit: %w", d.translate(err))
 	}
@@ -126,6 +130,29 @@ func (d *DB) StartGroupCommit(ctx context.Context, wamids, phoneNumberIDs []stri
 		return start, fmt.Errorf("start group commit: %w", d.translate(err))
 	}
 	return start, nil
+}
+
+// groupCommitLockKeys are the lock keys of wamids and of the customer keys
+// customers, sorted and without repeats (see wamidLockKeys).
+func groupCommitLockKeys(wamids, customers []string) []int64 {
+	keys := make([]int64, 0, len(wamids)+len(customers))
+	for _, w := range wamids {
+		keys = append(keys, wamidLockKey(w))
+	}
+	for _, c := range customers {
+		keys = append(keys, customerLockKey(c))
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// customerLockKey is the advisory lock key of a customer key (the smallest
+// form of the number), in a namespace of its own.
+func customerLockKey(key string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("supportwhatsapp customer "))
+	h.Write([]byte(key))
+	return int64(h.Sum64())
 }
 
 // wamidLockKey is the advisory lock key of a wamid: a 64-bit hash in a

@@ -70,7 +70,7 @@ func testStatusBeforeWAMID(t *testing.T, open Opener) {
 // GetChannelByPhoneNumberID does (leaving out numbers without one), with or
 // without wamids to lock and numbers to read; on PostgreSQL it holds the
 // wamids' locks until the transaction ends (a LockWAMIDs elsewhere waits
-// for it).
+// for it), and the customers' (another group commit of one of them waits).
 func testStartGroupCommit(t *testing.T, open Opener) {
 	s, ctx := open(t), t.Context()
 	a := mustUpsertChannel(t, s, "pn-start-a")
@@ -93,7 +93,7 @@ func testStartGroupCommit(t *testing.T, open Opener) {
 				var got helpdesk.GroupCommitStart
 				err := s.InTx(ctx, func(tx helpdesk.Store) error {
 					var err error
-					got, err = tx.StartGroupCommit(ctx, wamids, numbers)
+					got, err = tx.StartGroupCommit(ctx, wamids, nil, numbers)
 					return err
 				})
 				if err != nil {
@@ -118,7 +118,7 @@ func testStartGroupCommit(t *testing.T, open Opener) {
 	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
 		done <- s.InTx(ctx, func(tx helpdesk.Store) error {
-			if _, err := tx.StartGroupCommit(ctx, []string{"wamid.start.held"}, nil); err != nil {
+			if _, err := tx.StartGroupCommit(ctx, []string{"wamid.start.held"}, nil, nil); err != nil {
 				return err
 			}
 			close(locked)
@@ -146,5 +146,42 @@ func testStartGroupCommit(t *testing.T, open Opener) {
 	}
 	if err := <-waited; err != nil {
 		t.Fatalf("LockWAMIDs after the group commit ended: %v", err)
+	}
+
+	// A customer's lock: another group commit of that customer waits.
+	locked, release, done = make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.InTx(ctx, func(tx helpdesk.Store) error {
+			if _, err := tx.StartGroupCommit(ctx, nil, []string{"551190001111", "551190002222"}, nil); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-locked:
+	case err := <-done:
+		t.Fatalf("holding transaction: %v", err)
+	}
+	waited = make(chan error, 1)
+	go func() {
+		waited <- s.InTx(ctx, func(tx helpdesk.Store) error {
+			_, err := tx.StartGroupCommit(ctx, []string{"wamid.start.other"}, []string{"551190003333", "551190002222"}, nil)
+			return err
+		})
+	}()
+	select {
+	case err := <-waited:
+		t.Fatalf("StartGroupCommit returned (%v) while another group commit held a customer's lock", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("StartGroupCommit after the other group commit ended: %v", err)
 	}
 }
