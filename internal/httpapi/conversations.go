@@ -462,6 +462,11 @@ var uploadTypes = map[string]string{
 	".ppt": "application/vnd.ms-powerpoint", ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 
+// provable are the types WhatsApp accepts whose files always start with a
+// signature http.DetectContentType knows, so a file claiming one can be
+// checked; audio, video and Office files have none it tells apart reliably.
+var provable = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "application/pdf": true}
+
 // uploadType is the type of a file the client sent without one (or as
 // application/octet-stream): by its extension when WhatsApp knows it,
 // else by its first bytes.
@@ -496,6 +501,13 @@ func (a *API) saveUpload(part *multipart.Part) (*helpdesk.Media, error) {
 	mimeType := strings.TrimSpace(strings.Split(part.Header.Get("Content-Type"), ";")[0])
 	if mimeType == "" || mimeType == "application/octet-stream" {
 		mimeType = uploadType(name, head)
+	}
+	if provable[mimeType] && len(head) > 0 {
+		if got := strings.TrimSpace(strings.Split(http.DetectContentType(head), ";")[0]); got != mimeType {
+			// Meta would refuse it later (131053), where the agent no longer
+			// sees why; say so now.
+			return nil, helpdesk.ValidationError(map[string]string{"file": fmt.Sprintf("has content that is not %s (it looks like %s)", mimeType, got)})
+		}
 	}
 	rel := filepath.Join("outbound", time.Now().UTC().Format("2006/01"), helpdesk.NewID()+filepath.Ext(name))
 	full := filepath.Join(a.opts.MediaDir, rel)

@@ -563,12 +563,15 @@ func TestSendMediaValidation(t *testing.T) {
 		field, code string
 	}{
 		{"zip is not accepted", map[string]string{"conversationId": conv}, "x.zip", "application/zip", []byte("PK.."), 400, "file", helpdesk.CodeValidation},
+		{"random bytes claiming to be a JPEG", map[string]string{"conversationId": conv}, "foto.jpg", "image/jpeg", []byte("\x13\x37 not an image at all"), 400, "file", helpdesk.CodeValidation},
+		{"a PNG claiming to be a JPEG", map[string]string{"conversationId": conv}, "foto.jpg", "image/jpeg", []byte("\x89PNG\r\n\x1a\n...."), 400, "file", helpdesk.CodeValidation},
+		{"text claiming to be a PDF", map[string]string{"conversationId": conv}, "boleto.pdf", "application/pdf", []byte("boleto em texto"), 400, "file", helpdesk.CodeValidation},
 		{"image over 5 MB", map[string]string{"conversationId": conv}, "big.jpg", "image/jpeg", make([]byte, 5<<20+1), 400, "file", helpdesk.CodeValidation},
 		{"no file", map[string]string{"conversationId": conv}, "", "", nil, 400, "file", helpdesk.CodeValidation},
 		{"empty file", map[string]string{"conversationId": conv}, "a.pdf", "application/pdf", nil, 400, "file", helpdesk.CodeValidation},
-		{"no conversation", map[string]string{}, "a.pdf", "application/pdf", []byte("%PDF"), 400, "conversationId", helpdesk.CodeValidation},
-		{"unknown field", map[string]string{"conversationId": conv, "color": "red"}, "a.pdf", "application/pdf", []byte("%PDF"), 400, "color", helpdesk.CodeValidation},
-		{"unknown conversation", map[string]string{"conversationId": helpdesk.NewID()}, "a.pdf", "application/pdf", []byte("%PDF"), 404, "", helpdesk.CodeNotFound},
+		{"no conversation", map[string]string{}, "a.pdf", "application/pdf", []byte("%PDF-1.4"), 400, "conversationId", helpdesk.CodeValidation},
+		{"unknown field", map[string]string{"conversationId": conv, "color": "red"}, "a.pdf", "application/pdf", []byte("%PDF-1.4"), 400, "color", helpdesk.CodeValidation},
+		{"unknown conversation", map[string]string{"conversationId": helpdesk.NewID()}, "a.pdf", "application/pdf", []byte("%PDF-1.4"), 404, "", helpdesk.CodeNotFound},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
