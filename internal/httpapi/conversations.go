@@ -165,6 +165,9 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request) er
 	for _, s := range r.URL.Query()["status"] {
 		for _, part := range strings.Split(s, ",") {
 			st := helpdesk.ConversationStatus(strings.TrimSpace(part))
+			if st == "" {
+				continue // ?status= from a cleared filter: no filter, as for the other parameters
+			}
 			if !st.Valid() {
 				return helpdesk.ValidationError(map[string]string{"status": "must be bot, waiting, open or closed"})
 			}

@@ -188,6 +188,10 @@ func TestConversationVisibility(t *testing.T) {
 		if len(closed) != 1 {
 			t.Errorf("status=closed found %d", len(closed))
 		}
+		all := e.mustStatus(e.call("GET", "/api/v1/conversations", admin.access, nil), 200).json(t)["data"].([]any)
+		if cleared := e.mustStatus(e.call("GET", "/api/v1/conversations?status=", admin.access, nil), 200).json(t)["data"].([]any); len(cleared) != len(all) {
+			t.Errorf("status= (a cleared filter) found %d, want all %d", len(cleared), len(all))
+		}
 		e.mustStatus(e.call("GET", "/api/v1/messages", admin.access, nil), 400)
 	})
 }
