@@ -78,6 +78,8 @@ type Config struct {
 	FrontendURL string `env:"FRONTEND_URL" envDefault:"http://localhost:5173"`
 	BackendURL  string `env:"BACKEND_URL" envDefault:"http://localhost:3000"`
 	MediaDir    string `env:"MEDIA_DIR" envDefault:"./data/media"`
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string `env:"METRICS_TOKEN"`
 
 	RateLimitWindowMS    int      `env:"RATE_LIMIT_WINDOW_MS" envDefault:"60000"`
 	RateLimitMaxRequests int      `env:"RATE_LIMIT_MAX_REQUESTS" envDefault:"100"`

@@ -37,6 +37,8 @@ type Options struct {
 	Version            string
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 	// WebhookAppSecret verifies X-Hub-Signature-256 (channels may add
 	// their own); WebhookVerifyToken answers Meta's handshake.
 	WebhookAppSecret   string

@@ -321,3 +321,19 @@ func TestMetrics(t *testing.T) {
 		}
 	})
 }
+
+// With METRICS_TOKEN set, /metrics answers only a scraper that presents it
+// as a bearer token; a user's access token is not it.
+func TestMetricsToken(t *testing.T) {
+	forEachEngine(t, map[string]string{"METRICS_TOKEN": "scrape-secret"}, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		for _, tok := range []string{"", "wrong", admin.access} {
+			if r := e.call("GET", "/metrics", tok, nil); r.status != 401 || r.errCode(t) != helpdesk.CodeUnauthorized {
+				t.Errorf("metrics with token %.10q: %d %s, want 401", tok, r.status, r.raw)
+			}
+		}
+		if body := string(e.mustStatus(e.call("GET", "/metrics", "scrape-secret", nil), 200).raw); !strings.Contains(body, "http_requests_total") {
+			t.Errorf("metrics with the token: %.200s", body)
+		}
+	})
+}

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -26,6 +28,12 @@ func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request) error {
+	if want := a.opts.MetricsToken; want != "" {
+		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			return &helpdesk.Error{Code: helpdesk.CodeUnauthorized, Message: "metrics need the METRICS_TOKEN as a bearer token"}
+		}
+	}
 	a.metrics.ServeHTTP(w, r)
 	return nil
 }

@@ -207,6 +207,7 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 		LoginFailureWindow: cfg.LoginFailureWindow.D(),
 		Version:            Version,
 		Registry:           reg,
+		MetricsToken:       cfg.MetricsToken,
 		Index:              web.Handler(),
 		WebhookAppSecret:   cfg.WhatsAppAppSecret,
 		WebhookVerifyToken: cfg.WebhookVerifyToken,
