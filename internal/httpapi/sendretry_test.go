@@ -1,0 +1,122 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// timedGraphFake is a graphFake that also notes when each send request
+// came. Started on ln when it is not nil.
+func timedGraphFake(t *testing.T, ln net.Listener) (*graphFake, func() []time.Time) {
+	t.Helper()
+	g := &graphFake{sent: make(chan string, 100), media: map[string][]byte{}}
+	var mu sync.Mutex
+	var at []time.Time
+	g.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/messages") && !bytes.Contains(body, []byte(`"status":"read"`)) {
+			mu.Lock()
+			at = append(at, time.Now())
+			mu.Unlock()
+		}
+		g.serve(w, r)
+	}))
+	t.Cleanup(g.srv.Close)
+	if ln != nil {
+		g.srv.Listener.Close()
+		g.srv.Listener = ln
+	}
+	g.srv.Start()
+	return g, func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]time.Time(nil), at...)
+	}
+}
+
+// sendJobMetadata is the metadata River kept on the message's send job.
+func sendJobMetadata(t *testing.T, e *testEnv) map[string]any {
+	t.Helper()
+	res, err := e.srv.Jobs.Client().JobList(t.Context(), river.NewJobListParams().Kinds("whatsapp_send"))
+	if err != nil || len(res.Jobs) != 1 {
+		t.Fatalf("send jobs: %v, %v", res, err)
+	}
+	var md map[string]any
+	if err := json.Unmarshal(res.Jobs[0].Metadata, &md); err != nil {
+		t.Fatalf("send job metadata %s: %v", res.Jobs[0].Metadata, err)
+	}
+	return md
+}
+
+// TestThrottledSendBacksOff: Meta throttles a reply three times (130429).
+// The retries come after about 1, 2 and 4 s — the delay doubles — instead
+// of every 2 s (River gives a snooze its attempt back, so the attempt count
+// never grew), and the reply is sent once.
+func TestThrottledSendBacksOff(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			t.Parallel()
+			g, attempts := timedGraphFake(t, nil)
+			e := newTestEnv(t, eng.open(t), newDeliveryEnv(t, g, nil))
+			if err := e.srv.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			admin := e.admin()
+			conv := e.customerWrites(admin.access, "5511944440101", "wamid.th1", "oi", time.Now())
+			g.fail(3, 400, 130429, "(#130429) Rate limit hit")
+			m := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "Já respondo"}), 202).json(t)
+			waitStatus(t, e, admin.access, conv, m["id"].(string), "sent")
+			at := attempts()
+			if len(at) != 4 || g.sendCount() != 1 {
+				t.Fatalf("Graph got %d send requests and accepted %d, want 4 and 1", len(at), g.sendCount())
+			}
+			// Lower bounds only: a loaded machine may run a retry late, never early.
+			for i, least := range []time.Duration{800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond} {
+				if gap := at[i+1].Sub(at[i]); gap < least {
+					t.Errorf("throttled retry %d came %v after the refusal, want at least %v (the delay doubles from 1 s)", i+1, gap, least)
+				}
+			}
+			if n := sendJobMetadata(t, e)["throttled_retries"]; n != 3.0 {
+				t.Errorf("send job counted %v throttled retries, want 3", n)
+			}
+		})
+	}
+}
+
+// TestPairRateLimitWaitsSixSeconds: 131056 (the business–user pair limit)
+// asks for at least 6 s before writing to that customer again.
+func TestPairRateLimitWaitsSixSeconds(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			t.Parallel()
+			g, attempts := timedGraphFake(t, nil)
+			e := newTestEnv(t, eng.open(t), newDeliveryEnv(t, g, nil))
+			if err := e.srv.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			admin := e.admin()
+			conv := e.customerWrites(admin.access, "5511944440102", "wamid.th2", "oi", time.Now())
+			g.fail(1, 400, 131056, "(#131056) (Business Account, Consumer Account) pair rate limit hit")
+			m := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "Um momento"}), 202).json(t)
+			waitStatus(t, e, admin.access, conv, m["id"].(string), "sent")
+			at := attempts()
+			if len(at) != 2 || g.sendCount() != 1 {
+				t.Fatalf("Graph got %d send requests and accepted %d, want 2 and 1", len(at), g.sendCount())
+			}
+			if gap := at[1].Sub(at[0]); gap < 6*time.Second {
+				t.Errorf("retry after 131056 came %v later, want at least 6 s", gap)
+			}
+		})
+	}
+}
