@@ -120,3 +120,76 @@ func TestPairRateLimitWaitsSixSeconds(t *testing.T) {
 		})
 	}
 }
+
+// TestSendRetriesAtOnceWhenGraphWasUnreachable: the first send finds
+// nobody listening at the Graph API (connection refused), so the request
+// provably never reached Meta. The retry must send at once instead of
+// waiting 2 minutes for a status about a message Meta never saw; and it
+// sends once.
+func TestSendRetriesAtOnceWhenGraphWasUnreachable(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			t.Parallel()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			ln.Close() // Graph is down
+			// The fake starts at that address after the first send failed.
+			env := newDeliveryEnv(t, &graphFake{srv: &httptest.Server{URL: "http://" + addr}}, nil)
+			e := newTestEnv(t, eng.open(t), env)
+			failed, cancel := e.srv.Jobs.Client().Subscribe(river.EventKindJobFailed)
+			defer cancel()
+			if err := e.srv.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			admin := e.admin()
+			conv := e.customerWrites(admin.access, "5511944440103", "wamid.nr1", "oi", time.Now())
+			m := e.mustStatus(e.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "Voltamos"}), 202).json(t)
+			id := m["id"].(string)
+		wait:
+			for {
+				select {
+				case ev := <-failed:
+					if ev.Job.Kind == "whatsapp_send" {
+						if len(ev.Job.Errors) == 0 || !strings.Contains(ev.Job.Errors[0].Error, "refused") {
+							t.Fatalf("first send failed with %+v, want connection refused", ev.Job.Errors)
+						}
+						break wait
+					}
+				case <-time.After(15 * time.Second):
+					t.Fatal("the first send never failed")
+				}
+			}
+
+			ln, err = net.Listen("tcp", addr) // Graph is back
+			if err != nil {
+				t.Fatalf("reopen the Graph address: %v", err)
+			}
+			g, attempts := timedGraphFake(t, ln)
+			// The retry comes about a second later; 15 s is far below the
+			// 2 minutes an unanswered request waits for its status.
+			if !eventuallyStatus(t, e, admin.access, conv, id, "sent", 15*time.Second) {
+				t.Fatal("the message was not sent within 15 s of Graph coming back")
+			}
+			if n, reqs := g.sendCount(), len(attempts()); n != 1 || reqs != 1 {
+				t.Errorf("Graph got %d send requests and accepted %d, want 1 and 1", reqs, n)
+			}
+		})
+	}
+}
+
+// eventuallyStatus polls the API until message msgID has status want, for
+// at most within.
+func eventuallyStatus(t *testing.T, e *testEnv, token, convID, msgID, want string, within time.Duration) bool {
+	t.Helper()
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for _, m := range e.mustStatus(e.call("GET", "/api/v1/messages?conversationId="+convID, token, nil), 200).json(t)["data"].([]any) {
+			if mm := m.(map[string]any); mm["id"] == msgID && mm["status"] == want {
+				return true
+			}
+		}
+	}
+	return false
+}

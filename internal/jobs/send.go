@@ -116,9 +116,10 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		return w.sent(ctx, m, wamid)
 	}
 	var apiErr *whatsapp.APIError
-	if errors.As(err, &apiErr) {
-		// Meta answered with an error: nothing was sent, so a retry need not
-		// wait for a status. A network error leaves the attempt open.
+	if errors.As(err, &apiErr) || whatsapp.NeverSent(err) {
+		// Meta answered with an error, or the request never left (no
+		// connection): nothing was sent, so a retry need not wait for a
+		// status. Any other network error leaves the attempt open.
 		if err := w.Store.SetSendAttempt(context.WithoutCancel(ctx), m.ID, nil); err != nil {
 			w.Log.WarnContext(ctx, "clear send attempt", "message_id", m.ID, "err", err)
 		}

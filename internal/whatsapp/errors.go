@@ -1,8 +1,10 @@
 package whatsapp
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -227,6 +229,28 @@ func ClassifyCode(code int) ErrorClass {
 		return c
 	}
 	return Permanent
+}
+
+// NeverSent reports whether err proves that the request never reached the
+// server, so that retrying it cannot deliver anything twice: the host name
+// did not resolve, the connection (or the proxy's) could not be opened, or
+// the server's TLS certificate was refused before the request was written.
+// Other transport errors — a timeout, a connection reset or closed after the
+// request was written — are ambiguous: the server may have acted on it.
+// An *APIError is an answer, not a transport error: NeverSent says false.
+func NeverSent(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return true
+	}
+	// net/http returns a POST's dial error only when no connection carried
+	// it: it never retries a non-idempotent request that was written.
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && (opErr.Op == "dial" || opErr.Op == "proxyconnect") {
+		return true
+	}
+	var certErr *tls.CertificateVerificationError
+	return errors.As(err, &certErr)
 }
 
 // RetryAfter returns the delay the server asked for with a Retry-After
