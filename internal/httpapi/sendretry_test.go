@@ -13,6 +13,12 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/store"
 )
 
 // timedGraphFake is a graphFake that also notes when each send request
@@ -192,4 +198,68 @@ func eventuallyStatus(t *testing.T, e *testEnv, token, convID, msgID, want strin
 		}
 	}
 	return false
+}
+
+// TestSendLeftRunningByADeadProcessIsRescued: a process killed while its
+// send was in flight leaves the job `running`, with the request's
+// send_attempted_at. The next process must take the job back within
+// minutes, not River's default hour past the job timeout, and send it.
+// River's rescuer runs once when its client becomes leader and then every
+// 30 s, so a job abandoned 3 minutes ago (past the 2-minute timeout and
+// its 30 s margin) is rescued at the new process's start.
+func TestSendLeftRunningByADeadProcessIsRescued(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraphFake(t)
+			db := eng.open(t)
+			env := newDeliveryEnv(t, g, nil)
+			first := newTestEnv(t, db, env) // its workers never run
+			admin := first.admin()
+			conv := first.customerWrites(admin.access, "5511944440104", "wamid.rs1", "oi", time.Now())
+			m := first.mustStatus(first.call("POST", "/api/v1/messages", admin.access, map[string]any{"conversationId": conv, "text": "Quase lá"}), 202).json(t)
+			id := m["id"].(string)
+			first.http.Close()
+			if err := first.srv.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			// What the killed process left: the job running since 3 minutes
+			// ago, and its request in flight (no answer recorded).
+			ctx := t.Context()
+			killedAt := time.Now().Add(-3 * time.Minute).UTC()
+			var exec riverdriver.Executor
+			if db.Dialect() == store.DialectSQLite {
+				exec = riversqlite.New(db.SQL()).GetExecutor()
+			} else {
+				exec = riverdatabasesql.New(db.SQL()).GetExecutor()
+			}
+			var jobID int64
+			if err := db.SQL().QueryRowContext(ctx, "SELECT id FROM river_job WHERE kind = 'whatsapp_send'").Scan(&jobID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := exec.JobUpdateFull(ctx, &riverdriver.JobUpdateFullParams{ID: jobID,
+				StateDoUpdate: true, State: rivertype.JobStateRunning,
+				AttemptDoUpdate: true, Attempt: 1,
+				AttemptedAtDoUpdate: true, AttemptedAt: &killedAt,
+				AttemptedByDoUpdate: true, AttemptedBy: []string{"killed-process"}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SetSendAttempt(ctx, id, &killedAt); err != nil {
+				t.Fatal(err)
+			}
+
+			second := newTestEnv(t, db, env)
+			if err := second.srv.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			tok := second.login("admin@suporte.com", "NewAdmin@2024")
+			if !eventuallyStatus(t, second, tok.access, conv, id, "sent", 20*time.Second) {
+				t.Fatal("the abandoned send was not retried within 20 s of the new process starting")
+			}
+			if n := g.sendCount(); n != 1 {
+				t.Errorf("Graph accepted %d sends, want 1", n)
+			}
+		})
+	}
 }

@@ -22,6 +22,14 @@ import (
 	"github.com/supportwhatsapp/supportwhatsapp/internal/store"
 )
 
+const (
+	// jobTimeout bounds one run of a job without a Timeout of its own.
+	jobTimeout = 2 * time.Minute
+	// rescueStuckJobsAfter is how long a job may stay running before River
+	// takes it for abandoned and retries it; the rescuer looks every 30 s.
+	rescueStuckJobsAfter = jobTimeout + 30*time.Second
+)
+
 // Queue is the River client of the process.
 type Queue struct {
 	client *river.Client[*sql.Tx]
@@ -75,9 +83,16 @@ func Open(ctx context.Context, db *store.DB, cfg Config) (*Queue, error) {
 		PollOnly:          true,
 		FetchPollInterval: poll,
 		FetchCooldown:     min(poll, river.FetchCooldownDefault),
-		JobTimeout:        2 * time.Minute,
-		Workers:           cfg.Workers,
-		PeriodicJobs:      cfg.PeriodicJobs,
+		JobTimeout:        jobTimeout,
+		// River's default, JobTimeout + 1 h, leaves a job whose process died
+		// running, its message queued, for an hour. Past JobTimeout a live
+		// worker has been cancelled; the margin lets it record its outcome.
+		// The send path is safe to run again (send_attempted_at, status claim).
+		// A worker with a longer Timeout of its own is left alone until that
+		// has passed (InboxReplayWorker: its replay resumes where it stopped).
+		RescueStuckJobsAfter: rescueStuckJobsAfter,
+		Workers:              cfg.Workers,
+		PeriodicJobs:         cfg.PeriodicJobs,
 	}
 	if cfg.Workers != nil {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(cfg.MaxWorkers, 10)}}
