@@ -17,6 +17,11 @@ const (
 	EventReopen   = "reopen"
 )
 
+// AuditConversationPrefix and an event type name an agent's action on a
+// conversation in the audit log: conversation.takeover, conversation.transfer,
+// conversation.close, conversation.reopen.
+const AuditConversationPrefix = "conversation."
+
 // CodeAlreadyAssigned answers a takeover that lost to another agent.
 const CodeAlreadyAssigned = "already_assigned" // 409
 
@@ -327,6 +332,13 @@ func applyAction(ctx context.Context, tx Store, actor Actor, c Conversation, st 
 	}
 	ev.ID, ev.ConversationID, ev.ActorID, ev.CreatedAt = NewID(), c.ID, actor.User.ID, now
 	if err := tx.InsertConversationEvent(ctx, ev); err != nil {
+		return ActionResult{}, err
+	}
+	// The audit log lists people's actions across conversations (who
+	// transferred what, and when); the event above is the conversation's
+	// own timeline.
+	if err := tx.InsertAuditLog(ctx, AuditLog{ID: NewID(), ActorID: actor.User.ID, Action: AuditConversationPrefix + ev.Type,
+		EntityType: "conversation", EntityID: c.ID, IP: actor.IP, Details: ev.Data, CreatedAt: now}); err != nil {
 		return ActionResult{}, err
 	}
 	updated, err := tx.GetConversation(ctx, c.ID)

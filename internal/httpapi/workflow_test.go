@@ -418,3 +418,37 @@ func TestDeactivatedAgentsConversationsAreRequeued(t *testing.T) {
 		e.mustStatus(e.call("DELETE", "/api/v1/users/"+agent, admin.access, nil), 204)
 	})
 }
+
+// Agents' actions on conversations are in the audit log, so a supervisor
+// sees across conversations who took over, transferred, closed and
+// reopened what, and why.
+func TestConversationActionsAreAudited(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		admin := e.admin()
+		suporte, vendas := e.depts["Suporte"], e.depts["Vendas"]
+		agent, tok := agentIn(t, e, suporte)
+		conv := mustInsertConversation(t, e, suporte)
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+conv+"/takeover", tok, nil), 200)
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+conv+"/transfer", tok, map[string]any{"toDepartmentId": vendas, "reason": "quer comprar"}), 200)
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+conv+"/takeover", admin.access, nil), 200)
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+conv+"/close", admin.access, map[string]any{}), 200)
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+conv+"/reopen", admin.access, nil), 200)
+
+		logs := e.mustStatus(e.call("GET", "/api/v1/audit-logs?entityId="+conv, admin.access, nil), 200).json(t)["data"].([]any)
+		var actions []string
+		for i := len(logs) - 1; i >= 0; i-- { // newest first
+			actions = append(actions, logs[i].(map[string]any)["action"].(string))
+		}
+		if got := strings.Join(actions, " "); got != "conversation.takeover conversation.transfer conversation.takeover conversation.close conversation.reopen" {
+			t.Errorf("audited actions = %s", got)
+		}
+		transfers := e.mustStatus(e.call("GET", "/api/v1/audit-logs?action=conversation.transfer", admin.access, nil), 200).json(t)["data"].([]any)
+		if len(transfers) != 1 {
+			t.Fatalf("transfer audit rows = %v", transfers)
+		}
+		tr := transfers[0].(map[string]any)
+		if d := tr["details"].(map[string]any); tr["actorId"] != agent || d["reason"] != "quer comprar" || d["toDepartmentId"] != vendas || d["fromUserId"] != agent {
+			t.Errorf("transfer audit row = %v", tr)
+		}
+	})
+}
