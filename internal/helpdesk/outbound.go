@@ -127,6 +127,11 @@ type OutboundStore interface {
 	SendAttemptedAt(ctx context.Context, id string) (*time.Time, error)
 	// SetSendAttempt marks a send request as in flight (at set) or answered.
 	SetSendAttempt(ctx context.Context, id string, at *time.Time) error
+	// QueuedOutboundBefore returns an outbound message of id's conversation
+	// that is still queued and comes before id (created_at, then id); ""
+	// when there is none or id is unknown. Messages created before since
+	// are not considered.
+	QueuedOutboundBefore(ctx context.Context, id string, since time.Time) (string, error)
 	// ClaimWAMID attaches wamid to an outbound message that has none, when
 	// no other message holds it; it reports whether it did.
 	ClaimWAMID(ctx context.Context, id, wamid string) (bool, error)

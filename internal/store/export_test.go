@@ -49,3 +49,7 @@ func (d *DB) Plan(ctx context.Context, prefer bool, query string) (string, error
 	})
 	return plan.String(), err
 }
+
+// QueuedOutboundBeforeQuery is the statement of QueuedOutboundBefore, for
+// plan checks.
+const QueuedOutboundBeforeQuery = queuedOutboundBeforeQuery

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -41,3 +43,27 @@ func (d *DB) ClaimWAMID(ctx context.Context, id, wamid string) (bool, error) {
 	n, err := res.RowsAffected()
 	return n == 1, err
 }
+
+// QueuedOutboundBefore returns an outbound message of id's conversation that
+// is still queued and comes before id in the conversation's order
+// (created_at, then id: UUIDv7, so the bot's replies stored with one
+// timestamp keep the order they were written in); "" when there is none,
+// or when id is unknown. Messages created before since are not looked at.
+// The walk is a range of messages_conversation_idx, from since up to id.
+func (d *DB) QueuedOutboundBefore(ctx context.Context, id string, since time.Time) (string, error) {
+	var earlier string
+	err := d.q.QueryRowContext(ctx, queuedOutboundBeforeQuery, id, dbTime(since)).Scan(&earlier)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("queued messages before %s: %w", id, d.translate(err))
+	}
+	return earlier, nil
+}
+
+const queuedOutboundBeforeQuery = `SELECT e.id FROM messages m JOIN messages e ON e.conversation_id = m.conversation_id
+	WHERE m.id = $1 AND e.created_at >= $2 AND e.created_at <= m.created_at
+	AND (e.created_at < m.created_at OR e.id < m.id)
+	AND e.direction = 'outbound' AND e.status = 'queued'
+	LIMIT 1`

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("BatchResultOrder", func(t *testing.T) { t.Parallel(); testBatchResultOrder(t, open) })
 	t.Run("Bot", func(t *testing.T) { t.Parallel(); testBot(t, open) })
 	t.Run("Inbox", func(t *testing.T) { t.Parallel(); testInbox(t, open) })
+	t.Run("QueuedOutboundBefore", func(t *testing.T) { t.Parallel(); testQueuedOutboundBefore(t, open) })
 }
 
 var errBoom = errors.New("boom")
