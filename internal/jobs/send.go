@@ -70,7 +70,9 @@ func (w *SendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
 }
 
 // Work sends the message unless it is no longer queued (already sent or
-// failed: a retry after a crash must not send it twice).
+// failed: a retry after a crash must not send it twice), and only once the
+// earlier outbound messages of its conversation have left the queue, so
+// the customer gets an agent's replies in the order they were written.
 func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	t, err := loadTarget(ctx, w.Store, job.Args.MessageID)
 	if err != nil {
@@ -82,6 +84,12 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	}
 	if ch.Status == helpdesk.ChannelDisabled {
 		return w.fail(ctx, m, helpdesk.CodeChannelDisabled, "the WhatsApp number was disabled before this message could be sent")
+	}
+	if wait, err := w.awaitEarlierMessages(ctx, m); err != nil || wait > 0 {
+		if err != nil {
+			return err
+		}
+		return river.JobSnooze(wait)
 	}
 	if wait, err := w.awaitUnansweredAttempt(ctx, m.ID); err != nil || wait > 0 {
 		if err != nil {
