@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/supportwhatsapp/supportwhatsapp/internal/bot"
 )
 
 // orderedGraph is the graphFake with a log of every send request's text in
@@ -190,4 +192,36 @@ func TestRetriedReplyStillGoesFirst(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The bot stores the replies of one turn in one transaction, with one
+// timestamp. It joins them into one message where it can, but a text too
+// long to head a menu's body goes as a message of its own: the customer
+// still reads it before the menu. Four customers, so that the old luck of
+// the draw does not pass.
+func TestBotRepliesOfOneTurnArriveInOrder(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		b := startBot(t, e, nil)
+		long := "b1 " + strings.Repeat("Leia com atenção. ", 60) // over the 1024 of an interactive body
+		b.put("flow", bot.Flow{Start: "b1", Nodes: []bot.Node{
+			{ID: "b1", Type: bot.NodeMessage, Text: long, Next: "menu"},
+			{ID: "menu", Type: bot.NodeMenu, Text: "b2 Sobre o que é?", Options: []bot.Option{
+				{ID: "pedido", Title: "Meu pedido", Department: "Vendas"}, {ID: "outro", Title: "Outro assunto", Action: bot.ActionTargetHuman}}},
+		}}, 200)
+		var phones []*phone
+		for i := range 4 {
+			p := b.customer(100 + i)
+			p.say("oi")
+			phones = append(phones, p)
+		}
+		for _, p := range phones {
+			var got []string
+			for range 2 {
+				got = append(got, strings.Fields(text(p.next()))[0])
+			}
+			if want := []string{"b1", "b2"}; !slices.Equal(got, want) {
+				t.Errorf("customer %s read %v, want %v", p.c.WAID, got, want)
+			}
+		}
+	})
 }
