@@ -419,10 +419,11 @@ func findDepartment(depts []helpdesk.Department, ref string) helpdesk.Department
 	return helpdesk.Department{}
 }
 
-// Merge joins a turn's replies into as few messages as possible, since
-// separately sent messages may overtake each other: texts are joined, and
-// texts before an interactive message become the start of its body when
-// they fit.
+// Merge joins a turn's replies into as few messages as possible (the send
+// jobs keep a conversation's messages in order, but each message costs a
+// round trip to Meta and a notification on the customer's phone): texts
+// are joined, and texts before an interactive message become the start of
+// its body when they fit.
 func Merge(replies []Reply) []Reply {
 	var out []Reply
 	var pending []string
