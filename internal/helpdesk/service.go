@@ -334,46 +334,71 @@ func (s *Service) DeactivateUser(ctx context.Context, actor Actor, id string) er
 }
 
 // requeueConversationsOf puts the open conversations of a user who is
-// being deactivated back in their department's queue, inside tx, each as a
-// transfer with a reason: nobody could answer them, and an agent of the
-// queue (or automatic assignment) takes them on.
+// being deactivated back in a queue, inside tx, each as a transfer with a
+// reason: nobody could answer them, and an agent of the queue (or
+// automatic assignment) takes them on. The queue is their department's,
+// or the general one when that department is switched off.
 func requeueConversationsOf(ctx context.Context, tx Store, actor Actor, userID string, now time.Time) ([]ActionResult, error) {
-	var out []ActionResult
+	var ids []string
 	f := ConversationFilter{AssigneeID: userID, Statuses: []ConversationStatus{StatusOpen}, Limit: 100}
 	for {
 		page, err := tx.ListConversations(ctx, f)
 		if err != nil {
 			return nil, err
 		}
-		for _, listed := range page {
-			c, err := tx.LockConversation(ctx, listed.ID)
-			if err != nil {
-				return nil, err
-			}
-			if c.Status != StatusOpen || c.AssigneeID != userID {
-				continue
-			}
-			st := stateOf(c)
-			st.Status, st.AssigneeID, st.WaitingSince = StatusWaiting, "", &now
-			const reason = "the agent's account was deactivated"
-			if err := tx.InsertTransfer(ctx, Transfer{ID: NewID(), ConversationID: c.ID, FromUserID: userID,
-				FromDepartmentID: c.DepartmentID, ToDepartmentID: c.DepartmentID, Reason: reason, TransferredBy: actor.User.ID, CreatedAt: now}); err != nil {
-				return nil, err
-			}
-			res, err := applyAction(ctx, tx, actor, c, st, ConversationEvent{Type: EventTransfer, Data: map[string]any{
-				"fromUserId": userID, "toUserId": "", "fromDepartmentId": c.DepartmentID, "toDepartmentId": c.DepartmentID, "reason": reason,
-			}}, now)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, res)
+		for _, c := range page {
+			ids = append(ids, c.ID)
 		}
-		// Each page is listed after the previous one was requeued, so the
-		// same filter moves on; a short page is the last.
 		if len(page) < f.Limit {
-			return out, nil
+			break
 		}
+		last := page[len(page)-1]
+		f.After = &ConversationCursor{LastMessageAt: last.LastMessageAt, ID: last.ID}
 	}
+	// Locked in id order, the order a webhook group commit locks the
+	// conversations it notes, so the two cannot deadlock on PostgreSQL.
+	slices.Sort(ids)
+	depts := map[string]bool{} // department id → active
+	var out []ActionResult
+	for _, id := range slices.Compact(ids) {
+		c, err := tx.LockConversation(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if c.Status != StatusOpen || c.AssigneeID != userID {
+			continue
+		}
+		to := c.DepartmentID
+		if to != "" {
+			active, known := depts[to]
+			if !known {
+				d, err := tx.GetDepartment(ctx, to)
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					return nil, err
+				}
+				active = err == nil && d.Active
+				depts[to] = active
+			}
+			if !active {
+				to = ""
+			}
+		}
+		st := stateOf(c)
+		st.Status, st.AssigneeID, st.DepartmentID, st.WaitingSince = StatusWaiting, "", to, &now
+		const reason = "the agent's account was deactivated"
+		if err := tx.InsertTransfer(ctx, Transfer{ID: NewID(), ConversationID: c.ID, FromUserID: userID,
+			FromDepartmentID: c.DepartmentID, ToDepartmentID: to, Reason: reason, TransferredBy: actor.User.ID, CreatedAt: now}); err != nil {
+			return nil, err
+		}
+		res, err := applyAction(ctx, tx, actor, c, st, ConversationEvent{Type: EventTransfer, Data: map[string]any{
+			"fromUserId": userID, "toUserId": "", "fromDepartmentId": c.DepartmentID, "toDepartmentId": to, "reason": reason,
+		}}, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
 }
 
 func errSelfDeactivation() *Error {

@@ -416,6 +416,18 @@ func TestDeactivatedAgentsConversationsAreRequeued(t *testing.T) {
 		}
 		// Deactivating again changes nothing.
 		e.mustStatus(e.call("DELETE", "/api/v1/users/"+agent, admin.access, nil), 204)
+
+		// A department switched off meanwhile takes no one: its agent's
+		// conversations go to the general queue.
+		vendas := e.depts["Vendas"]
+		seller, sellerTok := agentIn(t, e, vendas)
+		sale := mustInsertConversation(t, e, vendas)
+		e.mustStatus(e.call("POST", "/api/v1/conversations/"+sale+"/takeover", sellerTok, nil), 200)
+		e.mustStatus(e.call("PATCH", "/api/v1/departments/"+vendas, admin.access, map[string]any{"active": false}), 200)
+		e.mustStatus(e.call("DELETE", "/api/v1/users/"+seller, admin.access, nil), 204)
+		if got := e.mustStatus(e.call("GET", "/api/v1/conversations/"+sale, admin.access, nil), 200).json(t); got["status"] != "waiting" || got["departmentId"] != nil {
+			t.Errorf("conversation of a switched-off department after its agent was deactivated: %v, want waiting in the general queue", got)
+		}
 	})
 }
 
