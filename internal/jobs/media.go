@@ -47,6 +47,9 @@ type MediaWorker struct {
 	Client *whatsapp.Client
 	Dir    string // MEDIA_DIR
 	Log    *slog.Logger
+	// OnChange, when set, hears about each message whose file was stored or
+	// given up, so open dashboards show it without polling.
+	OnChange func(ctx context.Context, m helpdesk.Message)
 }
 
 // Work downloads the file, checks its size and sha256, writes it under
@@ -70,7 +73,7 @@ func (w *MediaWorker) Work(ctx context.Context, job *river.Job[MediaDownloadArgs
 		return w.retryOrDrop(ctx, job, m, err)
 	}
 	if info.FileSize > limit {
-		return w.drop(ctx, m, fmt.Errorf("file of %d bytes is over the %d-byte limit for %s", info.FileSize, limit, m.Type))
+		return w.drop(ctx, m, fmt.Errorf("file of %d bytes is over the %d-byte limit for %s: %w", info.FileSize, limit, m.Type, whatsapp.ErrMediaTooLarge))
 	}
 	want := m.Media.SHA256
 	if info.SHA256 != "" {
@@ -87,33 +90,58 @@ func (w *MediaWorker) Work(ctx context.Context, job *river.Job[MediaDownloadArgs
 		_ = os.Remove(filepath.Join(w.Dir, rel))
 		return err
 	}
+	w.changed(ctx, m.ID)
 	return nil
 }
 
+// retryOrDrop gives the file up when it can never come (too large, or
+// refused by Meta for good) or on the last attempt; anything else, a
+// refused token included (an admin may fix it), is retried.
 func (w *MediaWorker) retryOrDrop(ctx context.Context, job *river.Job[MediaDownloadArgs], m helpdesk.Message, err error) error {
-	switch whatsapp.Classify(err) {
-	case whatsapp.Permanent, whatsapp.Unauthorized:
+	if errors.Is(err, whatsapp.ErrMediaTooLarge) || whatsapp.Classify(err) == whatsapp.Permanent || job.Attempt >= job.MaxAttempts {
 		return w.drop(ctx, m, err)
-	}
-	// A checksum mismatch is retried (whatsapp.Classify: a fresh download
-	// may succeed); the last attempt gives up below.
-	if errors.Is(err, whatsapp.ErrMediaTooLarge) {
-		return w.drop(ctx, m, err)
-	}
-	if job.Attempt >= job.MaxAttempts {
-		return w.drop(ctx, m, fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err))
 	}
 	return err
 }
 
-// drop gives the file up and says so on the message, so that the dashboard
-// shows why instead of waiting for a download that will not come.
+// drop gives the file up and says why on the message, so that the
+// dashboard shows it instead of waiting for a download that will not come.
+// The reason shown to agents is one of a few fixed sentences: the error
+// itself can hold the signed download URL or paths of this server, so it
+// goes to the log only.
 func (w *MediaWorker) drop(ctx context.Context, m helpdesk.Message, err error) error {
 	w.Log.WarnContext(ctx, "inbound media not downloaded", "message_id", m.ID, "media_id", m.Media.ID, "err", err)
-	if serr := w.Store.SetMessageMediaError(ctx, m.ID, err.Error()); serr != nil {
+	if serr := w.Store.SetMessageMediaError(ctx, m.ID, mediaFailure(err)); serr != nil {
 		return serr // retried: the reason must be recorded before the job ends
 	}
+	w.changed(ctx, m.ID)
 	return river.JobCancel(err)
+}
+
+// mediaFailure is what agents are told of a download given up.
+func mediaFailure(err error) string {
+	var apiErr *whatsapp.APIError
+	switch {
+	case errors.Is(err, whatsapp.ErrMediaTooLarge):
+		return "the file is larger than WhatsApp allows for its type"
+	case errors.As(err, &apiErr) && whatsapp.Classify(err) == whatsapp.Permanent:
+		return fmt.Sprintf("WhatsApp refused the download (code %d); the file may have expired", apiErr.Code)
+	case whatsapp.Classify(err) == whatsapp.Permanent:
+		return "WhatsApp's answer about the file could not be used"
+	case errors.Is(err, whatsapp.ErrChecksumMismatch):
+		return "every download of the file was corrupted (its checksum did not match)"
+	default:
+		return "the download kept failing for about 11 hours (WhatsApp unreachable, its token refused, or the disk full); see the server log"
+	}
+}
+
+func (w *MediaWorker) changed(ctx context.Context, id string) {
+	if w.OnChange == nil {
+		return
+	}
+	if m, err := w.Store.GetMessage(ctx, id); err == nil {
+		w.OnChange(ctx, m)
+	}
 }
 
 // download streams fetch's output into Dir/YYYY/MM/<message id><ext> and

@@ -37,6 +37,9 @@ func TestMediaDownloadGivesUpVisibly(t *testing.T) {
 						"http://"+r.Host+"/files/badsum", 0)
 				case "/files/badsum":
 					fmt.Fprint(w, "bytes")
+				case "/v26.0/expiredtoken":
+					w.WriteHeader(http.StatusUnauthorized)
+					fmt.Fprint(w, `{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"fbtrace_id":"C"}}`)
 				case "/v26.0/gone":
 					w.WriteHeader(http.StatusBadRequest)
 					fmt.Fprint(w, `{"error":{"message":"Unsupported get request","type":"GraphMethodException","code":100,"fbtrace_id":"A"}}`)
@@ -94,6 +97,15 @@ func TestMediaDownloadGivesUpVisibly(t *testing.T) {
 			}
 			if code, _ := errorOf(badsum); code != "" {
 				t.Errorf("a checksum mismatch with attempts left: message error = %q, want none yet", code)
+			}
+
+			// A refused token may be fixed by an admin: retried, not given up.
+			token := image("wamid.token", "expiredtoken")
+			if err := w.Work(ctx, job(token, 2)); err == nil || errors.As(err, &cancel) {
+				t.Errorf("a refused token with attempts left: Work = %v, want an error River retries", err)
+			}
+			if code, _ := errorOf(token); code != "" {
+				t.Errorf("a refused token with attempts left: message error = %q, want none yet", code)
 			}
 
 			flaky := image("wamid.flaky", "flaky")

@@ -171,7 +171,8 @@ func Assemble(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Lo
 	river.AddWorker(workers, &jobs.SendWorker{Store: db, Client: s.WhatsApp, Log: log, Pace: &jobs.ChannelPace{}, MediaDir: cfg.MediaDir,
 		OnChange: s.Hub.MessageStatusChanged})
 	river.AddWorker(workers, &jobs.ReadReceiptWorker{Store: db, Client: s.WhatsApp, Log: log})
-	river.AddWorker(workers, &jobs.MediaWorker{Store: db, Client: s.WhatsApp, Dir: cfg.MediaDir, Log: log})
+	river.AddWorker(workers, &jobs.MediaWorker{Store: db, Client: s.WhatsApp, Dir: cfg.MediaDir, Log: log,
+		OnChange: s.Hub.MessageStatusChanged})
 	river.AddWorker(workers, &jobs.BotStepWorker{Engine: s.BotEngine})
 	river.AddWorker(workers, &jobs.BotTimeoutWorker{Engine: s.BotEngine})
 	river.AddWorker(workers, &jobs.BotAIWorker{Engine: s.BotEngine})
