@@ -261,6 +261,13 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 			if err != nil {
 				return err
 			}
+			// Seen again under the lock, as POST …/takeover does: it may
+			// have moved to a queue the actor does not serve meanwhile.
+			queued := c
+			queued.AssigneeID = ""
+			if v := ViewerFor(actor.User); !v.CanSee(c) && !(c.Status != StatusClosed && v.CanSee(queued)) {
+				return &Error{Code: CodeNotFound, Message: "conversation not found"}
+			}
 			st, ev, err := takeover(actor, c)
 			switch {
 			case errors.Is(err, errNoChange):
