@@ -471,13 +471,17 @@ var uploadTypes = map[string]string{
 var provable = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "application/pdf": true}
 
 // uploadType is the type of a file the client sent without one (or as
-// application/octet-stream): by its extension when WhatsApp knows it,
-// else by its first bytes.
+// application/octet-stream): its content's when that proves a type (a PNG
+// renamed .jpg is a PNG), else its extension's when WhatsApp knows it,
+// else whatever its first bytes suggest.
 func uploadType(name string, head []byte) string {
-	if t, ok := uploadTypes[strings.ToLower(filepath.Ext(name))]; ok {
+	t := strings.TrimSpace(strings.Split(http.DetectContentType(head), ";")[0])
+	if provable[t] {
 		return t
 	}
-	t := strings.TrimSpace(strings.Split(http.DetectContentType(head), ";")[0])
+	if byExt, ok := uploadTypes[strings.ToLower(filepath.Ext(name))]; ok {
+		return byExt
+	}
 	if t == "application/ogg" {
 		return "audio/ogg" // the Ogg container of WhatsApp's voice notes
 	}

@@ -533,6 +533,7 @@ func TestUploadTypeWithoutClientType(t *testing.T) {
 		{"recado.ogg", "application/octet-stream", []byte("OggS\x00\x02 opus voice note"), "audio", "audio/ogg"},
 		{"sem-extensao", "application/octet-stream", []byte("OggS\x00\x02 opus voice note"), "audio", "audio/ogg"},
 		{"boleto", "application/octet-stream", []byte("%PDF-1.4 boleto"), "document", "application/pdf"},
+		{"foto.jpg", "application/octet-stream", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "image", "image/png"}, // a PNG renamed .jpg
 		{"foto.jpg", "image/jpeg; charset=binary", []byte("\xff\xd8\xff\xe0 jpeg"), "image", "image/jpeg"},
 	} {
 		ct, body := multipartBody(t, map[string]string{"conversationId": conv}, c.file, c.clientType, c.data)
@@ -566,7 +567,7 @@ func TestSendMediaValidation(t *testing.T) {
 		{"random bytes claiming to be a JPEG", map[string]string{"conversationId": conv}, "foto.jpg", "image/jpeg", []byte("\x13\x37 not an image at all"), 400, "file", helpdesk.CodeValidation},
 		{"a PNG claiming to be a JPEG", map[string]string{"conversationId": conv}, "foto.jpg", "image/jpeg", []byte("\x89PNG\r\n\x1a\n...."), 400, "file", helpdesk.CodeValidation},
 		{"text claiming to be a PDF", map[string]string{"conversationId": conv}, "boleto.pdf", "application/pdf", []byte("boleto em texto"), 400, "file", helpdesk.CodeValidation},
-		{"image over 5 MB", map[string]string{"conversationId": conv}, "big.jpg", "image/jpeg", make([]byte, 5<<20+1), 400, "file", helpdesk.CodeValidation},
+		{"image over 5 MB", map[string]string{"conversationId": conv}, "big.jpg", "image/jpeg", append([]byte("\xff\xd8\xff\xe0"), make([]byte, 5<<20)...), 400, "file", helpdesk.CodeValidation},
 		{"no file", map[string]string{"conversationId": conv}, "", "", nil, 400, "file", helpdesk.CodeValidation},
 		{"empty file", map[string]string{"conversationId": conv}, "a.pdf", "application/pdf", nil, 400, "file", helpdesk.CodeValidation},
 		{"no conversation", map[string]string{}, "a.pdf", "application/pdf", []byte("%PDF-1.4"), 400, "conversationId", helpdesk.CodeValidation},
@@ -582,6 +583,9 @@ func TestSendMediaValidation(t *testing.T) {
 			}
 			if r.errCode(t) != c.code || (c.field != "" && r.errFields(t)[c.field] == nil) {
 				t.Errorf("error = %s", r.raw)
+			}
+			if c.name == "image over 5 MB" && !strings.Contains(fmt.Sprint(r.errFields(t)["file"]), "at most 5 MB") {
+				t.Errorf("an oversized JPEG is refused for its size, got %s", r.raw)
 			}
 		})
 	}
