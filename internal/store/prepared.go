@@ -40,7 +40,12 @@ func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) *sql.Stmt
 		c.stmts = map[string]*sql.Stmt{}
 	}
 	if prev, ok := c.stmts[query]; ok {
-		_ = st.Close()
+		// Another caller prepared it meanwhile. Closing ours waits for the
+		// connection it was prepared on, which may by now run a statement
+		// blocked on a row lock that our caller's transaction holds (a
+		// PostgreSQL lock wait that the database cannot see as a deadlock):
+		// it is closed apart from the caller, and from the cache's lock.
+		go func() { _ = st.Close() }()
 		return prev
 	}
 	c.stmts[query] = st
