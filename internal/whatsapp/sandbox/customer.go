@@ -124,12 +124,19 @@ func (s *Sandbox) ChangeNumber(ctx context.Context, c Customer, newWAID string) 
 // contacts [{profile:{name}, wa_id}] goes with every type but system. msg
 // is not modified.
 func (s *Sandbox) SendInbound(ctx context.Context, c Customer, msg map[string]any) (string, error) {
+	wamid, _, err := s.sendInbound(ctx, c, msg)
+	return wamid, err
+}
+
+// sendInbound is SendInbound also reporting whether HoldNext kept the
+// webhook, which the control API tells its caller.
+func (s *Sandbox) sendInbound(ctx context.Context, c Customer, msg map[string]any) (wamid string, held bool, err error) {
 	if c.WAID == "" {
-		return "", errors.New("sandbox: customer without a WAID")
+		return "", false, errors.New("sandbox: customer without a WAID")
 	}
 	typ, _ := msg["type"].(string)
 	if typ == "" {
-		return "", errors.New(`sandbox: inbound message without "type"`)
+		return "", false, errors.New(`sandbox: inbound message without "type"`)
 	}
 	now := s.opts.Now()
 	m := maps.Clone(msg)
@@ -163,7 +170,7 @@ func (s *Sandbox) SendInbound(ctx context.Context, c Customer, msg map[string]an
 			m["unsupported"] = map[string]any{"type": "unknown"}
 		}
 	}
-	wamid := fmt.Sprint(m["id"])
+	wamid = fmt.Sprint(m["id"])
 
 	s.mu.Lock()
 	s.inbound[wamid] = c.WAID
@@ -185,7 +192,8 @@ func (s *Sandbox) SendInbound(ctx context.Context, c Customer, msg map[string]an
 	if typ != "system" {
 		value["contacts"] = []any{map[string]any{"profile": map[string]any{"name": c.Name}, "wa_id": c.WAID}}
 	}
-	return wamid, s.deliver(ctx, s.envelope(value))
+	held, err = s.deliverHeld(ctx, s.envelope(value))
+	return wamid, held, err
 }
 
 // inboundMedia completes an inbound media object (see SendInbound).

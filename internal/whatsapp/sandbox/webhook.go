@@ -87,19 +87,25 @@ func escapeNonASCII(b []byte) []byte {
 // switches. When the receiver does not answer 200 it keeps redelivering the
 // same bytes in the background and returns the first attempt's failure.
 func (s *Sandbox) deliver(ctx context.Context, body []byte) error {
+	_, err := s.deliverHeld(ctx, body)
+	return err
+}
+
+// deliverHeld is deliver also reporting whether body was held.
+func (s *Sandbox) deliverHeld(ctx context.Context, body []byte) (held bool, err error) {
 	s.mu.Lock()
 	if s.hold > 0 && !s.closed {
 		s.hold--
 		s.held = append(s.held, body)
 		s.mu.Unlock()
-		return nil
+		return true, nil
 	}
 	dup := s.duplicates > 0
 	if dup {
 		s.duplicates--
 	}
 	s.mu.Unlock()
-	return s.send(ctx, body, dup)
+	return false, s.send(ctx, body, dup)
 }
 
 // send is one delivery (twice when dup) plus background redelivery on
