@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -282,8 +282,10 @@ func runSandbox(ctx context.Context, args []string, stdout io.Writer) error {
 	srv := &http.Server{Handler: sandboxHandler(sb), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "WhatsApp sandbox on http://%s (phone number id %s, business account %s)\n"+
 		"point the helpdesk at it: WHATSAPP_GRAPH_URL=http://%s WHATSAPP_ACCESS_TOKEN=%s WHATSAPP_PHONE_NUMBER_ID=%s WHATSAPP_BUSINESS_ACCOUNT_ID=%s WHATSAPP_APP_SECRET=%s\n"+
-		"a customer writes: curl -X POST http://%s/customers/5511987654321/messages -d '{\"name\":\"Maria\",\"text\":\"Olá\"}'\n",
-		ln.Addr(), sb.PhoneNumberID(), sandbox.DefaultWABAID, ln.Addr(), *token, sb.PhoneNumberID(), sandbox.DefaultWABAID, *secret, ln.Addr())
+		"a customer writes: curl -X POST http://%s/customers/5511987654321/messages -d '{\"name\":\"Maria\",\"text\":\"Olá\"}'\n"+
+		"control API (JSON; errors are {\"error\": \"...\"}):\n  %s\n",
+		ln.Addr(), sb.PhoneNumberID(), sandbox.DefaultWABAID, ln.Addr(), *token, sb.PhoneNumberID(), sandbox.DefaultWABAID, *secret, ln.Addr(),
+		strings.Join(sandbox.ControlRoutes, "\n  "))
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -296,23 +298,14 @@ func runSandbox(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// sandboxHandler is the Graph API plus a small control API: POST
-// /customers/{waId}/messages {"name", "text"} makes a customer write.
+// sandboxHandler is the Graph API plus the simulator's test-control API
+// (sandbox.ControlRoutes) under /customers/ and /control/, paths no Graph
+// call uses.
 func sandboxHandler(sb *sandbox.Sandbox) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", sb.Handler())
-	mux.HandleFunc("POST /customers/{waId}/messages", func(w http.ResponseWriter, r *http.Request) {
-		var req struct{ Name, Text string }
-		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil || req.Text == "" {
-			http.Error(w, `send {"name": "...", "text": "..."}`, http.StatusBadRequest)
-			return
-		}
-		wamid, err := sb.SendText(context.WithoutCancel(r.Context()), sandbox.Customer{WAID: r.PathValue("waId"), Name: req.Name}, req.Text)
-		w.Header().Set("Content-Type", "application/json")
-		if err != nil {
-			w.WriteHeader(http.StatusAccepted) // delivered later by the retry loop
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"waMessageId": wamid, "acknowledged": err == nil})
-	})
+	ctl := sb.ControlHandler()
+	mux.Handle("/customers/", ctl)
+	mux.Handle("/control/", ctl)
 	return mux
 }

@@ -341,7 +341,7 @@ func TestRun_SeedRefusedInProduction(t *testing.T) {
 // The standalone sandbox's control API makes a customer write: the
 // helpdesk's webhook receives it, signed.
 func TestSandboxControlAPI(t *testing.T) {
-	got := make(chan string, 1)
+	got := make(chan string, 10)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		if sandbox.Sign(config.SandboxAppSecret, b) != r.Header.Get("X-Hub-Signature-256") {
@@ -368,8 +368,73 @@ func TestSandboxControlAPI(t *testing.T) {
 	}
 	bad, _ := http.Post(srv.URL+"/customers/5511987654321/messages", "application/json", strings.NewReader(`{}`))
 	bad.Body.Close()
-	if bad.StatusCode != 400 {
-		t.Errorf("empty message: status %d", bad.StatusCode)
+	if bad.StatusCode != 400 || !strings.HasPrefix(bad.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("empty message: status %d %s", bad.StatusCode, bad.Header.Get("Content-Type"))
+	}
+
+	// The rest of the control API is mounted beside the Graph API, which
+	// still answers its own paths.
+	res, err = http.Post(srv.URL+"/customers/5511987654321/messages?name=Maria", "application/json",
+		strings.NewReader(`{"type":"location","location":{"latitude":-23.5,"longitude":-46.6}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if body := <-got; res.StatusCode != 200 || !strings.Contains(body, `"type":"location"`) || !strings.Contains(body, `"name":"Maria"`) {
+		t.Errorf("message object: status %d, webhook %s", res.StatusCode, body)
+	}
+	res, err = http.Post(srv.URL+"/control/faults/duplicate", "application/json", strings.NewReader(`{"count":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("duplicate switch: status %d", res.StatusCode)
+	}
+	res, err = http.Post(srv.URL+"/customers/5511987654321/messages", "application/json", strings.NewReader(`{"text":"de novo"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if first, second := <-got, <-got; first != second || !strings.Contains(first, `"body":"de novo"`) {
+		t.Errorf("duplicated webhook: %s / %s", first, second)
+	}
+	for path, want := range map[string]int{"/control/sent": 200, "/control/nope": 404, "/customers/5511987654321/nope": 404} {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("GET %s: %d %s, want %d JSON", path, res.StatusCode, res.Header.Get("Content-Type"), want)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v26.0/"+sb.PhoneNumberID(), nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("Graph API behind the control API: status %d", res.StatusCode)
+	}
+}
+
+// The start-up banner lists every control route.
+func TestRun_SandboxBannerListsControlRoutes(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // the server shuts down as soon as it starts
+	out, _, err := runCmd(t, ctx, "sandbox", "-addr", "127.0.0.1:0", "-webhook", "http://127.0.0.1:1/hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"/customers/{waId}/messages", "/customers/{waId}/sent", "/control/sent", "/control/faults/fail",
+		"/control/faults/duplicate", "/control/faults/hold", "/control/faults/release", "/control/faults/latency",
+		"/control/faults/status-plan", "/control/media"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("banner lacks %s:\n%s", want, out)
+		}
 	}
 }
 
