@@ -351,6 +351,16 @@ func TestSandboxControlAPI(t *testing.T) {
 		got <- string(b)
 	}))
 	defer hook.Close()
+	next := func() string {
+		t.Helper()
+		select {
+		case b := <-got:
+			return b
+		case <-time.After(10 * time.Second):
+			t.Fatal("no webhook arrived")
+			return ""
+		}
+	}
 	sb := sandbox.New(sandbox.Options{AppSecret: config.SandboxAppSecret, AccessToken: "tok", WebhookURL: hook.URL})
 	defer sb.Close()
 	srv := httptest.NewServer(sandboxHandler(sb))
@@ -363,7 +373,7 @@ func TestSandboxControlAPI(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("status %d", res.StatusCode)
 	}
-	if body := <-got; !strings.Contains(body, `"body":"Olá"`) || !strings.Contains(body, `"wa_id":"5511987654321"`) {
+	if body := next(); !strings.Contains(body, `"body":"Olá"`) || !strings.Contains(body, `"wa_id":"5511987654321"`) {
 		t.Errorf("webhook body = %s", body)
 	}
 	bad, _ := http.Post(srv.URL+"/customers/5511987654321/messages", "application/json", strings.NewReader(`{}`))
@@ -380,7 +390,7 @@ func TestSandboxControlAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if body := <-got; res.StatusCode != 200 || !strings.Contains(body, `"type":"location"`) || !strings.Contains(body, `"name":"Maria"`) {
+	if body := next(); res.StatusCode != 200 || !strings.Contains(body, `"type":"location"`) || !strings.Contains(body, `"name":"Maria"`) {
 		t.Errorf("message object: status %d, webhook %s", res.StatusCode, body)
 	}
 	res, err = http.Post(srv.URL+"/control/faults/duplicate", "application/json", strings.NewReader(`{"count":1}`))
@@ -396,7 +406,7 @@ func TestSandboxControlAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if first, second := <-got, <-got; first != second || !strings.Contains(first, `"body":"de novo"`) {
+	if first, second := next(), next(); first != second || !strings.Contains(first, `"body":"de novo"`) {
 		t.Errorf("duplicated webhook: %s / %s", first, second)
 	}
 	for path, want := range map[string]int{"/control/sent": 200, "/control/nope": 404, "/customers/5511987654321/nope": 404} {

@@ -27,6 +27,14 @@
 // SetStatusPlan (skip or reorder statuses), and on the Graph side FailNext,
 // Throughput, the per-recipient pair limit and SetLatency.
 //
+// # Control API
+//
+// ControlHandler serves the same switches and records over HTTP (§10.4),
+// so the simulator can be driven when it runs standalone
+// (supportwhatsapp sandbox): customers send any §4 message object, what
+// the business sent and every webhook attempt can be read, and each fault
+// switch has a JSON route (ControlRoutes lists them).
+//
 // # Customer service window
 //
 // Every inbound message except system ones opens the customer's 24 h
