@@ -153,7 +153,11 @@ func (s *Sandbox) ctlInbound(w http.ResponseWriter, r *http.Request) {
 	}
 	const usage = `send {"name": "...", "text": "..."} or a message object such as {"type": "text", "text": {"body": "..."}}`
 	var msg map[string]any
-	if err != nil || json.Unmarshal(body, &msg) != nil || msg == nil {
+	// Numbers stay as written (json.Number), so ids and amounts sent as
+	// numbers reach the receiver unrounded.
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err != nil || dec.Decode(&msg) != nil || msg == nil || dec.More() {
 		ctlError(w, http.StatusBadRequest, usage)
 		return
 	}
@@ -168,7 +172,7 @@ func (s *Sandbox) ctlInbound(w http.ResponseWriter, r *http.Request) {
 			Name string `json:"name"`
 			Text string `json:"text"`
 		}
-		dec := json.NewDecoder(bytes.NewReader(body))
+		dec = json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&legacy); err != nil || legacy.Text == "" {
 			ctlError(w, http.StatusBadRequest, usage)

@@ -112,7 +112,7 @@ func TestControl_InboundEveryType(t *testing.T) {
 		{"reaction", `{"type":"reaction","reaction":{"message_id":"wamid.X","emoji":"👍"}}`, func(m map[string]any) bool {
 			return m["reaction"].(map[string]any)["emoji"] == "👍"
 		}},
-		{"order", `{"type":"order","order":{"catalog_id":"1","product_items":[]}}`, func(m map[string]any) bool {
+		{"order", `{"type":"order","order":{"catalog_id":"1","product_items":[{"product_retailer_id":"sku","quantity":12345678901234567}]}}`, func(m map[string]any) bool {
 			return m["order"].(map[string]any)["catalog_id"] == "1"
 		}},
 		{"unsupported", `{"type":"unsupported"}`, func(m map[string]any) bool {
@@ -130,9 +130,13 @@ func TestControl_InboundEveryType(t *testing.T) {
 		if r.status != 200 || r.json["acknowledged"] != true || wamid == "" {
 			t.Fatalf("%s: %d %s", tc.typ, r.status, r.raw)
 		}
-		m := inbound(t, c.hook.next(t), ana, wamid, tc.typ)
+		d := c.hook.next(t)
+		m := inbound(t, d, ana, wamid, tc.typ)
 		if !tc.check(m) {
 			t.Errorf("%s: message object %v", tc.typ, m)
+		}
+		if tc.typ == "order" && !bytes.Contains(d.raw, []byte(`"quantity":12345678901234567`)) {
+			t.Errorf("a number beyond float64's precision changed: %s", d.raw)
 		}
 	}
 	if got := c.sb.ReceivedFrom(ana.WAID); len(got) != len(cases) {
