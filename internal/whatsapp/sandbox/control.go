@@ -18,7 +18,7 @@ import (
 // serves, one "METHOD path  what it does" line each, for start-up banners
 // and help texts.
 var ControlRoutes = []string{
-	`POST   /customers/{waId}/messages        a customer writes: {"name","text"}, or a §4 message object ({"type":"image","image":{…}}; ?name= sets the profile name)`,
+	`POST   /customers/{waId}/messages        a customer writes: {"name","text"}, or a webhook message object ({"type":"image","image":{…}}; ?name= sets the profile name)`,
 	`GET    /customers/{waId}/sent            what the business sent to that customer`,
 	`POST   /customers/{waId}/read            the customer opens the chat: read statuses for what is unread`,
 	`PUT    /customers/{waId}/window          open the 24 h window without a message (DELETE closes it)`,
