@@ -89,6 +89,9 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		if err != nil {
 			return err
 		}
+		if w.now().Sub(m.CreatedAt) > sendGiveUpAfter {
+			return w.fail(ctx, m, "gave_up", "gave up after 24 hours: an earlier message of the conversation was still being sent")
+		}
 		return river.JobSnooze(wait)
 	}
 	if wait, err := w.awaitUnansweredAttempt(ctx, m.ID); err != nil || wait > 0 {
@@ -204,6 +207,12 @@ func (w *SendWorker) classify(ctx context.Context, job *river.Job[SendArgs], m h
 			w.Log.DebugContext(ctx, "count throttled retry", "message_id", m.ID, "err", mdErr)
 		}
 		d := throttledDelay(n, whatsapp.MinRetryDelay(err))
+		if time.Since(job.CreatedAt)+d > sendGiveUpAfter {
+			// Meta asks for a wait past the message's 24 hours (a long
+			// Retry-After): sent then, it would be a day late and overtake
+			// nothing it should, since later messages stop waiting for it.
+			return w.fail(ctx, m, code, "gave up: WhatsApp asked to wait past the message's 24 hours: "+text)
+		}
 		w.Log.InfoContext(ctx, "send throttled; will retry", "message_id", m.ID, "code", code, "retry", n+1, "in", d)
 		return river.JobSnooze(d)
 	default: // transient

@@ -42,7 +42,8 @@ const (
 // failed); 0 when m may go. An earlier message retrying after 5xx answers
 // keeps m waiting: order comes first, and the earlier one gives up within
 // sendGiveUpAfter. The snooze is not an attempt (River does not count it),
-// but the 24 h budget of m runs from when it was written, waiting included.
+// but the 24 h budget of m runs from when it was written, waiting included:
+// Work fails m once it has waited past it.
 func (w *SendWorker) awaitEarlierMessages(ctx context.Context, m helpdesk.Message) (time.Duration, error) {
 	now := w.now()
 	earlier, err := w.Store.QueuedOutboundBefore(ctx, m.ID, now.Add(-sendOrderLookBack))
