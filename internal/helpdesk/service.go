@@ -339,66 +339,68 @@ func (s *Service) DeactivateUser(ctx context.Context, actor Actor, id string) er
 // automatic assignment) takes them on. The queue is their department's,
 // or the general one when that department is switched off.
 func requeueConversationsOf(ctx context.Context, tx Store, actor Actor, userID string, now time.Time) ([]ActionResult, error) {
-	var ids []string
 	f := ConversationFilter{AssigneeID: userID, Statuses: []ConversationStatus{StatusOpen}, Limit: 100}
+	depts := map[string]bool{} // department id → active
+	var out []ActionResult
+	// Each round lists the first page afresh: a page requeued no longer
+	// matches, so the next listing brings the rest. A cursor would skip
+	// conversations whose activity moved them above it meanwhile (on
+	// PostgreSQL a customer may write while this runs).
 	for {
 		page, err := tx.ListConversations(ctx, f)
-		if err != nil {
-			return nil, err
+		if err != nil || len(page) == 0 {
+			return out, err
 		}
+		ids := make([]string, 0, len(page))
 		for _, c := range page {
 			ids = append(ids, c.ID)
 		}
-		if len(page) < f.Limit {
-			break
-		}
-		last := page[len(page)-1]
-		f.After = &ConversationCursor{LastMessageAt: last.LastMessageAt, ID: last.ID}
-	}
-	// Locked in id order, the order a webhook group commit locks the
-	// conversations it notes, so the two cannot deadlock on PostgreSQL.
-	slices.Sort(ids)
-	depts := map[string]bool{} // department id → active
-	var out []ActionResult
-	for _, id := range slices.Compact(ids) {
-		c, err := tx.LockConversation(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if c.Status != StatusOpen || c.AssigneeID != userID {
-			continue
-		}
-		to := c.DepartmentID
-		if to != "" {
-			active, known := depts[to]
-			if !known {
-				d, err := tx.GetDepartment(ctx, to)
-				if err != nil && !errors.Is(err, ErrNotFound) {
-					return nil, err
+		// Locked in id order, the order a webhook group commit locks the
+		// conversations it notes, so the two cannot deadlock on PostgreSQL.
+		slices.Sort(ids)
+		before := len(out)
+		for _, id := range ids {
+			c, err := tx.LockConversation(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if c.Status != StatusOpen || c.AssigneeID != userID {
+				continue // changed since listed; it no longer matches either
+			}
+			to := c.DepartmentID
+			if to != "" {
+				active, known := depts[to]
+				if !known {
+					d, err := tx.GetDepartment(ctx, to)
+					if err != nil && !errors.Is(err, ErrNotFound) {
+						return nil, err
+					}
+					active = err == nil && d.Active
+					depts[to] = active
 				}
-				active = err == nil && d.Active
-				depts[to] = active
+				if !active {
+					to = ""
+				}
 			}
-			if !active {
-				to = ""
+			st := stateOf(c)
+			st.Status, st.AssigneeID, st.DepartmentID, st.WaitingSince = StatusWaiting, "", to, &now
+			const reason = "the agent's account was deactivated"
+			if err := tx.InsertTransfer(ctx, Transfer{ID: NewID(), ConversationID: c.ID, FromUserID: userID,
+				FromDepartmentID: c.DepartmentID, ToDepartmentID: to, Reason: reason, TransferredBy: actor.User.ID, CreatedAt: now}); err != nil {
+				return nil, err
 			}
+			res, err := applyAction(ctx, tx, actor, c, st, ConversationEvent{Type: EventTransfer, Data: map[string]any{
+				"fromUserId": userID, "toUserId": "", "fromDepartmentId": c.DepartmentID, "toDepartmentId": to, "reason": reason,
+			}}, now)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, res)
 		}
-		st := stateOf(c)
-		st.Status, st.AssigneeID, st.DepartmentID, st.WaitingSince = StatusWaiting, "", to, &now
-		const reason = "the agent's account was deactivated"
-		if err := tx.InsertTransfer(ctx, Transfer{ID: NewID(), ConversationID: c.ID, FromUserID: userID,
-			FromDepartmentID: c.DepartmentID, ToDepartmentID: to, Reason: reason, TransferredBy: actor.User.ID, CreatedAt: now}); err != nil {
-			return nil, err
+		if len(out) == before {
+			return out, nil // the whole page changed under us: stop rather than list it again
 		}
-		res, err := applyAction(ctx, tx, actor, c, st, ConversationEvent{Type: EventTransfer, Data: map[string]any{
-			"fromUserId": userID, "toUserId": "", "fromDepartmentId": c.DepartmentID, "toDepartmentId": to, "reason": reason,
-		}}, now)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, res)
 	}
-	return out, nil
 }
 
 func errSelfDeactivation() *Error {
