@@ -252,30 +252,36 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 	}
 	var took ActionResult
 	err = s.store.InTx(ctx, func(tx Store) error {
+		// The checks made above, again on the locked row: a supervisor may
+		// have moved, assigned or closed it meanwhile.
+		c, err := tx.LockConversation(ctx, conv.ID)
+		if errors.Is(err, ErrNotFound) {
+			return &Error{Code: CodeNotFound, Message: "conversation not found"}
+		}
+		if err != nil {
+			return err
+		}
+		queued := c
+		queued.AssigneeID = ""
+		if v := ViewerFor(actor.User); !v.CanSee(c) && !(c.Status != StatusClosed && v.CanSee(queued)) {
+			return &Error{Code: CodeNotFound, Message: "conversation not found"}
+		}
+		if c.Status == StatusClosed {
+			return &Error{Code: CodeConversationClosed, Message: "the conversation is closed; reopen it to reply"}
+		}
+		if c.AssigneeID != "" && c.AssigneeID != actor.User.ID && !actor.User.Role.AtLeast(RoleSupervisor) {
+			return &Error{Code: CodeForbidden, Message: "this conversation is assigned to another agent"}
+		}
 		// A person answering a conversation the bot or a queue holds takes
 		// it over, as POST …/takeover would: otherwise the bot goes on
 		// answering the customer's reply to the agent, and the queue may
 		// hand the conversation to someone else.
-		if conv.Status == StatusBot || conv.Status == StatusWaiting {
-			c, err := tx.LockConversation(ctx, conv.ID)
-			if err != nil {
-				return err
-			}
-			// Seen again under the lock, as POST …/takeover does: it may
-			// have moved to a queue the actor does not serve meanwhile.
-			queued := c
-			queued.AssigneeID = ""
-			if v := ViewerFor(actor.User); !v.CanSee(c) && !(c.Status != StatusClosed && v.CanSee(queued)) {
-				return &Error{Code: CodeNotFound, Message: "conversation not found"}
-			}
+		if c.Status == StatusBot || c.Status == StatusWaiting {
 			st, ev, err := takeover(actor, c)
 			switch {
 			case errors.Is(err, errNoChange):
 			case err != nil:
 				return err
-			case c.Status == StatusOpen:
-				// Taken meanwhile by a colleague; a supervisor may answer
-				// without taking it from them, as on an open conversation.
 			default:
 				ev.Data["onReply"] = true
 				if took, err = applyAction(ctx, tx, actor, c, st, ev, now); err != nil {
