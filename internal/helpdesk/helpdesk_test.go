@@ -73,12 +73,17 @@ func TestOutboundMediaType(t *testing.T) {
 		{"video/mp4", 17 << 20, "", true},
 		{"application/pdf", 50 << 20, "document", false},
 		{"application/zip", 10, "", true},
+		{"image/webp", 600 << 10, "", true},
 	}
 	for _, c := range cases {
 		kind, problem := helpdesk.OutboundMediaType(c.mime, c.size)
 		if kind != c.kind || (problem != "") != c.problems {
 			t.Errorf("%s %d: kind %q problem %q", c.mime, c.size, kind, problem)
 		}
+	}
+	// Limits under a megabyte are said in kilobytes, not as "0 MB".
+	if _, problem := helpdesk.OutboundMediaType("image/webp", 600<<10); problem != "sticker files may have at most 500 KB" {
+		t.Errorf("oversized sticker: %q", problem)
 	}
 }
 

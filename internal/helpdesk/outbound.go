@@ -103,6 +103,9 @@ func OutboundMediaType(mimeType string, size int64) (string, string) {
 				continue
 			}
 			if size > k.max {
+				if k.max < mb {
+					return "", fmt.Sprintf("%s files may have at most %d KB", k.kind, k.max>>10)
+				}
 				return "", fmt.Sprintf("%s files may have at most %d MB", k.kind, k.max/mb)
 			}
 			return k.kind, ""

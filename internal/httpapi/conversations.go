@@ -476,10 +476,14 @@ var provable = map[string]bool{"image/jpeg": true, "image/png": true, "image/web
 // else whatever its first bytes suggest.
 func uploadType(name string, head []byte) string {
 	t := strings.TrimSpace(strings.Split(http.DetectContentType(head), ";")[0])
-	if provable[t] {
+	byExt, known := uploadTypes[strings.ToLower(filepath.Ext(name))]
+	// WebP is WhatsApp's sticker type: a photo that is really WebP keeps
+	// its name's type, so the content check refuses it rather than send a
+	// photo as a sticker.
+	if provable[t] && !(t == "image/webp" && known && byExt != t) {
 		return t
 	}
-	if byExt, ok := uploadTypes[strings.ToLower(filepath.Ext(name))]; ok {
+	if known {
 		return byExt
 	}
 	if t == "application/ogg" {

@@ -534,6 +534,7 @@ func TestUploadTypeWithoutClientType(t *testing.T) {
 		{"sem-extensao", "application/octet-stream", []byte("OggS\x00\x02 opus voice note"), "audio", "audio/ogg"},
 		{"boleto", "application/octet-stream", []byte("%PDF-1.4 boleto"), "document", "application/pdf"},
 		{"foto.jpg", "application/octet-stream", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "image", "image/png"}, // a PNG renamed .jpg
+		{"figurinha", "application/octet-stream", []byte("RIFF\x00\x00\x00\x00WEBPVP8 "), "sticker", "image/webp"},
 		{"foto.jpg", "image/jpeg; charset=binary", []byte("\xff\xd8\xff\xe0 jpeg"), "image", "image/jpeg"},
 	} {
 		ct, body := multipartBody(t, map[string]string{"conversationId": conv}, c.file, c.clientType, c.data)
@@ -542,8 +543,13 @@ func TestUploadTypeWithoutClientType(t *testing.T) {
 			t.Errorf("%s sent as %q: type %v, mimeType %v; want %s, %s", c.file, c.clientType, m["type"], m["media"].(map[string]any)["mimeType"], c.kind, c.mime)
 		}
 	}
+	// A WebP photo named .jpg is refused, not sent as a sticker.
+	ct, body := multipartBody(t, map[string]string{"conversationId": conv}, "foto.jpg", "application/octet-stream", []byte("RIFF\x00\x00\x00\x00WEBPVP8 "))
+	if r := e.call("POST", "/api/v1/messages", admin.access, body, withHeader("Content-Type", ct)); r.status != 400 {
+		t.Errorf("a WebP named .jpg: %d %s, want 400", r.status, r.raw)
+	}
 	// A type WhatsApp refuses stays refused, whatever the client said.
-	ct, body := multipartBody(t, map[string]string{"conversationId": conv}, "fotos.zip", "application/octet-stream", zip)
+	ct, body = multipartBody(t, map[string]string{"conversationId": conv}, "fotos.zip", "application/octet-stream", zip)
 	if r := e.call("POST", "/api/v1/messages", admin.access, body, withHeader("Content-Type", ct)); r.status != 400 {
 		t.Errorf("a zip sent as octet-stream: %d %s, want 400", r.status, r.raw)
 	}
