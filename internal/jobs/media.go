@@ -47,8 +47,8 @@ type MediaWorker struct {
 	Client *whatsapp.Client
 	Dir    string // MEDIA_DIR
 	Log    *slog.Logger
-	// OnChange, when set, hears about each message whose file was stored or
-	// given up, so open dashboards show it without polling.
+	// OnChange, when set, hears about each message whose file was given up
+	// (its error set), so open dashboards show why without polling.
 	OnChange func(ctx context.Context, m helpdesk.Message)
 }
 
@@ -90,7 +90,6 @@ func (w *MediaWorker) Work(ctx context.Context, job *river.Job[MediaDownloadArgs
 		_ = os.Remove(filepath.Join(w.Dir, rel))
 		return err
 	}
-	w.changed(ctx, m.ID)
 	return nil
 }
 

@@ -88,8 +88,10 @@ func Open(ctx context.Context, db *store.DB, cfg Config) (*Queue, error) {
 		// running, its message queued, for an hour. Past JobTimeout a live
 		// worker has been cancelled; the margin lets it record its outcome.
 		// The send path is safe to run again (send_attempted_at, status claim).
-		// A worker with a longer Timeout of its own is left alone until that
-		// has passed (InboxReplayWorker: its replay resumes where it stopped).
+		// A worker with a longer Timeout of its own is rescued when that has
+		// passed, without the margin (InboxReplayWorker: a replay is
+		// idempotent, so a second run beside a cancelled one stores nothing
+		// twice).
 		RescueStuckJobsAfter: rescueStuckJobsAfter,
 		Workers:              cfg.Workers,
 		PeriodicJobs:         cfg.PeriodicJobs,
