@@ -101,6 +101,7 @@ type Store interface {
 	OutboundStore
 	WorkflowStore
 	StatsStore
+	PeriodStatsStore
 	AssignStore
 	BotStore
 	InboxStore

@@ -95,8 +95,12 @@ func (a *API) routeTable() []route {
 			response: page[conversationDTO]{}, status: http.StatusOK, handler: a.handleListConversations},
 		{method: http.MethodGet, path: "/api/v1/conversations/{id}", summary: "A conversation", tag: "conversations", access: authenticated,
 			response: conversationDTO{}, status: http.StatusOK, handler: a.handleGetConversation},
-		{method: http.MethodGet, path: "/api/v1/conversations/stats", summary: "Live figures: conversations per status and department, waiting times, today's closed and handle time",
-			tag: "conversations", access: supervisorUp, response: statsDTO{}, status: http.StatusOK, handler: a.handleStats},
+		{method: http.MethodGet, path: "/api/v1/conversations/stats", summary: "Live figures (conversations per status and department, waiting times, today's closed and handle time) and a period's volume, handle time, satisfaction and per-agent figures",
+			tag: "conversations", access: supervisorUp, query: []queryParam{
+				{"from", "string", "start of the period: RFC 3339 time or YYYY-MM-DD (midnight in tz); default: midnight of the day the period ends"},
+				{"to", "string", "end of the period, exclusive: RFC 3339 time, or YYYY-MM-DD for that whole day; default: now; at most 366 days after from"},
+				{"tz", "string", "IANA time zone for dates and today, e.g. America/Sao_Paulo; default: the server's"},
+			}, response: statsDTO{}, status: http.StatusOK, handler: a.handleStats},
 		{method: http.MethodGet, path: "/api/v1/conversations/{id}/history", summary: "The timeline: latest messages and events (takeover, transfers, close, reopen) oldest first, and the customer's other conversations",
 			tag: "conversations", access: authenticated, response: historyDTO{}, status: http.StatusOK, handler: a.handleHistory},
 		{method: http.MethodPost, path: "/api/v1/conversations/{id}/takeover", summary: "Take a conversation from the bot or a queue (supervisors and admins also from another agent); " +

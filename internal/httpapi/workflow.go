@@ -144,10 +144,20 @@ type statsDTO struct {
 		AverageSeconds int64 `json:"averageSeconds"`
 	} `json:"waiting"`
 	AverageHandleSeconds int64 `json:"averageHandleSeconds" description:"mean open-to-close time of today's closed conversations"`
+	Period               periodStatsDTO `json:"period" description:"figures of the period from/to (default: today in tz)"`
 }
 
 func (a *API) handleStats(w http.ResponseWriter, r *http.Request) error {
-	st, err := a.desk.Stats(r.Context(), time.Local)
+	q := r.URL.Query()
+	from, to, loc, err := a.desk.StatsPeriod(q.Get("from"), q.Get("to"), q.Get("tz"))
+	if err != nil {
+		return err
+	}
+	period, err := a.desk.PeriodStats(r.Context(), from, to, loc)
+	if err != nil {
+		return err
+	}
+	st, err := a.desk.Stats(r.Context(), loc)
 	if err != nil {
 		return err
 	}
@@ -165,6 +175,7 @@ func (a *API) handleStats(w http.ResponseWriter, r *http.Request) error {
 	out.Waiting.Count = st.Waiting
 	out.Waiting.OldestSeconds, out.Waiting.AverageSeconds = int64(st.OldestWait.Seconds()), int64(st.AverageWait.Seconds())
 	out.AverageHandleSeconds = int64(st.AverageHandleTime.Seconds())
+	out.Period = toPeriodStatsDTO(period)
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusOK, out)
 }

@@ -1,0 +1,19 @@
+-- +goose Up
+-- The dashboard's figures for a period (GET /api/v1/conversations/stats
+-- with from/to) are ranges over time: conversations opened, conversations
+-- closed, messages each way. Without these indexes each request read the
+-- whole conversations and messages tables. SQLite rewrites only the
+-- indexes holding a changed column, and neither created_at nor closed_at
+-- changes while a conversation takes messages; closed_at is partial, so
+-- live conversations (closed_at NULL; reopening clears it) have no entry.
+-- messages gain one index entry per insert. The timestamps are text that
+-- sorts chronologically (see internal/store/doc.go), so a range on it is a
+-- range in time.
+CREATE INDEX conversations_created_idx ON conversations (created_at);
+CREATE INDEX conversations_closed_idx ON conversations (closed_at) WHERE closed_at IS NOT NULL;
+CREATE INDEX messages_direction_created_idx ON messages (direction, created_at);
+
+-- +goose Down
+DROP INDEX messages_direction_created_idx;
+DROP INDEX conversations_closed_idx;
+DROP INDEX conversations_created_idx;
