@@ -87,10 +87,10 @@ func ParseStatsPeriod(from, to, tz string, now time.Time) (time.Time, time.Time,
 		fields[name] = "must be an RFC 3339 time or a YYYY-MM-DD date"
 		return time.Time{}, false
 	}
-	end, start := now, time.Time{}
+	end, start, toDate := now, time.Time{}, false
 	if to != "" {
 		t, date := parse("to", to)
-		if end = t; date {
+		if end, toDate = t, date; date {
 			end = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, loc)
 			start = t
 		}
@@ -105,7 +105,9 @@ func ParseStatsPeriod(from, to, tz string, now time.Time) (time.Time, time.Time,
 		return time.Time{}, time.Time{}, nil, ValidationError(fields)
 	}
 	switch {
-	case end.Before(start):
+	// A date as to is a whole day, which cannot end where the period
+	// starts: to=2026-03-09 with from=2026-03-10 is backwards, not empty.
+	case end.Before(start) || toDate && !end.After(start):
 		fields["to"] = "must not be before from"
 	case end.After(start.In(loc).AddDate(0, 0, MaxStatsPeriod)):
 		fields["to"] = fmt.Sprintf("the period must not exceed %d days", MaxStatsPeriod)

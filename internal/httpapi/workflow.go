@@ -143,7 +143,7 @@ type statsDTO struct {
 		OldestSeconds  int64 `json:"oldestSeconds"`
 		AverageSeconds int64 `json:"averageSeconds"`
 	} `json:"waiting"`
-	AverageHandleSeconds int64 `json:"averageHandleSeconds" description:"mean open-to-close time of today's closed conversations"`
+	AverageHandleSeconds int64          `json:"averageHandleSeconds" description:"mean open-to-close time of today's closed conversations"`
 	Period               periodStatsDTO `json:"period" description:"figures of the period from/to (default: today in tz)"`
 }
 
