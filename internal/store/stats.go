@@ -17,26 +17,10 @@ import (
 func (d *DB) PeriodCounts(ctx context.Context, from, to time.Time) (helpdesk.PeriodCounts, error) {
 	var out helpdesk.PeriodCounts
 	f, t := dbTime(from), dbTime(to)
-	err := d.q.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM conversations WHERE created_at >= $1 AND created_at < $2),
-		(SELECT COUNT(*) FROM messages WHERE direction = 'inbound' AND created_at >= $1 AND created_at < $2),
-		(SELECT COUNT(*) FROM messages WHERE direction = 'outbound' AND created_at >= $1 AND created_at < $2)`,
-		f, t).Scan(&out.Opened, &out.Received, &out.Sent)
-	if err != nil {
+	if err := d.q.QueryRowContext(ctx, periodCountsQuery, f, t).Scan(&out.Opened, &out.Received, &out.Sent); err != nil {
 		return helpdesk.PeriodCounts{}, fmt.Errorf("period counts: %w", d.translate(err))
 	}
-	// Milliseconds, clamped at zero per conversation as Stats does; SQLite
-	// reads its timestamp text with julianday (a double of days, precise to
-	// well under a millisecond).
-	handle := "GREATEST(EXTRACT(EPOCH FROM c.closed_at - c.created_at) * 1000, 0)"
-	if d.dialect == DialectSQLite {
-		handle = "MAX((julianday(c.closed_at) - julianday(c.created_at)) * 86400000.0, 0)"
-	}
-	rows, err := d.q.QueryContext(ctx, `SELECT COALESCE(c.assignee_id, ''), COALESCE(MAX(u.name), ''),
-		COALESCE(c.csat_score, 0), COUNT(*), CAST(ROUND(SUM(`+handle+`)) AS BIGINT)
-		FROM conversations c LEFT JOIN users u ON u.id = c.assignee_id
-		WHERE c.closed_at >= $1 AND c.closed_at < $2 AND c.status = 'closed'
-		GROUP BY c.assignee_id, c.csat_score`, f, t)
+	rows, err := d.q.QueryContext(ctx, periodClosedQuery(d.dialect), f, t)
 	if err != nil {
 		return helpdesk.PeriodCounts{}, fmt.Errorf("period closed: %w", d.translate(err))
 	}
@@ -49,4 +33,27 @@ func (d *DB) PeriodCounts(ctx context.Context, from, to time.Time) (helpdesk.Per
 		out.Closed = append(out.Closed, g)
 	}
 	return out, d.rowsErr(rows, "period closed")
+}
+
+const periodCountsQuery = `SELECT
+	(SELECT COUNT(*) FROM conversations WHERE created_at >= $1 AND created_at < $2),
+	(SELECT COUNT(*) FROM messages WHERE direction = 'inbound' AND created_at >= $1 AND created_at < $2),
+	(SELECT COUNT(*) FROM messages WHERE direction = 'outbound' AND created_at >= $1 AND created_at < $2)`
+
+// periodClosedQuery sums handle times in milliseconds, each clamped at
+// zero as Stats does. SQLite reads its timestamp text with julianday, a
+// double of days precise to well under a millisecond. No status = 'closed':
+// only closing sets closed_at and reopening clears it, and on SQLite that
+// equality would steer the planner to conversations_queue_idx, which walks
+// every closed conversation ever.
+func periodClosedQuery(dialect string) string {
+	handle := "GREATEST(EXTRACT(EPOCH FROM c.closed_at - c.created_at) * 1000, 0)"
+	if dialect == DialectSQLite {
+		handle = "MAX((julianday(c.closed_at) - julianday(c.created_at)) * 86400000.0, 0)"
+	}
+	return `SELECT COALESCE(c.assignee_id, ''), COALESCE(MAX(u.name), ''),
+	COALESCE(c.csat_score, 0), COUNT(*), CAST(ROUND(SUM(` + handle + `)) AS BIGINT)
+	FROM conversations c LEFT JOIN users u ON u.id = c.assignee_id
+	WHERE c.closed_at >= $1 AND c.closed_at < $2
+	GROUP BY c.assignee_id, c.csat_score`
 }
