@@ -10,7 +10,7 @@ import (
 
 // PeriodCounts implements helpdesk.PeriodStatsStore in two statements,
 // each a range over a time index (migration 00019): conversations by
-// created_at, messages by (direction, created_at), closed conversations by
+// created_at, messages by (created_at, direction), closed conversations by
 // closed_at. The closed ones are summed in the database, grouped by
 // assignee and score, so the rows read back are a handful per agent
 // whatever the period holds.
@@ -35,10 +35,12 @@ func (d *DB) PeriodCounts(ctx context.Context, from, to time.Time) (helpdesk.Per
 	return out, d.rowsErr(rows, "period closed")
 }
 
+// One walk of the messages' range counts both directions.
 const periodCountsQuery = `SELECT
 	(SELECT COUNT(*) FROM conversations WHERE created_at >= $1 AND created_at < $2),
-	(SELECT COUNT(*) FROM messages WHERE direction = 'inbound' AND created_at >= $1 AND created_at < $2),
-	(SELECT COUNT(*) FROM messages WHERE direction = 'outbound' AND created_at >= $1 AND created_at < $2)`
+	COALESCE(SUM(CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN direction = 'outbound' THEN 1 ELSE 0 END), 0)
+	FROM messages WHERE created_at >= $1 AND created_at < $2`
 
 // periodClosedQuery sums handle times in milliseconds, each clamped at
 // zero as Stats does. SQLite reads its timestamp text with julianday, a

@@ -6,14 +6,19 @@
 -- indexes holding a changed column, and neither created_at nor closed_at
 -- changes while a conversation takes messages; closed_at is partial, so
 -- live conversations (closed_at NULL; reopening clears it) have no entry.
--- messages gain one index entry per insert. The timestamps are text that
+-- messages gain one index entry per insert, appended at its end. The timestamps are text that
 -- sorts chronologically (see internal/store/doc.go), so a range on it is a
 -- range in time.
 CREATE INDEX conversations_created_idx ON conversations (created_at);
 CREATE INDEX conversations_closed_idx ON conversations (closed_at) WHERE closed_at IS NOT NULL;
-CREATE INDEX messages_direction_created_idx ON messages (direction, created_at);
+-- created_at leads, not direction: the send path's look-up of earlier
+-- queued outbound messages (QueuedOutboundBefore) filters on direction and
+-- a created_at range too, and an index led by direction offered SQLite
+-- (and PostgreSQL on small tables) a walk of every outbound message since
+-- then in place of the conversation's own range of messages_conversation_idx.
+CREATE INDEX messages_created_idx ON messages (created_at, direction);
 
 -- +goose Down
-DROP INDEX messages_direction_created_idx;
+DROP INDEX messages_created_idx;
 DROP INDEX conversations_closed_idx;
 DROP INDEX conversations_created_idx;
