@@ -186,7 +186,14 @@ func (w *SendWorker) classify(ctx context.Context, job *river.Job[SendArgs], m h
 	if errors.As(err, &apiErr) {
 		code, text = strconv.Itoa(apiErr.Code), firstNonEmpty(apiErr.Details, apiErr.Message, apiErr.Title)
 	}
-	switch whatsapp.Classify(err) {
+	class := whatsapp.Classify(err)
+	if class == whatsapp.Transient && whatsapp.MinRetryDelay(err) > 0 {
+		// A transient failure with a wait of its own (131057, account
+		// maintenance: a minute; a 5xx with Retry-After) backs off as a
+		// throttled one: River's retry delay cannot see the error.
+		class = whatsapp.Throttled
+	}
+	switch class {
 	case whatsapp.Unauthorized:
 		if err := w.Store.SetChannelStatus(ctx, ch.ID, helpdesk.ChannelUnhealthy, "Meta refused the access token: "+text, w.now()); err != nil {
 			w.Log.ErrorContext(ctx, "flag channel unhealthy", "channel_id", ch.ID, "err", err)

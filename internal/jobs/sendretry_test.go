@@ -133,6 +133,10 @@ func TestClassifyThrottledSnoozesWithBackoff(t *testing.T) {
 	if d := snooze(job(``), pair); d != 6*time.Second {
 		t.Errorf("131056 retried in %v, want Meta's 6 s", d)
 	}
+	maintenance := &whatsapp.APIError{HTTPStatus: 500, Code: 131057, Message: "(#131057) Business account is in maintenance mode"}
+	if d := snooze(job(``), maintenance); d != time.Minute {
+		t.Errorf("131057 retried in %v, want Meta's minute", d)
+	}
 	retryAfter := &whatsapp.APIError{HTTPStatus: 429, RetryAfter: 20 * time.Minute}
 	if d := snooze(job(``), retryAfter); d != 20*time.Minute {
 		t.Errorf("429 with Retry-After 20 min retried in %v, want 20 min", d)
