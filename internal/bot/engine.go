@@ -311,7 +311,13 @@ func (e *Engine) run(ctx context.Context, conversationID string, decide func(tx 
 					if n := len(replies); n > 0 && replies[n-1].Text == fmt.Sprintf(TextToDepartment, dept.Name) {
 						replies = replies[:n-1]
 					}
-					replies = append(replies, Reply{Text: fmt.Sprintf(helpdesk.QueueNotice, dept.Name, pos)})
+					notice := fmt.Sprintf(helpdesk.QueueNotice, dept.Name, pos)
+					if atOnce, err := e.Desk.AssignsAtOnce(ctx, tx, c.DepartmentID, pos); err != nil {
+						return err
+					} else if atOnce {
+						notice = fmt.Sprintf(helpdesk.AssignedNotice, dept.Name) // not "1st in line" for a moment
+					}
+					replies = append(replies, Reply{Text: notice})
 				}
 				if cfg.AIEnabled && e.AI != nil {
 					if err := e.Jobs.EnqueueBotSummary(ctx, tx, conv.ID); err != nil {

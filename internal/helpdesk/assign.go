@@ -156,6 +156,39 @@ func (s *Service) RunAutoAssign(ctx context.Context, interval time.Duration, log
 // queue with nobody free to take it.
 const QueueNotice = "Sua conversa foi encaminhada para o setor %s. Você é o %dº da fila; em breve um atendente vai falar com você."
 
+// AssignedNotice is what a customer is told when their conversation joins
+// a queue that an online agent with room will take it from at once.
+const AssignedNotice = "Sua conversa foi encaminhada para o setor %s. Um atendente já vai falar com você."
+
+// AssignsAtOnce reports, inside tx, whether automatic assignment will give
+// the conversation at place pos of departmentID's queue to an online agent
+// as soon as it runs: the department assigns automatically and its online
+// agents have room for pos more conversations. An agent may still go
+// offline before it runs; the customer was then told a little too much.
+func (s *Service) AssignsAtOnce(ctx context.Context, tx Store, departmentID string, pos int) (bool, error) {
+	if departmentID == "" || s.online == nil {
+		return false, nil
+	}
+	dept, err := tx.GetDepartment(ctx, departmentID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil || !dept.AutoAssign || !dept.Active {
+		return false, err
+	}
+	loads, err := tx.AgentLoads(ctx, departmentID)
+	if err != nil {
+		return false, err
+	}
+	room := 0
+	for _, a := range loads {
+		if s.online(a.UserID) && a.Open < a.MaxConversations {
+			room += a.MaxConversations - a.Open
+		}
+	}
+	return room >= pos, nil
+}
+
 // tellQueuePosition sends the customer their place in the queue, when the
 // customer service window is open (outside it only templates may go).
 func (s *Service) tellQueuePosition(ctx context.Context, c Conversation) error {

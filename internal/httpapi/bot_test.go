@@ -264,6 +264,39 @@ func TestBotSkipsSwitchedOffDepartment(t *testing.T) {
 	})
 }
 
+// TestBotSaysAnAgentIsComing: a department that assigns automatically,
+// with an online agent who has room, takes the conversation at once; the
+// customer is told an agent is coming, not that they are first in line.
+func TestBotSaysAnAgentIsComing(t *testing.T) {
+	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
+		b := startBot(t, e, nil)
+		vendas := b.depts["Vendas"]
+		b.mustStatus(b.call("PATCH", "/api/v1/departments/"+vendas, b.admin.access, map[string]any{"autoAssign": true}), 200)
+		agent, tok := agentIn(t, e, vendas)
+		e.dialWS("token="+tok).next("hello", nil) // online
+
+		p := b.customer(1)
+		p.greet()
+		p.say("2")
+		got := p.await(strings.SplitN(helpdesk.AssignedNotice, "%s", 2)[0])
+		if got != fmt.Sprintf(helpdesk.AssignedNotice, "Vendas") || strings.Contains(got, "fila") {
+			t.Errorf("the customer was told %q", got)
+		}
+		if c := p.waitStatus("open"); c["assigneeId"] != agent {
+			t.Errorf("conversation = %v, want assigned to the online agent", c)
+		}
+		// With the only agent full, the next customer is told their place.
+		one := 1
+		if _, err := e.srv.DB.UpdateUser(t.Context(), agent, helpdesk.UserUpdate{MaxConversations: &one}, helpdesk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		q := b.customer(2)
+		q.greet()
+		q.say("2")
+		q.await(queued("Vendas"))
+	})
+}
+
 func TestBotHandsOverWhenStuck(t *testing.T) {
 	forEachEngine(t, nil, func(t *testing.T, e *testEnv) {
 		b := startBot(t, e, nil)
