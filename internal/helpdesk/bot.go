@@ -80,6 +80,9 @@ type BotStore interface {
 	// SaveBotSession creates or replaces the conversation's session.
 	SaveBotSession(ctx context.Context, s BotSession) error
 
+	// ResetCSAT forgets a conversation's survey (request and answer): it
+	// was reopened, and its next close is surveyed afresh.
+	ResetCSAT(ctx context.Context, conversationID string) error
 	// MarkCSATRequested records that the survey was sent for a conversation.
 	MarkCSATRequested(ctx context.Context, conversationID string, now time.Time) error
 	// PendingCSAT returns the customer's latest closed conversation on the

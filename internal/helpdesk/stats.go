@@ -62,6 +62,19 @@ type PeriodStats struct {
 	Agents            []AgentStats
 }
 
+// StartOfDay is the first instant of the calendar day of y, m, d in loc
+// (normalised as time.Date does). Where daylight saving starts at midnight
+// (Chile, Cuba, Brazil until 2019) that day has no 00:00: time.Date then
+// gives 23:00 of the day before, and the day starts at the change instead.
+func StartOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	want := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	t := time.Date(want.Year(), want.Month(), want.Day(), 0, 0, 0, 0, loc)
+	if t.Day() != want.Day() {
+		_, t = t.ZoneBounds()
+	}
+	return t
+}
+
 // ParseStatsPeriod reads a period from its query parameters. from and to
 // are RFC 3339 instants or YYYY-MM-DD dates in tz; a date as to includes
 // that whole day. Without from the period starts at the midnight of the
@@ -81,8 +94,8 @@ func ParseStatsPeriod(from, to, tz string, now time.Time) (time.Time, time.Time,
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			return t, false
 		}
-		if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
-			return t, true
+		if d, err := time.Parse(time.DateOnly, s); err == nil {
+			return StartOfDay(d.Year(), d.Month(), d.Day(), loc), true
 		}
 		fields[name] = "must be an RFC 3339 time or a YYYY-MM-DD date"
 		return time.Time{}, false
@@ -91,7 +104,8 @@ func ParseStatsPeriod(from, to, tz string, now time.Time) (time.Time, time.Time,
 	if to != "" {
 		t, date := parse("to", to)
 		if end, toDate = t, date; date {
-			end = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, loc)
+			day := t.In(loc)
+			end = StartOfDay(day.Year(), day.Month(), day.Day()+1, loc)
 			start = t
 		}
 	}
@@ -99,12 +113,14 @@ func ParseStatsPeriod(from, to, tz string, now time.Time) (time.Time, time.Time,
 		start, _ = parse("from", from)
 	} else if start.IsZero() {
 		local := end.In(loc)
-		start = time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+		start = StartOfDay(local.Year(), local.Month(), local.Day(), loc)
 	}
 	if len(fields) > 0 {
 		return time.Time{}, time.Time{}, nil, ValidationError(fields)
 	}
 	switch {
+	case start.Year() < 1 || end.UTC().Year() > 9999 || end.In(loc).Year() > 9999:
+		fields["to"] = "the period must lie between the years 1 and 9999"
 	// A date as to is a whole day, which cannot end where the period
 	// starts: to=2026-03-09 with from=2026-03-10 is backwards, not empty.
 	case end.Before(start) || toDate && !end.After(start):

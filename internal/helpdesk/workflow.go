@@ -247,13 +247,23 @@ func (s *Service) Close(ctx context.Context, actor Actor, id string, sendSurvey 
 // caller. When the customer has meanwhile started another conversation on
 // the same number it answers 409: continue in that one.
 func (s *Service) Reopen(ctx context.Context, actor Actor, id string) (ActionResult, error) {
-	return s.act(ctx, actor, id, false, func(_ Store, c Conversation, now time.Time) (ConversationState, ConversationEvent, error) {
+	return s.act(ctx, actor, id, false, func(tx Store, c Conversation, now time.Time) (ConversationState, ConversationEvent, error) {
 		if c.Status != StatusClosed {
 			return ConversationState{}, ConversationEvent{}, &Error{Code: CodeUnprocessable, Message: "the conversation is not closed"}
 		}
 		st := stateOf(c)
 		st.Status, st.AssigneeID, st.ClosedAt, st.ClosedBy = StatusOpen, actor.User.ID, nil, ""
-		return st, ConversationEvent{Type: EventReopen, Data: map[string]any{}}, nil
+		data := map[string]any{}
+		if c.CSATScore != nil {
+			// The rating judged the service up to that close; it stays in
+			// the timeline, and the next close is surveyed (and counted in
+			// the stats of whoever closes it) afresh.
+			data["previousCsatScore"], data["previousCsatComment"] = *c.CSATScore, c.CSATComment
+		}
+		if err := tx.ResetCSAT(ctx, c.ID); err != nil {
+			return ConversationState{}, ConversationEvent{}, err
+		}
+		return st, ConversationEvent{Type: EventReopen, Data: data}, nil
 	})
 }
 
@@ -410,7 +420,7 @@ func (s *Service) Stats(ctx context.Context, loc *time.Location) (Stats, error) 
 		out.AverageWait = total / time.Duration(out.Waiting)
 	}
 	local := now.In(loc)
-	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+	midnight := StartOfDay(local.Year(), local.Month(), local.Day(), loc)
 	closed, err := s.store.ClosedSince(ctx, midnight)
 	if err != nil {
 		return Stats{}, fmt.Errorf("stats: %w", err)

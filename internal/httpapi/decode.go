@@ -183,9 +183,16 @@ func jsonName(f reflect.StructField) string {
 
 // writeJSON writes v with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	// Encoded before the status is sent, so a value that cannot be encoded
+	// answers 500 instead of a 200 carrying an error.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // listLimit parses the limit query parameter: 1..100, default 50.

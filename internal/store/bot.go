@@ -167,6 +167,15 @@ func (d *DB) SaveBotSession(ctx context.Context, s helpdesk.BotSession) error {
 	return nil
 }
 
+// ResetCSAT implements helpdesk.BotStore.
+func (d *DB) ResetCSAT(ctx context.Context, conversationID string) error {
+	if _, err := d.q.ExecContext(ctx, `UPDATE conversations SET csat_requested_at = NULL, csat_score = NULL,
+		csat_comment = NULL, csat_answered_at = NULL WHERE id = $1`, conversationID); err != nil {
+		return fmt.Errorf("reset csat %s: %w", conversationID, d.translate(err))
+	}
+	return nil
+}
+
 // MarkCSATRequested implements helpdesk.BotStore.
 func (d *DB) MarkCSATRequested(ctx context.Context, conversationID string, now time.Time) error {
 	_, err := d.q.ExecContext(ctx, `UPDATE conversations SET csat_requested_at = $1 WHERE id = $2`, dbTime(now), conversationID)

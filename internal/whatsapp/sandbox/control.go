@@ -114,7 +114,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	if errors.Is(err, io.EOF) {
 		return true
 	}
-	if err == nil && dec.More() {
+	if err == nil && !atEnd(dec) {
 		err = errors.New("data after the JSON value")
 	}
 	if err != nil {
@@ -157,7 +157,7 @@ func (s *Sandbox) ctlInbound(w http.ResponseWriter, r *http.Request) {
 	// numbers reach the receiver unrounded.
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	if err != nil || dec.Decode(&msg) != nil || msg == nil || dec.More() {
+	if err != nil || dec.Decode(&msg) != nil || msg == nil || !atEnd(dec) {
 		ctlError(w, http.StatusBadRequest, usage)
 		return
 	}
@@ -488,4 +488,11 @@ func (s *Sandbox) ctlStatusPlan(w http.ResponseWriter, r *http.Request) {
 	}
 	s.SetStatusPlan(*req.Statuses...)
 	writeJSON(w, http.StatusOK, s.faultState())
+}
+
+// atEnd reports whether nothing but space follows the value dec read.
+// (Decoder.More is false before a stray "}" or "]" as well.)
+func atEnd(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return errors.Is(err, io.EOF)
 }
