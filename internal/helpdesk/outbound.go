@@ -154,6 +154,18 @@ type OutboundStore interface {
 	SetChannelStatus(ctx context.Context, id string, status ChannelStatus, reason string, now time.Time) error
 }
 
+// refuseReply says why actor may not reply in c (nil: they may): it is
+// closed, or assigned to someone else and actor is no supervisor.
+func refuseReply(actor Actor, c Conversation) error {
+	if c.AssigneeID != "" && c.AssigneeID != actor.User.ID && !actor.User.Role.AtLeast(RoleSupervisor) {
+		return &Error{Code: CodeForbidden, Message: "this conversation is assigned to another agent"}
+	}
+	if c.Status == StatusClosed {
+		return &Error{Code: CodeConversationClosed, Message: "the conversation is closed; reopen it to reply"}
+	}
+	return nil
+}
+
 // SendMessage stores an agent's reply as queued and, in the same
 // transaction, schedules its delivery. Errors: not_found (no such
 // conversation, or one the actor may not see), forbidden (assigned to
@@ -166,11 +178,8 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 	if err != nil {
 		return Message{}, err
 	}
-	if conv.AssigneeID != "" && conv.AssigneeID != actor.User.ID && !actor.User.Role.AtLeast(RoleSupervisor) {
-		return Message{}, &Error{Code: CodeForbidden, Message: "this conversation is assigned to another agent"}
-	}
-	if conv.Status == StatusClosed {
-		return Message{}, &Error{Code: CodeConversationClosed, Message: "the conversation is closed; reopen it to reply"}
+	if err := refuseReply(actor, conv); err != nil {
+		return Message{}, err
 	}
 	if ch, err := s.store.GetChannel(ctx, conv.ChannelID); err != nil {
 		return Message{}, err
@@ -264,16 +273,11 @@ func (s *Service) SendMessage(ctx context.Context, actor Actor, p OutboundParams
 		if err != nil {
 			return err
 		}
-		queued := c
-		queued.AssigneeID = ""
-		if v := ViewerFor(actor.User); !v.CanSee(c) && !(c.Status != StatusClosed && v.CanSee(queued)) {
+		if !mayAct(actor, c, true) {
 			return &Error{Code: CodeNotFound, Message: "conversation not found"}
 		}
-		if c.Status == StatusClosed {
-			return &Error{Code: CodeConversationClosed, Message: "the conversation is closed; reopen it to reply"}
-		}
-		if c.AssigneeID != "" && c.AssigneeID != actor.User.ID && !actor.User.Role.AtLeast(RoleSupervisor) {
-			return &Error{Code: CodeForbidden, Message: "this conversation is assigned to another agent"}
+		if err := refuseReply(actor, c); err != nil {
+			return err
 		}
 		// A person answering a conversation the bot or a queue holds takes
 		// it over, as POST …/takeover would: otherwise the bot goes on

@@ -300,11 +300,7 @@ func (s *Service) act(ctx context.Context, actor Actor, id string, fromQueue boo
 		if err != nil {
 			return err
 		}
-		// Reopening is for the people who could see it before it closed;
-		// a closed conversation keeps its assignee and department.
-		queued := c
-		queued.AssigneeID = ""
-		if v := ViewerFor(actor.User); !v.CanSee(c) && !(fromQueue && c.Status != StatusClosed && v.CanSee(queued)) {
+		if !mayAct(actor, c, fromQueue) {
 			return notFound
 		}
 		now := s.now()
@@ -332,6 +328,18 @@ func (s *Service) act(ctx context.Context, actor Actor, id string, fromQueue boo
 		s.notifier().ConversationChanged(ctx, res)
 	}
 	return res, nil
+}
+
+// mayAct reports whether actor may act on c as it is now: it sees c, or,
+// with fromQueue, c is live and would be theirs to see unassigned (a
+// takeover from a colleague, or a queue they serve). Reopening is for the
+// people who could see it before it closed; a closed conversation keeps
+// its assignee and department.
+func mayAct(actor Actor, c Conversation, fromQueue bool) bool {
+	queued := c
+	queued.AssigneeID = ""
+	v := ViewerFor(actor.User)
+	return v.CanSee(c) || fromQueue && c.Status != StatusClosed && v.CanSee(queued)
 }
 
 // applyAction writes a decided action on c inside tx: its new state and

@@ -471,11 +471,10 @@ var uploadTypes = map[string]string{
 var provable = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "application/pdf": true}
 
 // uploadType is the type of a file the client sent without one (or as
-// application/octet-stream): its content's when that proves a type (a PNG
-// renamed .jpg is a PNG), else its extension's when WhatsApp knows it,
-// else whatever its first bytes suggest.
-func uploadType(name string, head []byte) string {
-	t := strings.TrimSpace(strings.Split(http.DetectContentType(head), ";")[0])
+// application/octet-stream): sniffed, its content's type, when that proves
+// a type (a PNG renamed .jpg is a PNG), else its extension's when WhatsApp
+// knows it, else whatever its first bytes suggest.
+func uploadType(name, t string) string {
 	byExt, known := uploadTypes[strings.ToLower(filepath.Ext(name))]
 	// WebP is WhatsApp's sticker type: a photo that is really WebP keeps
 	// its name's type, so the content check refuses it rather than send a
@@ -490,6 +489,11 @@ func uploadType(name string, head []byte) string {
 		return "audio/ogg" // the Ogg container of WhatsApp's voice notes
 	}
 	return t
+}
+
+// mediaType is a Content-Type without its parameters.
+func mediaType(contentType string) string {
+	return strings.TrimSpace(strings.Split(contentType, ";")[0])
 }
 
 // saveUpload writes an uploaded file under MEDIA_DIR/outbound and describes
@@ -509,16 +513,15 @@ func (a *API) saveUpload(part *multipart.Part) (*helpdesk.Media, error) {
 		return nil, errBadRequest("the file could not be read")
 	}
 	head = head[:n]
-	mimeType := strings.TrimSpace(strings.Split(part.Header.Get("Content-Type"), ";")[0])
+	sniffed := mediaType(http.DetectContentType(head))
+	mimeType := mediaType(part.Header.Get("Content-Type"))
 	if mimeType == "" || mimeType == "application/octet-stream" {
-		mimeType = uploadType(name, head)
+		mimeType = uploadType(name, sniffed)
 	}
-	if provable[mimeType] && len(head) > 0 {
-		if got := strings.TrimSpace(strings.Split(http.DetectContentType(head), ";")[0]); got != mimeType {
-			// Meta would refuse it later (131053), where the agent no longer
-			// sees why; say so now.
-			return nil, helpdesk.ValidationError(map[string]string{"file": fmt.Sprintf("has content that is not %s (it looks like %s)", mimeType, got)})
-		}
+	if provable[mimeType] && len(head) > 0 && sniffed != mimeType {
+		// Meta would refuse it later (131053), where the agent no longer
+		// sees why; say so now.
+		return nil, helpdesk.ValidationError(map[string]string{"file": fmt.Sprintf("has content that is not %s (it looks like %s)", mimeType, sniffed)})
 	}
 	rel := filepath.Join("outbound", time.Now().UTC().Format("2006/01"), helpdesk.NewID()+filepath.Ext(name))
 	full := filepath.Join(a.opts.MediaDir, rel)

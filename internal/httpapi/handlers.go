@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -29,7 +28,7 @@ func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request) error {
 	if want := a.opts.MetricsToken; want != "" {
-		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, _ := bearerToken(r)
 		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			return &helpdesk.Error{Code: helpdesk.CodeUnauthorized, Message: "metrics need the METRICS_TOKEN as a bearer token"}
 		}
